@@ -1,0 +1,147 @@
+import { CoreError } from "./errors.js";
+import type { CoreExports, Flavour } from "./wasm.js";
+
+export interface CoreOptions {
+  /** Connection slots reserved up front (each costs 256 bytes). Default 1024. */
+  maxConnections?: number;
+  /**
+   * Bytes of the input arena a received chunk is copied into (the output arena is 1.25x).
+   * Larger chunks are fed in arena-sized pieces. Default 64 KiB.
+   */
+  arenaBytes?: number;
+  /** Events one feed may produce before the host drains them. Default 4096. */
+  maxEvents?: number;
+  /** Force the SIMD (true) or scalar (false) build. Default: SIMD where the engine has it. */
+  simd?: boolean;
+}
+
+export const DEFAULT_CORE_OPTIONS = { maxConnections: 1024, arenaBytes: 64 * 1024, maxEvents: 4096 } as const;
+
+// Measured by `npm run bench` (mask and utf8 crossovers): below these sizes a JavaScript loop
+// beats a call into WASM plus the copies in and out.
+const MASK_IN_JS_BELOW = 32;
+const UTF8_ASCII_IN_JS_BELOW = 64;
+
+/**
+ * One instance of the WASM core: fixed memory shared by up to `maxConnections` parsers and
+ * encoders. Everything is reserved by the constructor; memory never grows afterwards.
+ */
+export class Core {
+  readonly flavour: Flavour;
+  readonly maxConnections: number;
+  /** @internal */ readonly x: CoreExports;
+  /** @internal Byte view of all of the core's memory (never detaches: memory never grows). */
+  readonly mem: Uint8Array;
+  /** @internal */ readonly events: Uint32Array;
+  /** @internal */ readonly inputPtr: number;
+  /** @internal */ readonly inputSize: number;
+  /** @internal */ readonly outputPtr: number;
+  readonly #maskPool: Uint8Array;
+  readonly #freeSlots: number[];
+
+  constructor(exports: CoreExports, flavour: Flavour, options: CoreOptions = {}) {
+    const { maxConnections, arenaBytes, maxEvents } = { ...DEFAULT_CORE_OPTIONS, ...options };
+    checkCount("maxConnections", maxConnections, 1, 1 << 20);
+    checkCount("arenaBytes", arenaBytes, 1024, 1 << 30);
+    checkCount("maxEvents", maxEvents, 16, 1 << 24);
+    if (!exports.init(maxConnections, arenaBytes, maxEvents)) {
+      throw new CoreError(`could not reserve core memory for ${maxConnections} connections and a ${arenaBytes}-byte arena`);
+    }
+    this.x = exports;
+    this.flavour = flavour;
+    this.maxConnections = maxConnections;
+    this.mem = new Uint8Array(exports.memory.buffer);
+    this.events = new Uint32Array(exports.memory.buffer, exports.eventsPtr(), maxEvents * 4);
+    this.inputPtr = exports.inputPtr();
+    this.inputSize = exports.inputSize();
+    this.outputPtr = exports.outputPtr();
+    this.#maskPool = this.mem.subarray(exports.maskPoolPtr(), exports.maskPoolPtr() + 4096);
+    // Hand out low slots first: pop() takes from the end.
+    this.#freeSlots = Array.from({ length: maxConnections }, (_, i) => maxConnections - 1 - i);
+  }
+
+  /** Total bytes of WASM memory this core holds; fixed for its lifetime. */
+  get memoryBytes(): number {
+    return this.x.memory.buffer.byteLength;
+  }
+
+  get freeSlots(): number {
+    return this.#freeSlots.length;
+  }
+
+  /** @internal */
+  allocSlot(): number {
+    const slot = this.#freeSlots.pop();
+    if (slot === undefined) {
+      throw new CoreError(`all ${this.maxConnections} connection slots of this core are in use: raise maxConnections or close connections`);
+    }
+    return slot;
+  }
+
+  /** @internal */
+  releaseSlot(slot: number): void {
+    this.x.closeSlot(slot);
+    this.#freeSlots.push(slot);
+  }
+
+  /** @internal Makes sure the next `frames` masked frames have keys from the CSPRNG. */
+  ensureMaskKeys(frames: number): void {
+    if (this.x.maskKeysLeft() >= Math.min(frames, 1024)) return;
+    crypto.getRandomValues(this.#maskPool);
+    this.x.maskPoolRefilled();
+  }
+
+  /**
+   * XORs `data` in place with the 4-byte masking key (RFC 6455 §5.3), starting at key octet
+   * `keyOffset` (for a payload masked in pieces).
+   */
+  mask(data: Uint8Array, key: Uint8Array, keyOffset = 0): void {
+    if (key.length !== 4) throw new CoreError(`a masking key is 4 bytes, got ${key.length}`);
+    if (data.length < MASK_IN_JS_BELOW) {
+      for (let i = 0; i < data.length; i++) data[i]! ^= key[(i + keyOffset) & 3]!;
+      return;
+    }
+    let k = (key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24)) >>> 0;
+    k = rotateKey(k, keyOffset);
+    // Pieces of a multiple of 4 bytes keep the key's phase.
+    const piece = this.inputSize & ~3;
+    for (let off = 0; off < data.length; off += piece) {
+      const part = data.subarray(off, off + piece);
+      this.mem.set(part, this.inputPtr);
+      this.x.mask(this.inputPtr, part.length, k);
+      part.set(this.mem.subarray(this.inputPtr, this.inputPtr + part.length));
+    }
+  }
+
+  /** True when `data` is well-formed UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
+  isValidUtf8(data: Uint8Array): boolean {
+    if (data.length < UTF8_ASCII_IN_JS_BELOW && isAscii(data)) return true;
+    let state = 0;
+    for (let off = 0; off < data.length; off += this.inputSize) {
+      const part = data.subarray(off, off + this.inputSize);
+      this.mem.set(part, this.inputPtr);
+      state = this.x.utf8Step(this.inputPtr, part.length, state);
+      if (state === UTF8_REJECT) return false;
+    }
+    return state === 0;
+  }
+}
+
+const UTF8_REJECT = 12;
+
+function isAscii(data: Uint8Array): boolean {
+  for (let i = 0; i < data.length; i++) if (data[i]! >= 0x80) return false;
+  return true;
+}
+
+/** The key as it applies `offset` bytes further into the payload. */
+export function rotateKey(key: number, offset: number): number {
+  const bits = (offset & 3) * 8;
+  return bits === 0 ? key : ((key >>> bits) | (key << (32 - bits))) >>> 0;
+}
+
+function checkCount(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new CoreError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}

@@ -1,0 +1,226 @@
+import type { Core } from "./core.js";
+import { CoreError, ProtocolError, type ErrorKind } from "./errors.js";
+
+export type Role = "client" | "server";
+
+export interface ParserLimits {
+  /** Largest frame payload accepted, in bytes; bigger closes with 1009. Default 16 MiB. */
+  maxPayload?: number;
+  /** Largest message (all fragments) accepted, in bytes; bigger closes with 1009. Default 16 MiB. */
+  maxMessage?: number;
+  /** Most fragments one message may have; more closes with 1009. Default 65536. */
+  maxFragments?: number;
+}
+
+export const DEFAULT_PARSER_LIMITS: Required<ParserLimits> = {
+  maxPayload: 16 * 1024 * 1024,
+  maxMessage: 16 * 1024 * 1024,
+  maxFragments: 65536,
+};
+
+export interface ParserHandlers {
+  /** A complete data message. `compressed`: RSV1 was set (permessage-deflate data, still deflated). */
+  onMessage(data: Uint8Array, isBinary: boolean, compressed: boolean): void;
+  onPing?(data: Uint8Array): void;
+  onPong?(data: Uint8Array): void;
+  /** A close frame: 1005 when it had no status code. The parser ignores all input after it. */
+  onClose?(code: number, reason: string): void;
+  /** The peer broke the protocol: send a close with `error.closeCode`. The parser ignores all input after it. */
+  onError(error: ProtocolError): void;
+}
+
+export interface ParserOptions extends ParserLimits {
+  /** "server" parses a client's masked frames, "client" a server's unmasked ones. */
+  role: Role;
+  /** permessage-deflate was negotiated: RSV1 may mark a message as compressed. */
+  perMessageDeflate?: boolean;
+  /**
+   * true (default): every payload handed out is the caller's to keep. false: a payload that
+   * arrived within one `push` is a view into core memory, valid only until the handler returns
+   * (copy it to keep it); payloads assembled from several pushes are always owned.
+   */
+  copy?: boolean;
+}
+
+const enum Event {
+  FrameStart = 1,
+  Chunk = 2,
+  MessageEnd = 3,
+  Message = 4,
+  Control = 5,
+  Error = 6,
+}
+const OP_BINARY = 2;
+const OP_PING = 9;
+const OP_PONG = 10;
+const FLAG_FIN = 1;
+const FLAG_RSV1 = 2;
+
+const allocBytes: (n: number) => Uint8Array =
+  typeof Buffer === "function" ? (n) => Buffer.allocUnsafe(n) : (n) => new Uint8Array(n);
+const utf8 = new TextDecoder();
+
+/**
+ * Collects a data message that spans several feeds. With a known size (a single FIN frame)
+ * it writes into one buffer; otherwise it keeps the pieces and joins them at the end.
+ */
+class MessageAssembler {
+  isBinary = false;
+  compressed = false;
+  #whole: Uint8Array | undefined;
+  #pieces: Uint8Array[] = [];
+  #size = 0;
+
+  begin(opcode: number, compressed: boolean, knownSize: number): void {
+    this.isBinary = opcode === OP_BINARY;
+    this.compressed = compressed;
+    this.#size = 0;
+    this.#pieces = [];
+    this.#whole = knownSize >= 0 ? allocBytes(knownSize) : undefined;
+  }
+
+  append(bytes: Uint8Array): void {
+    if (this.#whole) this.#whole.set(bytes, this.#size);
+    else this.#pieces.push(bytes.slice());
+    this.#size += bytes.length;
+  }
+
+  finish(): Uint8Array {
+    if (this.#whole) {
+      const whole = this.#whole;
+      this.#whole = undefined;
+      return whole;
+    }
+    const out = allocBytes(this.#size);
+    let at = 0;
+    for (const piece of this.#pieces) {
+      out.set(piece, at);
+      at += piece.length;
+    }
+    this.#pieces = [];
+    return out;
+  }
+}
+
+/**
+ * An incremental RFC 6455 parser for one connection, backed by a slot of a shared WASM core.
+ * `push` each chunk as it arrives; handlers run synchronously from inside `push`.
+ */
+export class FrameParser {
+  readonly role: Role;
+  readonly #core: Core;
+  readonly #handlers: ParserHandlers;
+  readonly #copy: boolean;
+  readonly #message = new MessageAssembler();
+  #slot: number;
+  /** An error or close frame ended parsing, or `destroy` was called. */
+  #done = false;
+
+  constructor(core: Core, options: ParserOptions, handlers: ParserHandlers) {
+    const limits = {
+      maxPayload: options.maxPayload ?? DEFAULT_PARSER_LIMITS.maxPayload,
+      maxMessage: options.maxMessage ?? DEFAULT_PARSER_LIMITS.maxMessage,
+      maxFragments: options.maxFragments ?? DEFAULT_PARSER_LIMITS.maxFragments,
+    };
+    for (const name of ["maxPayload", "maxMessage", "maxFragments"] as const) {
+      const value = limits[name];
+      if (!Number.isSafeInteger(value) || value < 0) throw new CoreError(`${name} must be a non-negative integer (0 = no limit), got ${value}`);
+    }
+    if (limits.maxFragments > 0xffffffff) throw new CoreError(`maxFragments must be at most 2^32-1, got ${limits.maxFragments}`);
+    this.role = options.role;
+    this.#core = core;
+    this.#handlers = handlers;
+    this.#copy = options.copy ?? true;
+    this.#slot = core.allocSlot();
+    core.x.openSlot(this.#slot, options.role === "server" ? 1 : 0, options.perMessageDeflate ? 1 : 0, limits.maxPayload, limits.maxMessage, limits.maxFragments);
+  }
+
+  /** Parses the next chunk of the stream. Chunks may split frames anywhere. */
+  push(chunk: Uint8Array): void {
+    const core = this.#core;
+    const piece = core.inputSize;
+    for (let off = 0; off < chunk.length && !this.#done; off += piece) {
+      const part = off === 0 && chunk.length <= piece ? chunk : chunk.subarray(off, off + piece);
+      core.mem.set(part, core.inputPtr);
+      let done = 0;
+      while (done < part.length && !this.#done) {
+        const at = core.inputPtr + done;
+        const consumed = core.x.feed(this.#slot, at, part.length - done);
+        if (consumed < 0) throw new CoreError("this parser was destroyed");
+        this.#drain(at, consumed);
+        done += consumed;
+      }
+    }
+  }
+
+  /** Releases the core slot. The parser can't be used afterwards. */
+  destroy(): void {
+    if (this.#slot < 0) return;
+    this.#core.releaseSlot(this.#slot);
+    this.#slot = -1;
+    this.#done = true;
+  }
+
+  #drain(base: number, length: number): void {
+    const core = this.#core;
+    const ev = core.events;
+    const count = core.x.eventsCount();
+    // Payloads of this feed are copied out at once, then handed out as views of that copy.
+    let owned: Uint8Array | undefined;
+    const bytes = (ptr: number, len: number): Uint8Array => {
+      if (!this.#copy) return core.mem.subarray(ptr, ptr + len);
+      owned ??= copyOut(core.mem, base, base + length);
+      return owned.subarray(ptr - base, ptr - base + len);
+    };
+    for (let i = 0; i < count * 4; i += 4) {
+      const head = ev[i]!;
+      const kind = head & 0xff;
+      const opcode = (head >>> 8) & 0xff;
+      const flags = (head >>> 16) & 0xff;
+      const a = ev[i + 1]!;
+      const b = ev[i + 2]!;
+      switch (kind) {
+        case Event.Message:
+          this.#handlers.onMessage(bytes(a, b), opcode === OP_BINARY, (flags & FLAG_RSV1) !== 0);
+          break;
+        case Event.FrameStart:
+          if (opcode !== 0) {
+            const knownSize = (flags & FLAG_FIN) !== 0 ? a + b * 0x100000000 : -1;
+            this.#message.begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
+          }
+          break;
+        case Event.Chunk:
+          this.#message.append(core.mem.subarray(a, a + b));
+          break;
+        case Event.MessageEnd: {
+          const m = this.#message;
+          this.#handlers.onMessage(m.finish(), m.isBinary, m.compressed);
+          break;
+        }
+        case Event.Control:
+          this.#control(opcode, copyOut(core.mem, a, a + b), ev[i + 3]!);
+          break;
+        case Event.Error:
+          this.#done = true;
+          this.#handlers.onError(new ProtocolError(a as ErrorKind, ev[i + 3]!));
+          break;
+      }
+    }
+  }
+
+  #control(opcode: number, payload: Uint8Array, closeCode: number): void {
+    if (opcode === OP_PING) this.#handlers.onPing?.(payload);
+    else if (opcode === OP_PONG) this.#handlers.onPong?.(payload);
+    else {
+      this.#done = true;
+      this.#handlers.onClose?.(closeCode, utf8.decode(payload.subarray(2)));
+    }
+  }
+}
+
+/** An owned copy of core memory [from, to): a Buffer in Node, a Uint8Array elsewhere. */
+export function copyOut(mem: Uint8Array, from: number, to: number): Uint8Array {
+  const out = allocBytes(to - from);
+  out.set(mem.subarray(from, to));
+  return out;
+}
