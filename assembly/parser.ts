@@ -159,6 +159,7 @@ function onHeader(s: usize, h: usize, pos: usize, end: usize): usize {
   const flags = (fin ? FLAG_FIN : 0) | (rsv1 ? FLAG_RSV1 : 0) | (masked ? FLAG_MASKED : 0);
   store<u8>(s, flags, S_FRAME_FLAGS);
   if (opcode >= 8) {
+    if (length == 0) return onControl(s, pos, 0, pos, end);
     store<u32>(s, 0, S_CONTROL_HAVE);
     store<u8>(s, <u8>Stage.Control, S_STAGE);
     return pos;
