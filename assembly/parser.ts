@@ -195,14 +195,22 @@ function startDataFrame(s: usize, opcode: u32, fin: bool, rsv1: bool, length: u6
 
 /** The common case: a single-frame message whose payload is all in this feed. One event. */
 function wholeMessage(s: usize, opcode: u32, rsv1: bool, pos: usize, length: usize, end: usize): usize {
-  const key = load<u32>(s, S_MASK_KEY);
-  if (key != 0) maskCopy(pos, pos, length, key);
+  const ascii = unmask(s, pos, length);
   store<u8>(s, 0, S_MESSAGE_OPCODE);
-  if (opcode == OP_TEXT && !rsv1 && utf8Validate(pos, length, UTF8_ACCEPT) != UTF8_ACCEPT) {
+  if (opcode == OP_TEXT && !rsv1 && !ascii && utf8Validate(pos, length, UTF8_ACCEPT) != UTF8_ACCEPT) {
     return failAt(s, ErrorKind.TextInvalidUtf8, 1007, end);
   }
   emit(Event.Message, opcode, rsv1 ? FLAG_RSV1 : 0, <u32>pos, <u32>length, 0);
   return pos + length;
+}
+
+/**
+ * Unmasks `n` payload bytes in place when the frame is masked. Returns true when they are all
+ * ASCII, as learned in the same pass (unmasked frames report false and take the validator's path).
+ */
+// @ts-ignore: decorator
+@inline function unmask(s: usize, pos: usize, n: usize): bool {
+  return (load<u8>(s, S_FRAME_FLAGS) & FLAG_MASKED) != 0 && maskCopy(pos, pos, n, load<u32>(s, S_MASK_KEY));
 }
 
 // @ts-ignore: decorator
@@ -213,16 +221,16 @@ function wholeMessage(s: usize, opcode: u32, rsv1: bool, pos: usize, length: usi
 function readPayload(s: usize, pos: usize, end: usize): usize {
   const remaining = load<u64>(s, S_FRAME_REMAINING);
   const n = <usize>min<u64>(remaining, <u64>(end - pos));
-  const key = load<u32>(s, S_MASK_KEY);
-  if (key != 0) {
-    maskCopy(pos, pos, n, key);
-    store<u32>(s, advanceKey(key, n), S_MASK_KEY);
-  }
+  const ascii = unmask(s, pos, n);
+  store<u32>(s, advanceKey(load<u32>(s, S_MASK_KEY), n), S_MASK_KEY);
   if (checksUtf8(s)) {
     // Fail on the chunk holding the first invalid byte, not at the end of the message.
-    const state = utf8Validate(pos, n, load<u32>(s, S_UTF8_STATE));
-    if (state == UTF8_REJECT) return failAt(s, ErrorKind.TextInvalidUtf8, 1007, end);
-    store<u32>(s, state, S_UTF8_STATE);
+    let state = load<u32>(s, S_UTF8_STATE);
+    if (!ascii || state != UTF8_ACCEPT) {
+      state = utf8Validate(pos, n, state);
+      if (state == UTF8_REJECT) return failAt(s, ErrorKind.TextInvalidUtf8, 1007, end);
+      store<u32>(s, state, S_UTF8_STATE);
+    }
   }
   emit(Event.Chunk, 0, 0, <u32>pos, <u32>n, 0);
   store<u64>(s, remaining - n, S_FRAME_REMAINING);

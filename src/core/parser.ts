@@ -163,26 +163,29 @@ export class FrameParser {
 
   #drain(base: number, length: number): void {
     const core = this.#core;
+    const mem = core.mem;
     const ev = core.events;
-    const count = core.x.eventsCount();
-    // Payloads of this feed are copied out at once, then handed out as views of that copy.
+    const end = core.x.eventsCount() * 4;
+    // Payloads of whole messages in this feed are copied out at once, then handed out as views
+    // of that copy: one allocation per feed instead of one per message.
     let owned: Uint8Array | undefined;
-    const bytes = (ptr: number, len: number): Uint8Array => {
-      if (!this.#copy) return core.mem.subarray(ptr, ptr + len);
-      owned ??= copyOut(core.mem, base, base + length);
-      return owned.subarray(ptr - base, ptr - base + len);
-    };
-    for (let i = 0; i < count * 4; i += 4) {
+    for (let i = 0; i < end; i += 4) {
       const head = ev[i]!;
-      const kind = head & 0xff;
       const opcode = (head >>> 8) & 0xff;
       const flags = (head >>> 16) & 0xff;
       const a = ev[i + 1]!;
       const b = ev[i + 2]!;
-      switch (kind) {
-        case Event.Message:
-          this.#handlers.onMessage(bytes(a, b), opcode === OP_BINARY, (flags & FLAG_RSV1) !== 0);
+      switch (head & 0xff) {
+        case Event.Message: {
+          let data: Uint8Array;
+          if (!this.#copy) data = mem.subarray(a, a + b);
+          else {
+            owned ??= copyOut(mem, base, base + length);
+            data = owned.subarray(a - base, a - base + b);
+          }
+          this.#handlers.onMessage(data, opcode === OP_BINARY, (flags & FLAG_RSV1) !== 0);
           break;
+        }
         case Event.FrameStart:
           if (opcode !== 0) {
             const knownSize = (flags & FLAG_FIN) !== 0 ? a + b * 0x100000000 : -1;
@@ -190,7 +193,7 @@ export class FrameParser {
           }
           break;
         case Event.Chunk:
-          this.#message.append(core.mem.subarray(a, a + b));
+          this.#message.append(mem.subarray(a, a + b));
           break;
         case Event.MessageEnd: {
           const m = this.#message;
@@ -198,7 +201,7 @@ export class FrameParser {
           break;
         }
         case Event.Control:
-          this.#control(opcode, copyOut(core.mem, a, a + b), ev[i + 3]!);
+          this.#control(opcode, copyOut(mem, a, a + b), ev[i + 3]!);
           break;
         case Event.Error:
           this.#done = true;
