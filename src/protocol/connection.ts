@@ -1,0 +1,351 @@
+// A sans-I/O WebSocket connection: bytes and calls in, bytes and events out. It owns the RFC
+// 6455 state machine (§7 closing handshake), ping/pong, limits and message order around
+// asynchronous permessage-deflate; the transport adapter owns the socket.
+import { ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, type Core, type ParserLimits, type Role } from "../core/index.js";
+import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
+import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "./errors.js";
+import { TokenBucket } from "./rate.js";
+import { Sequencer } from "./sequencer.js";
+
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
+
+export interface ConnectionLimits extends ParserLimits {
+  /** Data messages per second the peer may send (burst: one second's worth); beyond it, close 1008. 0: no limit. Default 0. */
+  maxMessagesPerSecond?: number;
+  /** Ping and pong frames per second the peer may send (ping floods); beyond it, close 1008. Default 20. */
+  maxControlFramesPerSecond?: number;
+  /** Received messages waiting on decompression before reading pauses. Default 16. */
+  maxQueuedMessages?: number;
+}
+
+export interface HeartbeatOptions {
+  /** Send a ping after this many ms without hearing from the peer. */
+  interval: number;
+  /** Declare the peer dead when nothing arrives this many ms after the ping. Default: `interval`. */
+  timeout?: number;
+}
+
+export interface ConnectionOptions extends ConnectionLimits {
+  role: Role;
+  /** The negotiated permessage-deflate codec, if any. */
+  deflate?: PerMessageDeflate;
+  /** Messages smaller than this are sent uncompressed even with deflate. Default 1024 (as ws). */
+  compressThreshold?: number;
+  /** Send messages larger than this as fragments of this size. Default 0: never fragment. */
+  fragmentSize?: number;
+  /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
+  autoPong?: boolean;
+  /** How long to wait for the peer's close frame (or, as a client, the server's TCP close). Default 30 s (as ws). */
+  closeTimeout?: number;
+  heartbeat?: HeartbeatOptions;
+  /** Clock for rate limits, in ms. Default `performance.now`. */
+  now?: () => number;
+}
+
+export interface ConnectionEvents {
+  /** Bytes for the transport, in order. */
+  write(bytes: Uint8Array): void;
+  /** Close the transport gracefully (TCP FIN once written data is flushed). */
+  end(): void;
+  /** Drop the transport now (close timeout, dead peer). */
+  destroy(): void;
+  /** Stop (false) or resume (true) reading from the transport: backpressure on received messages. */
+  setReading?(reading: boolean): void;
+  message(data: Uint8Array, isBinary: boolean): void;
+  ping?(data: Uint8Array): void;
+  pong?(data: Uint8Array): void;
+  /** The peer broke the protocol or a limit; the close frame with `closeCode` is already on its way. */
+  error?(error: Error & { closeCode?: number }): void;
+  /** The transport is gone: the final event. */
+  close?(code: number, reason: string, wasClean: boolean): void;
+}
+
+export interface SendOptions {
+  binary?: boolean;
+  /** Compress when permessage-deflate is on and the message reaches the threshold. Default true. */
+  compress?: boolean;
+}
+
+const textEncoder = new TextEncoder();
+
+/** RFC 6455 §5.5: a close reason fits in 125 bytes with its 2-byte code. */
+const MAX_CLOSE_REASON = 123;
+
+export class Connection {
+  #state: ReadyState = ReadyState.OPEN;
+  readonly #events: ConnectionEvents;
+  readonly #core: Core;
+  readonly #parser: FrameParser;
+  readonly #encoder: FrameEncoder;
+  readonly #deflate: PerMessageDeflate | undefined;
+  readonly #options: ConnectionOptions;
+  readonly #inbound: Sequencer;
+  readonly #outbound: Sequencer;
+  readonly #messageRate: TokenBucket;
+  readonly #controlRate: TokenBucket;
+  readonly #maxQueued: number;
+  #queuedBytes = 0;
+  #closeSent = false;
+  #closeReceived: { code: number; reason: string } | undefined;
+  #failure: { code: number; reason: string } | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  #awaitingPong = false;
+  #readingPaused = false;
+
+  constructor(core: Core, options: ConnectionOptions, events: ConnectionEvents) {
+    this.#core = core;
+    this.#options = options;
+    this.#events = events;
+    this.#deflate = options.deflate;
+    const now = options.now ?? (() => performance.now());
+    this.#messageRate = new TokenBucket(options.maxMessagesPerSecond ?? 0, options.maxMessagesPerSecond ?? 0, now);
+    const controlRate = options.maxControlFramesPerSecond ?? 20;
+    this.#controlRate = new TokenBucket(controlRate, controlRate, now);
+    this.#maxQueued = options.maxQueuedMessages ?? 16;
+    this.#encoder = new FrameEncoder(core, { mask: options.role === "client" });
+    this.#inbound = new Sequencer((e) => this.#fail(asCloseable(e)), () => this.#resumeReading());
+    this.#outbound = new Sequencer((e) => this.#fail(asCloseable(e)));
+    this.#parser = new FrameParser(core, { ...options, perMessageDeflate: options.deflate !== undefined }, {
+      onMessage: (data, isBinary, compressed) => this.#onMessage(data, isBinary, compressed),
+      onPing: (data) => this.#onControl(Opcode.Ping, data),
+      onPong: (data) => this.#onControl(Opcode.Pong, data),
+      onClose: (code, reason) => this.#inbound.run(() => this.#onCloseFrame(code, reason)),
+      onError: (error) => this.#fail(error),
+    });
+    this.#armHeartbeat();
+  }
+
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+
+  /** Bytes accepted by `send` and not yet handed to the transport (waiting on compression). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Bytes from the transport. */
+  receive(chunk: Uint8Array): void {
+    if (this.#state === ReadyState.CLOSED) return;
+    this.#awaitingPong = false;
+    this.#armHeartbeat();
+    this.#parser.push(chunk);
+  }
+
+  send(data: Uint8Array | string, options: SendOptions = {}): void {
+    this.#requireOpen("send");
+    const binary = options.binary ?? typeof data !== "string";
+    const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
+    const opcode = binary ? Opcode.Binary : Opcode.Text;
+    const deflate = this.#deflate;
+    if (deflate && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
+      this.#queuedBytes += bytes.length;
+      this.#outbound.run(async () => {
+        const compressed = await deflate.compress(bytes);
+        this.#queuedBytes -= bytes.length;
+        this.#writeMessage(opcode, compressed, true);
+      });
+    } else {
+      this.#outbound.run(() => this.#writeMessage(opcode, bytes, false));
+    }
+  }
+
+  ping(data: Uint8Array | string = new Uint8Array(0)): void {
+    this.#requireOpen("ping");
+    this.#sendControl(Opcode.Ping, data);
+  }
+
+  pong(data: Uint8Array | string = new Uint8Array(0)): void {
+    this.#requireOpen("pong");
+    this.#sendControl(Opcode.Pong, data);
+  }
+
+  /**
+   * Starts (or answers) the closing handshake. Without a code the close frame has no body, and
+   * the peer sees 1005. Codes: 1000, 1001, 1002, 1003, 1007-1014 or 3000-4999.
+   */
+  close(code?: number, reason = ""): void {
+    const body = closeBody(this.#core, code, reason);
+    if (this.#state === ReadyState.CLOSED || this.#closeSent) return;
+    this.#state = ReadyState.CLOSING;
+    this.#sendClose(body);
+  }
+
+  /** The transport reached end-of-stream or closed: the final close event. */
+  transportClosed(): void {
+    if (this.#state === ReadyState.CLOSED) return;
+    this.#state = ReadyState.CLOSED;
+    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#heartbeatTimer);
+    this.#parser.destroy();
+    this.#deflate?.close();
+    const received = this.#closeReceived;
+    // §7.1.5: with no close frame received, the close code is 1006.
+    const { code, reason } = this.#failure ?? received ?? { code: 1006, reason: "" };
+    const wasClean = this.#closeSent && received !== undefined && this.#failure === undefined;
+    this.#events.close?.(code, reason, wasClean);
+  }
+
+  #requireOpen(what: string): void {
+    if (this.#state !== ReadyState.OPEN) {
+      throw new InvalidStateError(`cannot ${what}: the WebSocket is ${STATE_NAMES[this.#state]}`);
+    }
+  }
+
+  #writeMessage(opcode: number, payload: Uint8Array, compressed: boolean): void {
+    if (this.#closeSent) return; // §5.5.1: no data frames after our close frame.
+    const fragmentSize = this.#options.fragmentSize ?? 0;
+    this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize }));
+  }
+
+  #sendControl(opcode: number, data: Uint8Array | string): void {
+    const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
+    if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
+    this.#outbound.run(() => {
+      if (!this.#closeSent) this.#events.write(this.#encoder.encode(opcode, bytes));
+    });
+  }
+
+  #sendClose(body: Uint8Array): void {
+    this.#closeSent = true;
+    this.#outbound.run(() => {
+      this.#events.write(this.#encoder.encode(Opcode.Close, body));
+      if (this.#closeReceived || this.#failure) this.#handshakeDone();
+    });
+    this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
+  }
+
+  /**
+   * Both close frames are exchanged (or we failed the connection). §7.1.1: "the server SHOULD
+   * close the underlying TCP connection first"; a client waits for that, up to the close timeout.
+   */
+  #handshakeDone(): void {
+    if (this.#options.role === "server" || this.#failure) this.#events.end();
+  }
+
+  #onMessage(data: Uint8Array, isBinary: boolean, compressed: boolean): void {
+    if (!this.#messageRate.take()) {
+      this.#fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
+      return;
+    }
+    const deflate = this.#deflate;
+    if (!compressed || !deflate) {
+      this.#inbound.run(() => this.#deliver(data, isBinary));
+      return;
+    }
+    this.#inbound.run(async () => {
+      const inflated = await deflate.decompress(data);
+      // The core skips UTF-8 checks on compressed payload: check the inflated text here.
+      if (!isBinary && !this.#core.isValidUtf8(inflated)) throw new ProtocolError(ErrorKind.TextInvalidUtf8, 1007);
+      this.#deliver(inflated, isBinary);
+    });
+    if (this.#inbound.pending >= this.#maxQueued && !this.#readingPaused) {
+      this.#readingPaused = true;
+      this.#events.setReading?.(false);
+    }
+  }
+
+  #deliver(data: Uint8Array, isBinary: boolean): void {
+    if (this.#failure || this.#state === ReadyState.CLOSED) return;
+    this.#events.message(data, isBinary);
+  }
+
+  #resumeReading(): void {
+    if (!this.#readingPaused) return;
+    this.#readingPaused = false;
+    this.#events.setReading?.(true);
+  }
+
+  #onControl(opcode: number, data: Uint8Array): void {
+    if (!this.#controlRate.take()) {
+      this.#fail(new PolicyViolationError("WS_ERR_CONTROL_RATE", `more than ${this.#options.maxControlFramesPerSecond ?? 20} pings and pongs per second`));
+      return;
+    }
+    this.#inbound.run(() => {
+      if (this.#failure) return;
+      if (opcode === Opcode.Pong) {
+        this.#events.pong?.(data);
+        return;
+      }
+      // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in response
+      // ... unless it already received a Close frame." with "identical Application data".
+      if ((this.#options.autoPong ?? true) && this.#state === ReadyState.OPEN) this.#sendControl(Opcode.Pong, data);
+      this.#events.ping?.(data);
+    });
+  }
+
+  #onCloseFrame(code: number, reason: string): void {
+    this.#closeReceived = { code, reason };
+    if (this.#closeSent) {
+      this.#outbound.run(() => this.#handshakeDone());
+      return;
+    }
+    // §5.5.1: answer with a close frame, "typically echoing the status code it received".
+    this.#state = ReadyState.CLOSING;
+    this.#sendClose(code === 1005 ? new Uint8Array(0) : closeBody(this.#core, code, reason));
+  }
+
+  /** §7.1.7 Fail the WebSocket Connection: send a close frame with the error's code, then close. */
+  #fail(error: Error & { closeCode?: number }): void {
+    if (this.#failure || this.#state === ReadyState.CLOSED) return;
+    // As ws does, the close event reports the code we failed with (1002, 1007, 1008, 1009...).
+    const code = error.closeCode ?? 1011;
+    this.#failure = { code, reason: error.message };
+    this.#events.error?.(error);
+    if (this.#closeSent) {
+      this.#events.end();
+    } else {
+      this.#state = ReadyState.CLOSING;
+      this.#closeSent = true;
+      this.#events.write(this.#encoder.encode(Opcode.Close, closeBody(this.#core, code, "")));
+      this.#events.end();
+      this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
+    }
+  }
+
+  #armHeartbeat(): void {
+    const heartbeat = this.#options.heartbeat;
+    if (!heartbeat || this.#state === ReadyState.CLOSED) return;
+    clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = setTimeout(() => this.#heartbeatDue(), this.#awaitingPong ? heartbeat.timeout ?? heartbeat.interval : heartbeat.interval);
+  }
+
+  #heartbeatDue(): void {
+    if (this.#state !== ReadyState.OPEN) return;
+    if (this.#awaitingPong) {
+      // Half-open TCP: the peer is gone without a FIN. Nothing more can be said to it.
+      this.#failure = { code: 1006, reason: "no answer to ping: the peer is unreachable" };
+      this.#events.error?.(Object.assign(new Error(this.#failure.reason), { code: "WS_ERR_PEER_TIMEOUT" }));
+      this.#events.destroy();
+      return;
+    }
+    this.#awaitingPong = true;
+    this.#sendControl(Opcode.Ping, new Uint8Array(0));
+    this.#armHeartbeat();
+  }
+}
+
+function asCloseable(error: unknown): Error & { closeCode?: number } {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The body of a close frame, validated like a browser validates `close(code, reason)`. */
+function closeBody(core: Core, code: number | undefined, reason: string): Uint8Array {
+  if (code === undefined) {
+    if (reason) throw new InvalidCloseError("a close reason needs a close code");
+    return new Uint8Array(0);
+  }
+  if (!Number.isInteger(code) || !core.x.isValidCloseCode(code)) {
+    throw new InvalidCloseError(`invalid close code ${code}: use 1000, 1001-1003, 1007-1014 or 3000-4999`);
+  }
+  const text = textEncoder.encode(reason);
+  if (text.length > MAX_CLOSE_REASON) throw new InvalidCloseError(`a close reason takes at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${text.length}`);
+  const body = new Uint8Array(2 + text.length);
+  body[0] = code >> 8;
+  body[1] = code & 0xff;
+  body.set(text, 2);
+  return body;
+}

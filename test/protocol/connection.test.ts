@@ -1,0 +1,226 @@
+// The sans-I/O connection, two of them wired back to back through an in-memory "TCP" that
+// delivers bytes asynchronously, in order.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { loadCoreSync } from "../../src/core/node.js";
+import { PerMessageDeflate } from "../../src/deflate/permessage-deflate.js";
+import { Connection, ReadyState, type ConnectionEvents, type ConnectionOptions } from "../../src/protocol/connection.js";
+import { InvalidCloseError, InvalidStateError } from "../../src/protocol/errors.js";
+import { frame } from "../support/frames.js";
+
+const core = loadCoreSync({ maxConnections: 64 });
+
+type Log = Array<[string, ...unknown[]]>;
+
+interface End {
+  conn: Connection;
+  log: Log;
+  closed: Promise<[number, string, boolean]>;
+  /** Bytes this end wrote (after the handshake, before the peer reads them). */
+  written: Uint8Array[];
+  reading: boolean;
+}
+
+/** A client and a server connection joined by an in-memory TCP connection. */
+function pair(clientOptions: Partial<ConnectionOptions> = {}, serverOptions: Partial<ConnectionOptions> = {}, tap?: { dropFromServer?: boolean; blackhole?: boolean }) {
+  let tcpOpen = true;
+  let closing = false;
+  const ends: Record<"client" | "server", End> = {} as never;
+  const closeTcp = () => {
+    if (closing) return;
+    closing = true;
+    // Both sides see the TCP connection go away once in-flight bytes are delivered.
+    setTimeout(() => {
+      tcpOpen = false;
+      ends.client.conn.transportClosed();
+      ends.server.conn.transportClosed();
+    }, 5);
+  };
+  for (const role of ["client", "server"] as const) {
+    const log: Log = [];
+    let resolveClosed!: (v: [number, string, boolean]) => void;
+    const closed = new Promise<[number, string, boolean]>((r) => (resolveClosed = r));
+    const peer = role === "client" ? "server" : "client";
+    const end = { log, closed, written: [], reading: true } as unknown as End;
+    const events: ConnectionEvents = {
+      write: (bytes) => {
+        end.written.push(bytes);
+        if ((role === "server" && tap?.dropFromServer) || tap?.blackhole) return;
+        const copy = bytes.slice();
+        setTimeout(() => tcpOpen && ends[peer].conn.receive(copy), 1);
+      },
+      end: closeTcp,
+      destroy: () => {
+        log.push(["destroy"]);
+        closeTcp();
+      },
+      setReading: (reading) => {
+        end.reading = reading;
+        log.push(["reading", reading]);
+      },
+      message: (data, isBinary) => log.push(["message", isBinary ? Buffer.from(data) : Buffer.from(data).toString()]),
+      ping: (data) => log.push(["ping", Buffer.from(data).toString()]),
+      pong: (data) => log.push(["pong", Buffer.from(data).toString()]),
+      error: (error) => log.push(["error", (error as { code?: string }).code, error.closeCode]),
+      close: (code, reason, wasClean) => resolveClosed([code, reason, wasClean]),
+    };
+    end.conn = new Connection(core, { role, ...(role === "client" ? clientOptions : serverOptions) }, events);
+    ends[role] = end;
+  }
+  return ends;
+}
+
+const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("Connection", () => {
+  it("carries text and binary both ways, fragmented when asked, in order", async () => {
+    const { client, server } = pair({ fragmentSize: 1000 });
+    const big = Buffer.alloc(100_000, 7);
+    client.conn.send("héllo");
+    client.conn.send(big);
+    client.conn.send(new Uint8Array([1, 2]), { binary: false });
+    server.conn.send("back");
+    await settle();
+    expect(server.log).toEqual([["message", "héllo"], ["message", big], ["message", "\u0001\u0002"]]);
+    expect(client.log).toEqual([["message", "back"]]);
+    // 100 fragments of 1000 bytes, each with a 4-byte (126) length and mask key.
+    expect(client.written[1]!.length).toBe(100 * (1000 + 8));
+  });
+
+  it("answers pings with the same payload and reports pongs", async () => {
+    const { client, server } = pair();
+    client.conn.ping("are you there");
+    await settle();
+    expect(server.log).toEqual([["ping", "are you there"]]);
+    expect(client.log).toEqual([["pong", "are you there"]]);
+  });
+
+  it("closing handshake started by the client: clean on both sides, the server closes TCP", async () => {
+    const { client, server } = pair();
+    client.conn.close(1000, "bye");
+    expect(client.conn.readyState).toBe(ReadyState.CLOSING);
+    expect(() => client.conn.send("late")).toThrow(InvalidStateError);
+    expect(await client.closed).toEqual([1000, "bye", true]);
+    expect(await server.closed).toEqual([1000, "bye", true]);
+    expect(client.conn.readyState).toBe(ReadyState.CLOSED);
+  });
+
+  it("closing handshake started by the server, and a close without a code is 1005", async () => {
+    const { client, server } = pair();
+    server.conn.close();
+    expect(await client.closed).toEqual([1005, "", true]);
+    expect(await server.closed).toEqual([1005, "", true]);
+  });
+
+  it("refuses close codes and reasons an application may not send", () => {
+    const { client } = pair();
+    for (const code of [999, 1004, 1005, 1006, 1015, 2000, 5000]) expect(() => client.conn.close(code)).toThrow(InvalidCloseError);
+    expect(() => client.conn.close(1000, "x".repeat(124))).toThrow(/123 bytes/);
+    expect(() => client.conn.close(undefined, "why")).toThrow(/needs a close code/);
+    client.conn.close(4000, "x".repeat(123));
+  });
+
+  it("a protocol error fails the connection with its close code", async () => {
+    const { client, server } = pair();
+    // A client frame with a reserved opcode, straight onto the wire.
+    server.conn.receive(frame({ opcode: 5, payload: "x" }));
+    expect(server.log).toEqual([["error", "WS_ERR_INVALID_OPCODE", 1002]]);
+    expect(await server.closed).toEqual([1002, expect.stringContaining("reserved opcode"), false]);
+    // The client got a close frame and answered it: from its side the handshake was clean.
+    const [code, , wasClean] = await client.closed;
+    expect(code).toBe(1002);
+    expect(wasClean).toBe(true);
+  });
+
+  it("a close timeout drops a peer that never answers the close frame", async () => {
+    const { client, server } = pair({ closeTimeout: 50 }, {}, { blackhole: true });
+    client.conn.close(1000);
+    const [code, , wasClean] = await client.closed;
+    expect(client.log).toContainEqual(["destroy"]);
+    expect([code, wasClean]).toEqual([1006, false]);
+    await server.closed;
+  });
+
+  it("heartbeat: a peer that stops answering is declared dead and dropped", async () => {
+    const { client, server } = pair({ heartbeat: { interval: 20, timeout: 20 } }, {}, { dropFromServer: true });
+    const [code] = await client.closed;
+    expect(code).toBe(1006);
+    expect(client.log).toContainEqual(["error", "WS_ERR_PEER_TIMEOUT", undefined]);
+    expect(client.log).toContainEqual(["destroy"]);
+    await server.closed;
+  });
+
+  it("heartbeat: a live peer is pinged and stays", async () => {
+    const { client, server } = pair({ heartbeat: { interval: 10 } });
+    await settle(80);
+    expect(client.log.filter((e) => e[0] === "pong").length).toBeGreaterThan(2);
+    expect(client.conn.readyState).toBe(ReadyState.OPEN);
+    client.conn.close(1000);
+    await server.closed;
+  });
+
+  it("closes with 1008 when the peer exceeds the message rate, and on a ping flood", async () => {
+    const rated = pair({}, { maxMessagesPerSecond: 5 });
+    for (let i = 0; i < 20; i++) rated.client.conn.send(`m${i}`);
+    expect((await rated.server.closed)[0]).toBe(1008);
+    expect(rated.server.log.filter((e) => e[0] === "message")).toHaveLength(5);
+    expect(rated.server.log).toContainEqual(["error", "WS_ERR_MESSAGE_RATE", 1008]);
+
+    const flooded = pair({}, { maxControlFramesPerSecond: 10 });
+    for (let i = 0; i < 30; i++) flooded.client.conn.ping();
+    expect((await flooded.server.closed)[0]).toBe(1008);
+    expect(flooded.server.log).toContainEqual(["error", "WS_ERR_CONTROL_RATE", 1008]);
+  });
+
+  describe("with permessage-deflate", () => {
+    const deflatePair = (serverExtra: Partial<ConnectionOptions> = {}) => {
+      const params = { clientNoContextTakeover: false };
+      return pair(
+        { deflate: new PerMessageDeflate({ role: "client", params, maxMessage: 0 }), compressThreshold: 100 },
+        { deflate: new PerMessageDeflate({ role: "server", params, maxMessage: 1 << 20 }), compressThreshold: 100, ...serverExtra },
+      );
+    };
+
+    it("keeps order across compressed, uncompressed and control frames", async () => {
+      const { client, server } = deflatePair();
+      const long = "sensor ".repeat(500);
+      client.conn.send(long);
+      client.conn.send("short");
+      client.conn.ping("p");
+      client.conn.send(Buffer.alloc(5000, 1));
+      await settle(60);
+      expect(server.log).toEqual([["message", long], ["message", "short"], ["ping", "p"], ["message", Buffer.alloc(5000, 1)]]);
+      // The long text went compressed: far fewer bytes than its 3,500 characters.
+      expect(client.written[0]!.length).toBeLessThan(200);
+      expect(client.written[0]![0]! & 0x40).toBe(0x40);
+    });
+
+    it("a decompressed message over maxMessage closes with 1009", async () => {
+      const { client, server } = deflatePair();
+      client.conn.send(Buffer.alloc(2 << 20));
+      expect((await server.closed)[0]).toBe(1009);
+      expect(server.log).toContainEqual(["error", "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH", 1009]);
+    });
+
+    it("invalid UTF-8 inside a compressed text message closes with 1007", async () => {
+      const { server } = deflatePair();
+      const deflater = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
+      const compressed = await deflater.compress(Buffer.from([0x61, 0xc0, 0xaf, 0x62]));
+      server.conn.receive(frame({ opcode: 1, rsv1: true, payload: compressed }));
+      expect((await server.closed)[0]).toBe(1007);
+    });
+
+    it("pauses reading while too many received messages wait on decompression", async () => {
+      const { client, server } = deflatePair({ maxQueuedMessages: 3 });
+      for (let i = 0; i < 10; i++) client.conn.send(`${i} `.repeat(200));
+      await settle(100);
+      expect(server.log.filter((e) => e[0] === "message")).toHaveLength(10);
+      expect(server.log).toContainEqual(["reading", false]);
+      expect(server.log.filter((e) => e[0] === "message").at(-1)).toEqual(["message", "9 ".repeat(200)]);
+      expect(server.reading).toBe(true);
+    });
+  });
+});
