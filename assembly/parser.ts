@@ -37,10 +37,12 @@ export function closeSlot(slot: u32): void {
 
 /**
  * Parses `len` bytes at `ptr` for `slot`. Returns how many bytes were consumed: less than `len`
- * only when the event buffer filled up (drain it and feed the rest), or -1 for a free slot.
+ * only when the event buffer filled up or the slot's control buffer still backs an event of this
+ * feed (drain the events and feed the rest), or -1 for a free slot.
  */
 export function feed(slot: u32, ptr: usize, len: u32): i32 {
   resetEvents();
+  controlBufferInUse = false;
   if (slot >= maxSlots) return -1;
   const s = slotPtr(slot);
   const end = ptr + len;
@@ -53,7 +55,9 @@ export function feed(slot: u32, ptr: usize, len: u32): i32 {
     } else if (stage == Stage.Payload) {
       pos = readPayload(s, pos, end);
     } else if (stage == Stage.Control) {
-      pos = readControl(s, pos, end);
+      const next = readControl(s, pos, end);
+      if (next == pos) break;
+      pos = next;
     } else if (stage == Stage.Free) {
       return -1;
     } else {
@@ -250,6 +254,9 @@ function endDataFrame(s: usize, pos: usize, end: usize): usize {
   return pos;
 }
 
+/** A Control event of the current feed points at the slot's control buffer. */
+let controlBufferInUse = false;
+
 function readControl(s: usize, pos: usize, end: usize): usize {
   const length = <u32>load<u64>(s, S_FRAME_REMAINING);
   const have = load<u32>(s, S_CONTROL_HAVE);
@@ -257,11 +264,15 @@ function readControl(s: usize, pos: usize, end: usize): usize {
   const available = <u32>min<usize>(<usize>(length - have), end - pos);
   let payload = pos;
   if (have != 0 || available < length) {
-    // Split across feeds: collect it in the slot so the event can carry it whole.
+    // Split across feeds: collect it in the slot so the event can carry it whole. When an event
+    // of this feed already points at that buffer, consume nothing: `feed` returns, the host
+    // drains the event, then feeds the rest.
+    if (have == 0 && controlBufferInUse) return pos;
     payload = s + S_CONTROL_BUF;
     maskCopy(pos, payload + have, available, advanceKey(key, have));
     store<u32>(s, have + available, S_CONTROL_HAVE);
     if (have + available < length) return pos + available;
+    controlBufferInUse = true;
   } else {
     maskCopy(pos, pos, length, key);
   }

@@ -84,7 +84,8 @@ export class FrameEncoder {
     let consumed = 0;
     let written = 0;
     do {
-      if (masked) core.ensureMaskKeys(fragmentSize > 0 ? Math.ceil((payload.length - consumed) / fragmentSize) : 1);
+      // At least one key: an empty payload is still one frame.
+      if (masked) core.ensureMaskKeys(fragmentSize > 0 ? Math.max(1, Math.ceil((payload.length - consumed) / fragmentSize)) : 1);
       const first = consumed === 0;
       consumed += core.x.encode(first ? opcode : 0, first && rsv1 ? 1 : 0, fin ? 1 : 0,
         core.inputPtr + consumed, payload.length - consumed, fragmentSize, masked ? 1 : 0);

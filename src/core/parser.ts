@@ -58,7 +58,8 @@ const FLAG_RSV1 = 2;
 
 const allocBytes: (n: number) => Uint8Array =
   typeof Buffer === "function" ? (n) => Buffer.allocUnsafe(n) : (n) => new Uint8Array(n);
-const utf8 = new TextDecoder();
+// ignoreBOM: a reason may start with U+FEFF; it is text like any other (the default strips it).
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Collects a data message that spans several feeds. With a known size (a single FIN frame)
