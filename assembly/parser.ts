@@ -87,13 +87,17 @@ function readHeader(s: usize, pos: usize, end: usize): usize {
     if (pos + need <= end) return onHeader(s, pos, pos + need, end);
   }
   const buf = s + S_HEADER_BUF;
-  // Gather the two fixed bytes first: they tell how long the header is.
+  // Gather the two fixed bytes first: they tell how long the header is, and whether the
+  // frame is already wrong.
   while (have < 2 && pos < end) store<u8>(buf + have++, load<u8>(pos++));
   if (have < 2) {
     store<u8>(s, <u8>have, S_HEADER_HAVE);
     return pos;
   }
-  const need = headerLength(<u32>load<u8>(buf, 1));
+  const b1 = <u32>load<u8>(buf, 1);
+  const early = firstBytesError(s, <u32>load<u8>(buf), b1);
+  if (early != 0) return failAt(s, early, 1002, end);
+  const need = headerLength(b1);
   const take = min<usize>(<usize>(need - have), end - pos);
   memory.copy(buf + have, pos, take);
   have += <u32>take;
@@ -107,21 +111,59 @@ function readHeader(s: usize, pos: usize, end: usize): usize {
 }
 
 /**
+ * The checks the first two header bytes decide on their own (all are protocol errors, 1002),
+ * so a bad frame fails before its extended length and mask key arrive. Returns 0 when fine.
+ */
+function firstBytesError(s: usize, b0: u32, b1: u32): ErrorKind {
+  const rsv1 = (b0 & 0x40) != 0;
+  const opcode = b0 & 0x0f;
+  const len7 = b1 & 0x7f;
+  // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings for
+  // non-zero values." Only permessage-deflate exists here, and it only defines RSV1.
+  if ((b0 & 0x30) != 0) return ErrorKind.Rsv2Rsv3;
+  if (rsv1 && (<u32>load<u8>(s, S_OPTIONS) & OPT_DEFLATE) == 0) return ErrorKind.Rsv1Unexpected;
+  const messageOpcode = <u32>load<u8>(s, S_MESSAGE_OPCODE);
+  if (opcode >= 8) {
+    if (opcode > OP_PONG) return ErrorKind.InvalidOpcode;
+    // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
+    // be fragmented." RFC 7692 §6.1 defines RSV1 for data messages only. Like ws, a control
+    // frame using an extended length form is refused even if that length is small.
+    if ((b0 & 0x80) == 0) return ErrorKind.ControlFragmented;
+    if (rsv1) return ErrorKind.Rsv1Unexpected;
+    if (len7 > 125) return ErrorKind.ControlTooLong;
+    // §5.5.1: a close body, if present, starts with a 2-byte status code.
+    if (opcode == OP_CLOSE && len7 == 1) return ErrorKind.CloseOneByte;
+  } else if (opcode == OP_CONTINUATION) {
+    if (messageOpcode == 0) return ErrorKind.ContinuationWithoutMessage;
+    // RFC 7692 §6.1: RSV1 is set on the first frame of a compressed message only.
+    if (rsv1) return ErrorKind.Rsv1Unexpected;
+  } else if (opcode <= OP_BINARY) {
+    if (messageOpcode != 0) return ErrorKind.MessageNotFinished;
+  } else {
+    return ErrorKind.InvalidOpcode;
+  }
+  // §5.1: a server MUST close on an unmasked frame; a client MUST close on a masked one.
+  const server = <u32>load<u8>(s, S_ROLE) == Role.Server;
+  const masked = (b1 & 0x80) != 0;
+  if (server && !masked) return ErrorKind.MaskExpected;
+  if (!server && masked) return ErrorKind.MaskUnexpected;
+  return 0;
+}
+
+/**
  * Validates a whole header at `h` and starts the frame; `pos` is where its payload begins.
  * Returns the new stream position.
  */
 function onHeader(s: usize, h: usize, pos: usize, end: usize): usize {
   const b0 = <u32>load<u8>(h);
   const b1 = <u32>load<u8>(h, 1);
+  const early = firstBytesError(s, b0, b1);
+  if (early != 0) return failAt(s, early, 1002, end);
   const fin = (b0 & 0x80) != 0;
   const rsv1 = (b0 & 0x40) != 0;
   const opcode = b0 & 0x0f;
   const masked = (b1 & 0x80) != 0;
   const len7 = b1 & 0x7f;
-  // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings for
-  // non-zero values." Only permessage-deflate exists here, and it only defines RSV1.
-  if ((b0 & 0x30) != 0) return failAt(s, ErrorKind.Rsv2Rsv3, 1002, end);
-  if (rsv1 && (<u32>load<u8>(s, S_OPTIONS) & OPT_DEFLATE) == 0) return failAt(s, ErrorKind.Rsv1Unexpected, 1002, end);
   let length: u64 = len7;
   let keyAt: usize = 2;
   if (len7 == 126) {
@@ -133,29 +175,6 @@ function onHeader(s: usize, h: usize, pos: usize, end: usize): usize {
     if ((length >> 63) != 0) return failAt(s, ErrorKind.LengthMsbSet, 1002, end);
     keyAt = 10;
   }
-  const messageOpcode = <u32>load<u8>(s, S_MESSAGE_OPCODE);
-  if (opcode >= 8) {
-    if (opcode > OP_PONG) return failAt(s, ErrorKind.InvalidOpcode, 1002, end);
-    // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
-    // be fragmented." RFC 7692 §6.1 defines RSV1 for data messages only.
-    if (!fin) return failAt(s, ErrorKind.ControlFragmented, 1002, end);
-    if (rsv1) return failAt(s, ErrorKind.Rsv1Unexpected, 1002, end);
-    if (length > 125) return failAt(s, ErrorKind.ControlTooLong, 1002, end);
-    // §5.5.1: a close body, if present, starts with a 2-byte status code.
-    if (opcode == OP_CLOSE && length == 1) return failAt(s, ErrorKind.CloseOneByte, 1002, end);
-  } else if (opcode == OP_CONTINUATION) {
-    if (messageOpcode == 0) return failAt(s, ErrorKind.ContinuationWithoutMessage, 1002, end);
-    // RFC 7692 §6.1: RSV1 is set on the first frame of a compressed message only.
-    if (rsv1) return failAt(s, ErrorKind.Rsv1Unexpected, 1002, end);
-  } else if (opcode <= OP_BINARY) {
-    if (messageOpcode != 0) return failAt(s, ErrorKind.MessageNotFinished, 1002, end);
-  } else {
-    return failAt(s, ErrorKind.InvalidOpcode, 1002, end);
-  }
-  // §5.1: a server MUST close on an unmasked frame; a client MUST close on a masked one.
-  const server = <u32>load<u8>(s, S_ROLE) == Role.Server;
-  if (server && !masked) return failAt(s, ErrorKind.MaskExpected, 1002, end);
-  if (!server && masked) return failAt(s, ErrorKind.MaskUnexpected, 1002, end);
   const key = masked ? load<u32>(h + keyAt) : 0;
   store<u32>(s, key, S_MASK_KEY);
   store<u64>(s, length, S_FRAME_REMAINING);
