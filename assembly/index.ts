@@ -1,6 +1,6 @@
 // The edgews core: an RFC 6455 codec over fixed memory. Bytes in, events and frames out;
 // it knows nothing of sockets. See src/core/ for the host side.
-import { EVENT_SIZE, MASK_POOL_BYTES, SLOT_SIZE, eventsBase, inputBase, inputBytes, layout, maskPoolBase, outputBase, outputBytes } from "./layout";
+import { EVENT_SIZE, MASK_POOL_BYTES, SLOT_SIZE, eventsBase, inputBase, inputBytes, layout, maskPoolBase, outputBase, outputBytes, scratchBase } from "./layout";
 import { eventCount } from "./events";
 import { encodedLength } from "./encoder";
 import { maskCopy } from "./mask";
@@ -34,6 +34,7 @@ export function eventsPtr(): usize { return eventsBase; }
 export function eventsCount(): u32 { return eventCount; }
 export function inputPtr(): usize { return inputBase; }
 export function inputSize(): u32 { return inputBytes; }
+export function scratchPtr(): usize { return scratchBase; }
 export function outputPtr(): usize { return outputBase; }
 export function outputSize(): u32 { return outputBytes; }
 export function maskPoolPtr(): usize { return maskPoolBase; }

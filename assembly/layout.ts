@@ -1,7 +1,11 @@
 // Fixed memory layout. `init` reserves every region once; nothing is allocated afterwards,
 // so the host's views on `memory.buffer` never detach.
 //
-//   [static data][slots][events][mask pool][input arena][output arena]
+//   [static data][slots][events][mask pool][input arena][scratch arena][output arena]
+//
+// The input arena belongs to `feed`; encoding and the mask/UTF-8 utilities work in the scratch
+// arena, so a message handler may encode a reply while the feed's other payloads still wait in
+// the input arena.
 
 /** Bytes of per-connection state. Offsets below are relative to a slot's base. */
 export const SLOT_SIZE: u32 = 256;
@@ -61,6 +65,7 @@ export let eventCapacity: u32 = 0;
 export let maskPoolBase: usize = 0;
 export let inputBase: usize = 0;
 export let inputBytes: u32 = 0;
+export let scratchBase: usize = 0;
 export let outputBase: usize = 0;
 export let outputBytes: u32 = 0;
 
@@ -83,6 +88,8 @@ export function layout(connections: u32, arenaBytes: u32, events: u32): bool {
   p = maskPoolBase + MASK_POOL_BYTES;
   inputBase = align(p, 64);
   p = inputBase + arenaBytes;
+  scratchBase = align(p, 64);
+  p = scratchBase + arenaBytes;
   outputBase = align(p, 64);
   // Room for the frame headers of a piece split into small fragments: the host sizes each
   // piece so that payload + headers fit (see `encode`).

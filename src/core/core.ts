@@ -33,11 +33,22 @@ export class Core {
   /** @internal Byte view of all of the core's memory (never detaches: memory never grows). */
   readonly mem: Uint8Array;
   /** @internal */ readonly events: Uint32Array;
-  /** @internal */ readonly inputPtr: number;
-  /** @internal */ readonly inputSize: number;
+  /** @internal Where received chunks are fed from (owned by FrameParser.push). */
+  readonly inputPtr: number;
+  /** @internal Where the encoder and the mask/UTF-8 utilities work, apart from the input. */
+  readonly scratchPtr: number;
+  /** @internal Bytes of the input arena, and of the scratch arena. */
+  readonly arenaSize: number;
   /** @internal */ readonly outputPtr: number;
   readonly #maskPool: Uint8Array;
   readonly #freeSlots: number[];
+  #feeding = false;
+  /**
+   * Pushes made from inside a handler while another push is being drained: the input arena and
+   * event buffer are in use, so they wait here and run, in order, before the outer push returns.
+   * It never outlives that push, so its size is bounded by what the handlers of one push do.
+   */
+  readonly #deferred: Array<() => void> = [];
 
   constructor(exports: CoreExports, flavour: Flavour, options: CoreOptions = {}) {
     const { maxConnections, arenaBytes, maxEvents } = { ...DEFAULT_CORE_OPTIONS, ...options };
@@ -53,7 +64,8 @@ export class Core {
     this.mem = new Uint8Array(exports.memory.buffer);
     this.events = new Uint32Array(exports.memory.buffer, exports.eventsPtr(), maxEvents * 4);
     this.inputPtr = exports.inputPtr();
-    this.inputSize = exports.inputSize();
+    this.scratchPtr = exports.scratchPtr();
+    this.arenaSize = exports.inputSize();
     this.outputPtr = exports.outputPtr();
     this.#maskPool = this.mem.subarray(exports.maskPoolPtr(), exports.maskPoolPtr() + 4096);
     // Hand out low slots first: pop() takes from the end.
@@ -67,6 +79,37 @@ export class Core {
 
   get freeSlots(): number {
     return this.#freeSlots.length;
+  }
+
+  /** @internal A push is being fed and drained: the input arena and event buffer are in use. */
+  get feeding(): boolean {
+    return this.#feeding;
+  }
+
+  /**
+   * @internal Runs `feed` with the input arena and event buffer to itself. A feed started from a
+   * handler of another is deferred until that one is done. A handler that throws stops only its
+   * own parser; the first such error is rethrown once every deferred feed has run.
+   */
+  exclusive(feed: () => void): void {
+    if (this.#feeding) {
+      this.#deferred.push(feed);
+      return;
+    }
+    this.#feeding = true;
+    let failure: unknown;
+    try {
+      for (let next: (() => void) | undefined = feed; next; next = this.#deferred.shift()) {
+        try {
+          next();
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    } finally {
+      this.#feeding = false;
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** @internal */
@@ -104,12 +147,13 @@ export class Core {
     let k = (key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24)) >>> 0;
     k = rotateKey(k, keyOffset);
     // Pieces of a multiple of 4 bytes keep the key's phase.
-    const piece = this.inputSize & ~3;
+    const piece = this.arenaSize & ~3;
+    const at = this.scratchPtr;
     for (let off = 0; off < data.length; off += piece) {
       const part = data.subarray(off, off + piece);
-      this.mem.set(part, this.inputPtr);
-      this.x.mask(this.inputPtr, part.length, k);
-      part.set(this.mem.subarray(this.inputPtr, this.inputPtr + part.length));
+      this.mem.set(part, at);
+      this.x.mask(at, part.length, k);
+      part.set(this.mem.subarray(at, at + part.length));
     }
   }
 
@@ -117,10 +161,10 @@ export class Core {
   isValidUtf8(data: Uint8Array): boolean {
     if (data.length < UTF8_ASCII_IN_JS_BELOW && isAscii(data)) return true;
     let state = 0;
-    for (let off = 0; off < data.length; off += this.inputSize) {
-      const part = data.subarray(off, off + this.inputSize);
-      this.mem.set(part, this.inputPtr);
-      state = this.x.utf8Step(this.inputPtr, part.length, state);
+    for (let off = 0; off < data.length; off += this.arenaSize) {
+      const part = data.subarray(off, off + this.arenaSize);
+      this.mem.set(part, this.scratchPtr);
+      state = this.x.utf8Step(this.scratchPtr, part.length, state);
       if (state === UTF8_REJECT) return false;
     }
     return state === 0;

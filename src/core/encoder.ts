@@ -59,7 +59,7 @@ export class FrameEncoder {
     }
     const out = new Uint8Array(encodedSize(payload.length, this.#mask, fragmentSize));
     const frameSize = fragmentSize > 0 ? Math.min(fragmentSize, payload.length) : payload.length;
-    const arena = this.#core.inputSize;
+    const arena = this.#core.arenaSize;
     // Frames that fit the arena are encoded many per call; larger ones header first, then
     // the payload in pieces.
     const piece = frameSize <= arena ? (frameSize > 0 ? arena - (arena % frameSize) : arena) : frameSize;
@@ -80,7 +80,7 @@ export class FrameEncoder {
   #encodeFrames(opcode: number, rsv1: boolean, fin: boolean, payload: Uint8Array, fragmentSize: number, out: Uint8Array, at: number): number {
     const core = this.#core;
     const masked = this.#mask;
-    core.mem.set(payload, core.inputPtr);
+    core.mem.set(payload, core.scratchPtr);
     let consumed = 0;
     let written = 0;
     do {
@@ -88,7 +88,7 @@ export class FrameEncoder {
       if (masked) core.ensureMaskKeys(fragmentSize > 0 ? Math.max(1, Math.ceil((payload.length - consumed) / fragmentSize)) : 1);
       const first = consumed === 0;
       consumed += core.x.encode(first ? opcode : 0, first && rsv1 ? 1 : 0, fin ? 1 : 0,
-        core.inputPtr + consumed, payload.length - consumed, fragmentSize, masked ? 1 : 0);
+        core.scratchPtr + consumed, payload.length - consumed, fragmentSize, masked ? 1 : 0);
       const size = core.x.encodedSize();
       out.set(core.mem.subarray(core.outputPtr, core.outputPtr + size), at + written);
       written += size;

@@ -56,14 +56,18 @@ const OP_PONG = 10;
 const FLAG_FIN = 1;
 const FLAG_RSV1 = 2;
 
+/** Messages up to this size spanning several pushes are collected in one buffer of their declared size. */
+const PREALLOCATE_LIMIT = 64 * 1024;
+
 const allocBytes: (n: number) => Uint8Array =
   typeof Buffer === "function" ? (n) => Buffer.allocUnsafe(n) : (n) => new Uint8Array(n);
 // ignoreBOM: a reason may start with U+FEFF; it is text like any other (the default strips it).
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
- * Collects a data message that spans several feeds. With a known size (a single FIN frame)
- * it writes into one buffer; otherwise it keeps the pieces and joins them at the end.
+ * Collects a data message that spans several feeds. With a known, modest size (a single FIN
+ * frame of up to 64 KiB) it writes into one buffer; otherwise it keeps the pieces and joins
+ * them at the end, so a header alone never makes it allocate more than 64 KiB.
  */
 class MessageAssembler {
   isBinary = false;
@@ -77,13 +81,14 @@ class MessageAssembler {
     this.compressed = compressed;
     this.#size = 0;
     this.#pieces = [];
-    this.#whole = knownSize >= 0 ? allocBytes(knownSize) : undefined;
+    this.#whole = knownSize >= 0 && knownSize <= PREALLOCATE_LIMIT ? allocBytes(knownSize) : undefined;
   }
 
-  append(bytes: Uint8Array): void {
-    if (this.#whole) this.#whole.set(bytes, this.#size);
-    else this.#pieces.push(bytes.slice());
-    this.#size += bytes.length;
+  /** Copies core memory [from, to) into the message. */
+  append(mem: Uint8Array, from: number, to: number): void {
+    if (this.#whole) this.#whole.set(mem.subarray(from, to), this.#size);
+    else this.#pieces.push(copyOut(mem, from, to));
+    this.#size += to - from;
   }
 
   finish(): Uint8Array {
@@ -136,18 +141,34 @@ export class FrameParser {
     core.x.openSlot(this.#slot, options.role === "server" ? 1 : 0, options.perMessageDeflate ? 1 : 0, limits.maxPayload, limits.maxMessage, limits.maxFragments);
   }
 
-  /** Parses the next chunk of the stream. Chunks may split frames anywhere. */
+  /**
+   * Parses the next chunk of the stream. Chunks may split frames anywhere. A push made from a
+   * handler of another push on the same core runs (on a copy) once that one's events are out.
+   */
   push(chunk: Uint8Array): void {
+    if (this.#slot < 0) throw new CoreError("this parser was destroyed");
     const core = this.#core;
-    const piece = core.inputSize;
+    const bytes = core.feeding ? copyOut(chunk, 0, chunk.length) : chunk;
+    core.exclusive(() => {
+      try {
+        this.#feed(bytes);
+      } catch (error) {
+        // A handler threw: the events after it are lost, so this stream can't go on.
+        this.#done = true;
+        throw error;
+      }
+    });
+  }
+
+  #feed(chunk: Uint8Array): void {
+    const core = this.#core;
+    const piece = core.arenaSize;
     for (let off = 0; off < chunk.length && !this.#done; off += piece) {
       const part = off === 0 && chunk.length <= piece ? chunk : chunk.subarray(off, off + piece);
       core.mem.set(part, core.inputPtr);
-      let done = 0;
-      while (done < part.length && !this.#done) {
+      for (let done = 0; done < part.length && !this.#done; ) {
         const at = core.inputPtr + done;
         const consumed = core.x.feed(this.#slot, at, part.length - done);
-        if (consumed < 0) throw new CoreError("this parser was destroyed");
         this.#drain(at, consumed);
         done += consumed;
       }
@@ -170,7 +191,8 @@ export class FrameParser {
     // Payloads of whole messages in this feed are copied out at once, then handed out as views
     // of that copy: one allocation per feed instead of one per message.
     let owned: Uint8Array | undefined;
-    for (let i = 0; i < end; i += 4) {
+    // A handler may destroy the parser (or end it with a close): stop delivering then.
+    for (let i = 0; i < end && !this.#done; i += 4) {
       const head = ev[i]!;
       const opcode = (head >>> 8) & 0xff;
       const flags = (head >>> 16) & 0xff;
@@ -194,7 +216,7 @@ export class FrameParser {
           }
           break;
         case Event.Chunk:
-          this.#message.append(mem.subarray(a, a + b));
+          this.#message.append(mem, a, a + b);
           break;
         case Event.MessageEnd: {
           const m = this.#message;

@@ -20,6 +20,7 @@ export interface CoreExports {
   eventsCount(): number;
   inputPtr(): number;
   inputSize(): number;
+  scratchPtr(): number;
   outputPtr(): number;
   outputSize(): number;
   maskPoolPtr(): number;

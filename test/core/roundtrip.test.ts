@@ -402,12 +402,10 @@ describe("payload lengths (RFC 6455 §5.2 length encodings)", () => {
     expect(parseHeader(HUGE, false, { maxPayload: 0, maxMessage: 0 })).toEqual([]);
   });
 
-  // BUG (host, src/core/parser.ts MessageAssembler.begin): a FIN data frame that isn't whole in
-  // the feed gets a buffer of its declared size up front. With the limits off, a 14-byte header
-  // declaring > 4 GiB makes `push` throw a RangeError from Buffer.allocUnsafe instead of
-  // accepting the frame or reporting a ProtocolError (and anything up to the limit is allocated
-  // before a single payload byte arrived). Remove `.fails` once fixed.
-  it.fails("BUG: a FIN frame declaring 2^32+5 bytes with limits off makes push throw (RangeError)", () => {
+  // Regression: a FIN frame that isn't whole in the feed used to get a buffer of its declared
+  // size up front, so a 14-byte header could allocate anything up to the limit (or throw a
+  // RangeError beyond 4 GiB with the limits off). Only frames up to 64 KiB are preallocated.
+  it("a FIN frame declaring 2^32+5 bytes with limits off is accepted without allocating it", () => {
     expect(() => parseHeader(HUGE, true, { maxPayload: 0, maxMessage: 0 })).not.toThrow();
   });
 });
@@ -468,18 +466,13 @@ describe("copy: false payload lifetime (src/core/parser.ts ParserOptions.copy)",
 });
 
 // ---------------------------------------------------------------------------------------------
-// Handlers that use the same core. Both tests below FAIL today (hence `it.fails`): remove
-// `.fails` once FrameParser#drain no longer reads the shared input arena / event buffer after
-// running a handler.
+// Handlers that use the same core. Regressions: handlers used to run while later payloads of
+// the same feed still sat in the shared input arena, which encoding (and the mask/UTF-8
+// utilities) overwrote, and a nested push overwrote the shared event buffer.
 
-describe("handlers that use the same core (known bugs)", () => {
-  // BUG: FrameParser#drain dispatches handlers while payloads of later events of the same feed
-  // still live in the core's shared input arena, and copies them out (copy: true) or hands out
-  // views (copy: false) only when it reaches them. FrameEncoder.encode (also Core.mask,
-  // Core.isValidUtf8, FrameParser.push) writes that arena, so an echo handler corrupts the next
-  // message of the same push — here "hello" arrives as "AAAAA", after the core had validated
-  // the original bytes as UTF-8.
-  it.fails("BUG: an echo handler encoding with the same core corrupts the next message of the same push", () => {
+describe("handlers that use the same core", () => {
+  // Encoding and the utilities work in a scratch arena apart from the input arena.
+  it("an echo handler encoding with the same core leaves the next message of the same push intact", () => {
     const core = loadCoreSync({ maxConnections: 8 });
     const client = new FrameEncoder(core, { mask: true });
     const server = new FrameEncoder(core, { mask: false });
@@ -498,9 +491,8 @@ describe("handlers that use the same core (known bugs)", () => {
     expect(got).toEqual(["binary 60000", "hello"]);
   });
 
-  // BUG: same cause, plus the event buffer is shared: a handler of parser A that pushes into
-  // parser B on the same core overwrites A's pending events, so A delivers garbage.
-  it.fails("BUG: a handler pushing into another parser on the same core corrupts the outer parser's pending events", () => {
+  // A push made from a handler waits (on a copy) until the outer push's events are delivered.
+  it("a handler pushing into another parser on the same core: that push runs after the outer one", () => {
     const core = loadCoreSync({ maxConnections: 8 });
     const enc = new FrameEncoder(core, { mask: false });
     const got: string[] = [];
@@ -516,6 +508,6 @@ describe("handlers that use the same core (known bugs)", () => {
     a.push(frames("one", "two", "three"));
     a.destroy();
     b.destroy();
-    expect(got).toEqual(["A:one", "B:B1", "B:B2", "B:B3", "A:two", "A:three"]);
+    expect(got).toEqual(["A:one", "A:two", "A:three", "B:B1", "B:B2", "B:B3"]);
   });
 });
