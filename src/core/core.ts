@@ -13,6 +13,12 @@ export interface CoreOptions {
   maxEvents?: number;
   /** Force the SIMD (true) or scalar (false) build. Default: SIMD where the engine has it. */
   simd?: boolean;
+  /**
+   * The folder (URL ending in "/") that serves edgews-simd.wasm and edgews-scalar.wasm, for
+   * apps that bundle the core and host the modules with their own assets. Default: the
+   * package's build/ folder, relative to the loader module.
+   */
+  wasmDir?: URL | string;
 }
 
 export const DEFAULT_CORE_OPTIONS = { maxConnections: 1024, arenaBytes: 64 * 1024, maxEvents: 4096 } as const;

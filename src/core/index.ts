@@ -10,6 +10,6 @@ export type { Flavour } from "./wasm.js";
 
 /** Loads and instantiates a core (in Node from disk, elsewhere by fetch). */
 export async function loadCore(options: CoreOptions = {}): Promise<Core> {
-  const { module, flavour } = await compileModule(options.simd);
+  const { module, flavour } = await compileModule(options.simd, options.wasmDir);
   return new Core(instantiate(module), flavour, options);
 }

@@ -1,5 +1,6 @@
 // Finds, picks and instantiates the core's .wasm. Nothing here needs Node: the same module
 // runs in browsers (node.ts adds the synchronous Node loader).
+import { CoreError } from "./errors.js";
 
 /** The raw exports of assembly/index.ts. */
 export interface CoreExports {
@@ -29,8 +30,12 @@ export interface CoreExports {
 
 export type Flavour = "simd" | "scalar";
 
-export function wasmUrl(flavour: Flavour): URL {
-  return new URL(`../../build/edgews-${flavour}.wasm`, import.meta.url);
+/** The package's build/ folder, relative to this module (src/core/ or dist/core/). */
+const DEFAULT_WASM_DIR = new URL("../../build/", import.meta.url);
+
+/** Where a flavour's module lives: in `dir` (a folder URL ending in "/"), or the package's build/. */
+export function wasmUrl(flavour: Flavour, dir: URL | string = DEFAULT_WASM_DIR): URL {
+  return new URL(`edgews-${flavour}.wasm`, dir);
 }
 
 /**
@@ -57,20 +62,35 @@ async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
     const { readFile } = await import("node:fs/promises");
     return new Uint8Array(await readFile(url));
   }
-  return new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const response = await fetch(url);
+  // A 404 page is not "an engine without SIMD": say what is missing.
+  if (!response.ok) throw new CoreError(`could not fetch the edgews core from ${url.href}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
-const compiled = new Map<Flavour, Promise<WebAssembly.Module>>();
+type Compiled = { module: WebAssembly.Module; flavour: Flavour };
+const compiled = new Map<string, Promise<Compiled>>();
 
-/** Compiles the core's module once per flavour, from disk in Node and by fetch elsewhere. */
-export async function compileModule(simd?: boolean): Promise<{ module: WebAssembly.Module; flavour: Flavour }> {
-  const simdBytes = wantsSimd(simd) ? await readBytes(wasmUrl("simd")) : undefined;
-  const flavour = pickFlavour(simdBytes);
-  let module = compiled.get(flavour);
-  if (!module) {
-    const bytes = flavour === "simd" && simdBytes ? simdBytes : await readBytes(wasmUrl("scalar"));
-    module = WebAssembly.compile(bytes);
-    compiled.set(flavour, module);
+/**
+ * Compiles the core's module, from disk in Node and by fetch elsewhere, once per folder and
+ * SIMD preference (a failure is not remembered, so a later call tries again).
+ */
+export function compileModule(simd?: boolean, dir?: URL | string): Promise<Compiled> {
+  const want = wantsSimd(simd);
+  const key = `${want} ${String(dir ?? DEFAULT_WASM_DIR)}`;
+  let entry = compiled.get(key);
+  if (!entry) {
+    entry = compileFrom(want, dir);
+    compiled.set(key, entry);
+    entry.catch(() => compiled.delete(key));
   }
-  return { module: await module, flavour };
+  return entry;
+}
+
+async function compileFrom(want: boolean, dir: URL | string | undefined): Promise<Compiled> {
+  if (want) {
+    const bytes = await readBytes(wasmUrl("simd", dir));
+    if (pickFlavour(bytes) === "simd") return { module: await WebAssembly.compile(bytes), flavour: "simd" };
+  }
+  return { module: await WebAssembly.compile(await readBytes(wasmUrl("scalar", dir))), flavour: "scalar" };
 }

@@ -1,0 +1,97 @@
+// Debian's Chromium for tests that need a real browser: installed from apt when missing (CI runs
+// on a fresh machine as root), launched headless through playwright-core with a throw-away profile.
+// A browser that can't be installed or started is an error, never a skipped test.
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+
+export const CHROMIUM = "/usr/bin/chromium";
+
+// Verified on Debian 12 with Chromium 156 (see the project's peer recipes). The profile dir is
+// given to launchPersistentContext: playwright refuses --user-data-dir in args.
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const run = promisify(execFile);
+let installing: Promise<void> | undefined;
+
+/** Makes sure /usr/bin/chromium exists, installing Debian's `chromium` with apt-get if it doesn't. */
+export function ensureChromium(): Promise<void> {
+  if (existsSync(CHROMIUM)) return Promise.resolve();
+  installing ??= installChromium().finally(() => (installing = undefined));
+  return installing;
+}
+
+async function installChromium(): Promise<void> {
+  // Waits for a dpkg/apt lock held by another installer instead of failing at once.
+  const lock = ["-o", "DPkg::Lock::Timeout=300"];
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const steps: Array<[string, string[]]> = [
+    ["apt-get", [...lock, "update"]],
+    ["apt-get", [...lock, "install", "-y", "--no-install-recommends", "chromium"]],
+  ];
+  for (const [cmd, args] of steps) {
+    try {
+      await run(cmd, args, { env, maxBuffer: 64 * 1024 * 1024 });
+    } catch (error) {
+      const e = error as { message?: string; stderr?: string; stdout?: string };
+      const output = `${e.stderr ?? ""}${e.stdout ?? ""}`.trim().split("\n").slice(-15).join("\n");
+      const root = typeof process.getuid === "function" && process.getuid() !== 0 ? " (not running as root: install Debian's chromium package first)" : "";
+      throw new Error(`${CHROMIUM} is missing and \`${cmd} ${args.join(" ")}\` failed${root}: ${(e.message ?? String(error)).split("\n")[0]}\n${output}`);
+    }
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} still does not exist`);
+}
+
+export interface ChromiumSession {
+  context: BrowserContext;
+  page: Page;
+  /** e.g. "156.0.8078.108" */
+  version: string;
+  /** Closes the browser and deletes its profile. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Installs Chromium if needed and starts it headless with a fresh profile in a temp dir. */
+export async function launchChromium(): Promise<ChromiumSession> {
+  await ensureChromium();
+  const userDataDir = mkdtempSync(join(tmpdir(), "edgews-chromium-"));
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+  } catch (error) {
+    rmSync(userDataDir, { recursive: true, force: true });
+    throw new Error(`could not launch ${CHROMIUM}: ${(error as Error).message}`);
+  }
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= context.close().finally(() => rmSync(userDataDir, { recursive: true, force: true })));
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    // The user agent says 156.0.0.0 (UA reduction); the browser's own version is the full one.
+    const cdp = await context.newCDPSession(page);
+    const { product } = (await cdp.send("Browser.getVersion")) as { product: string };
+    await cdp.detach();
+    const version = product.replace(/^[^/]*\//, "");
+    return { context, page, version, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
