@@ -1,0 +1,314 @@
+// The client's half of the opening handshake (RFC 6455 §4.1): build the request, check the response.
+import { HandshakeError, quote } from "./errors.js";
+import { formatExtensions, parseExtensions, type ExtensionOffer } from "./extensions.js";
+import {
+  checkFieldValue,
+  hasField,
+  headBytes,
+  listValue,
+  lowerCaseTokens,
+  serializeHead,
+  singleValue,
+  trimOws,
+  userHeaderFields,
+  type HeaderField,
+  type IncomingHeaders,
+  type UserHeaders,
+} from "./headers.js";
+import { acceptKey, generateKey, isValidKey } from "./key.js";
+import { checkPerMessageDeflateResponse, PERMESSAGE_DEFLATE, type PerMessageDeflateParams } from "./permessage-deflate.js";
+import { checkSubprotocols } from "./subprotocols.js";
+
+export interface ClientRequestOptions {
+  /** `ws:` or `wss:`; `http:` and `https:` are taken as `ws:` and `wss:`, as `ws` and browsers do. */
+  url: string | URL;
+  /** Subprotocols in order of preference. */
+  protocols?: string | readonly string[];
+  origin?: string;
+  /** Extra headers (Authorization, Cookie, ...). They may not replace the handshake's own. */
+  headers?: UserHeaders;
+  /** The `Sec-WebSocket-Extensions` offer: a header value (see `offerPerMessageDeflate`) or elements. */
+  extensions?: string | readonly ExtensionOffer[];
+  /** A fixed Sec-WebSocket-Key, for tests; otherwise 16 fresh random bytes. */
+  key?: string;
+}
+
+export interface ClientRequest {
+  /** The URL after `http:`/`https:` were mapped to `ws:`/`wss:`. */
+  readonly url: string;
+  readonly secure: boolean;
+  /** Where to connect: the host name, or the IPv6 address without brackets. */
+  readonly hostname: string;
+  readonly port: number;
+  readonly method: "GET";
+  /** The request-target: path and query. */
+  readonly path: string;
+  /** The Host header value: IPv6 literals in brackets, the port left out when it is the default. */
+  readonly host: string;
+  readonly key: string;
+  readonly protocols: readonly string[];
+  readonly offeredExtensions: readonly ExtensionOffer[];
+  /** Header lines in the order they are sent. */
+  readonly headers: readonly HeaderField[];
+  /** The request head, one character per byte. */
+  toString(): string;
+  toBytes(): Buffer;
+}
+
+/** What the client sent, as needed to check the response. A `ClientRequest` is one. */
+export interface ClientHandshake {
+  readonly key: string;
+  readonly protocols?: readonly string[];
+  readonly offeredExtensions?: readonly ExtensionOffer[];
+}
+
+/** The server's response head, as Node's `http.IncomingMessage` gives it. */
+export interface ServerResponse {
+  readonly statusCode: number;
+  readonly statusMessage?: string;
+  /** Lower-cased names. */
+  readonly headers: IncomingHeaders;
+  /** The start of the body of a non-101 response, for the error message. */
+  readonly bodyExcerpt?: string;
+}
+
+export interface HandshakeResult {
+  /** The subprotocol the server selected, if any. */
+  readonly protocol?: string;
+  /** The extensions the server accepted, in its order. */
+  readonly extensions: readonly ExtensionOffer[];
+  /** The negotiated permessage-deflate configuration, when the server accepted it. */
+  readonly perMessageDeflate?: PerMessageDeflateParams;
+}
+
+const HANDSHAKE = "it is part of the WebSocket handshake";
+const CLIENT_OWNED: ReadonlyMap<string, string> = new Map([
+  // Unlike `ws` (where a Host header from the caller wins), the Host always matches the URL.
+  ["host", "it is derived from the URL"],
+  ["upgrade", HANDSHAKE],
+  ["connection", HANDSHAKE],
+  ["sec-websocket-key", HANDSHAKE],
+  ["sec-websocket-version", HANDSHAKE],
+  ["sec-websocket-accept", HANDSHAKE],
+  ["sec-websocket-protocol", "use the `protocols` option"],
+  ["sec-websocket-extensions", "use the `extensions` option"],
+  ["origin", "use the `origin` option"],
+]);
+
+/** Builds the opening handshake request for `options.url`. Throws `HandshakeError` on bad input. */
+export function createClientRequest(options: ClientRequestOptions): ClientRequest {
+  const url = parseWebSocketUrl(options.url);
+  const secure = url.protocol === "wss:";
+  const key = options.key ?? generateKey();
+  if (!isValidKey(key)) throw new HandshakeError("WS_ERR_INVALID_KEY", `Invalid key ${quote(key)}: it must be 16 bytes in base64`);
+
+  const protocols = typeof options.protocols === "string" ? [options.protocols] : [...(options.protocols ?? [])];
+  checkSubprotocols(protocols);
+  const offeredExtensions = typeof options.extensions === "string" ? parseExtensions(options.extensions) : [...(options.extensions ?? [])];
+
+  // RFC 7230 §5.4: "a user agent SHOULD generate Host as the first header field following the
+  // request-line". WHATWG URL's `host` already brackets IPv6 and leaves out the scheme's default port.
+  const fields: HeaderField[] = [
+    ["Host", url.host],
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Key", key],
+    ["Sec-WebSocket-Version", "13"],
+  ];
+  if (protocols.length > 0) fields.push(["Sec-WebSocket-Protocol", protocols.join(", ")]);
+  if (offeredExtensions.length > 0) fields.push(["Sec-WebSocket-Extensions", formatExtensions(offeredExtensions)]);
+  if (options.origin !== undefined) fields.push(["Origin", checkFieldValue("Origin", options.origin)]);
+  const extra = userHeaderFields(options.headers, CLIENT_OWNED);
+  // As in `ws` (through Node's `http`), credentials in the URL become Basic authentication unless
+  // the caller set an Authorization header, which wins.
+  if ((url.username !== "" || url.password !== "") && !hasField(extra, "authorization")) {
+    fields.push(["Authorization", `Basic ${Buffer.from(`${decodeUserinfo(url.username)}:${decodeUserinfo(url.password)}`).toString("base64")}`]);
+  }
+  fields.push(...extra);
+
+  const path = url.pathname + url.search;
+  const head = serializeHead(`GET ${path} HTTP/1.1`, fields);
+  return {
+    url: url.href,
+    secure,
+    hostname: url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port === "" ? (secure ? 443 : 80) : Number(url.port),
+    method: "GET",
+    path,
+    host: url.host,
+    key,
+    protocols,
+    offeredExtensions,
+    headers: fields,
+    toString: () => head,
+    toBytes: () => headBytes(head),
+  };
+}
+
+function parseWebSocketUrl(input: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch (cause) {
+    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(String(input))}: it does not parse as an absolute URL`, { cause });
+  }
+  if (url.protocol === "http:" || url.protocol === "https:") {
+    url = new URL(url);
+    url.protocol = url.protocol === "http:" ? "ws:" : "wss:";
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") {
+    // `ws` also takes "ws+unix:"; sockets are the transport's business, so edgews has no such scheme.
+    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: the scheme must be ws:, wss:, http: or https:, not ${url.protocol}`);
+  }
+  // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs and MUST NOT
+  // be used on these URIs." An empty fragment ("ws://h/#") counts too, as in the WHATWG WebSocket
+  // constructor; `ws` lets that one through.
+  if (url.href.includes("#")) {
+    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: it has a fragment identifier (#...); a "#" in the path or query must be written %23`);
+  }
+  return url;
+}
+
+function decodeUserinfo(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch (cause) {
+    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL: the credentials ${quote(value)} contain a malformed %-escape`, { cause });
+  }
+}
+
+/**
+ * Checks the server's response to `request` (RFC 6455 §4.1, the client's "MUST _Fail the WebSocket
+ * Connection_" list) and returns what was negotiated. Throws `HandshakeError`.
+ */
+export function verifyServerResponse(request: ClientHandshake, response: ServerResponse): HandshakeResult {
+  const { headers } = response;
+  // RFC 6455 §4.1: "If the status code received from the server is not 101, the client handles the
+  // response per HTTP [RFC2616] procedures." Nothing here follows redirects or authenticates: the
+  // error carries what the caller needs to do so.
+  if (response.statusCode !== 101) throw unexpectedStatus(response);
+
+  // RFC 6455 §4.1: "If the response lacks an |Upgrade| header field or the |Upgrade| header field
+  // contains a value that is not an ASCII case-insensitive match for the value "websocket", the
+  // client MUST _Fail the WebSocket Connection_." So the list must be exactly that one protocol.
+  const upgrade = listValue(headers, "upgrade");
+  const upgradeTokens = upgrade === undefined ? [] : lowerCaseTokens(upgrade);
+  if (upgradeTokens.length !== 1 || upgradeTokens[0] !== "websocket") {
+    throw new HandshakeError("WS_ERR_INVALID_UPGRADE", upgrade === undefined ? "Invalid handshake response: no Upgrade header (expected Upgrade: websocket)" : `Invalid handshake response: Upgrade is ${quote(upgrade)}, expected "websocket"`);
+  }
+  // RFC 6455 §4.1: "If the response lacks a |Connection| header field or the |Connection| header
+  // field doesn't contain a token that is an ASCII case-insensitive match for the value "Upgrade",
+  // the client MUST _Fail the WebSocket Connection_." `ws` leaves this to Node, which does not check.
+  const connection = listValue(headers, "connection");
+  if (connection === undefined || !lowerCaseTokens(connection).includes("upgrade")) {
+    throw new HandshakeError("WS_ERR_INVALID_UPGRADE", connection === undefined ? "Invalid handshake response: no Connection header (expected Connection: Upgrade)" : `Invalid handshake response: Connection is ${quote(connection)}, which lacks the "Upgrade" token`);
+  }
+
+  // RFC 6455 §4.1: "If the response lacks a |Sec-WebSocket-Accept| header field or the
+  // |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1 of the
+  // concatenation of the |Sec-WebSocket-Key| (as a string, not base64-decoded) with the string
+  // "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" ..., the client MUST _Fail the WebSocket Connection_."
+  const accept = singleValue(headers, "sec-websocket-accept");
+  const expected = acceptKey(request.key);
+  if (accept !== expected) {
+    const found = accept === undefined ? "it is missing" : accept === null ? "it appears more than once" : `got ${quote(accept)}`;
+    throw new HandshakeError("WS_ERR_INVALID_ACCEPT", `Invalid Sec-WebSocket-Accept header: expected ${quote(expected)} for the key sent, ${found}. The server (or a proxy) did not answer this WebSocket request`);
+  }
+
+  return {
+    ...selectedProtocol(request.protocols ?? [], headers),
+    ...acceptedExtensions(request.offeredExtensions ?? [], headers),
+  };
+}
+
+function selectedProtocol(offered: readonly string[], headers: IncomingHeaders): { protocol?: string } {
+  const protocol = singleValue(headers, "sec-websocket-protocol");
+  // RFC 6455 §11.3.4: "the |Sec-WebSocket-Protocol| header field in an HTTP response MUST NOT appear
+  // more than once."
+  if (protocol === null) throw new HandshakeError("WS_ERR_UNEXPECTED_PROTOCOL", "Invalid handshake response: Sec-WebSocket-Protocol appears more than once");
+  if (protocol === undefined) {
+    // RFC 6455 lets a server decline every subprotocol, but `ws` and the WHATWG WebSocket fail the
+    // connection when one was requested and none was selected; edgews does the same, so that an
+    // application never runs a subprotocol-less session it did not ask for.
+    if (offered.length > 0) {
+      throw new HandshakeError("WS_ERR_UNEXPECTED_PROTOCOL", `The server selected no subprotocol; the client requires one of ${offered.map(quote).join(", ")}`);
+    }
+    return {};
+  }
+  // RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Protocol| header field and this header
+  // field indicates the use of a subprotocol that was not present in the client's handshake ..., the
+  // client MUST _Fail the WebSocket Connection_."
+  if (!offered.includes(protocol)) {
+    throw new HandshakeError(
+      "WS_ERR_UNEXPECTED_PROTOCOL",
+      offered.length === 0
+        ? `The server selected subprotocol ${quote(protocol)}, but the client requested none`
+        : `The server selected subprotocol ${quote(protocol)}, which is not one of those requested (${offered.map(quote).join(", ")})`,
+    );
+  }
+  return { protocol };
+}
+
+function acceptedExtensions(offered: readonly ExtensionOffer[], headers: IncomingHeaders): Omit<HandshakeResult, "protocol"> {
+  // RFC 6455 §11.3.2: the header "MAY appear multiple times in an HTTP response", so fields join.
+  const value = listValue(headers, "sec-websocket-extensions");
+  if (value === undefined) return { extensions: [] };
+  let extensions: ExtensionOffer[];
+  try {
+    extensions = parseExtensions(value);
+  } catch (cause) {
+    throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+  let perMessageDeflate: PerMessageDeflateParams | undefined;
+  const seen = new Set<string>();
+  for (const extension of extensions) {
+    // RFC 6455 §4.1: "If the response includes a |Sec-WebSocket-Extensions| header field and this
+    // header field indicates the use of an extension that was not present in the client's handshake
+    // ..., the client MUST _Fail the WebSocket Connection_."
+    if (!offered.some((offer) => offer.name === extension.name)) {
+      throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server accepted extension ${quote(extension.name)}, which the client did not offer`);
+    }
+    // `ws` reads only the first of several permessage-deflate answers; two answers for one
+    // extension leave its configuration ambiguous, so edgews fails instead.
+    if (seen.has(extension.name)) {
+      throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server accepted extension ${quote(extension.name)} more than once`);
+    }
+    seen.add(extension.name);
+    if (extension.name === PERMESSAGE_DEFLATE) perMessageDeflate = checkPerMessageDeflateResponse(extension, offered);
+  }
+  return perMessageDeflate === undefined ? { extensions } : { extensions, perMessageDeflate };
+}
+
+const EXCERPT_LIMIT = 200;
+
+// What a person can do about the common refusals.
+const STATUS_HINTS: Readonly<Record<number, string>> = {
+  400: "the server rejected the handshake request as malformed",
+  401: "the server requires authentication: check the credentials or Authorization header",
+  403: "the server refused the connection: check the Origin and credentials",
+  404: "there is no WebSocket endpoint at this path",
+  405: "the server does not accept GET at this URL",
+  426: "the server requires another WebSocket version or a plain upgrade request",
+  429: "the server is rate-limiting: retry later",
+  431: "the request headers are too large: send fewer or smaller headers (cookies?)",
+  503: "the server is unavailable or shutting down: retry later",
+};
+
+function unexpectedStatus(response: ServerResponse): HandshakeError {
+  const { statusCode, headers } = response;
+  const status = `${statusCode}${response.statusMessage ? ` ${response.statusMessage}` : ""}`;
+  const location = singleValue(headers, "location");
+  const version = listValue(headers, "sec-websocket-version");
+  let hint = STATUS_HINTS[statusCode];
+  if (statusCode >= 300 && statusCode < 400 && location) hint = `the server redirects to ${quote(location)}; redirects are not followed`;
+  if (statusCode === 426 && version !== undefined) hint = `the server supports Sec-WebSocket-Version ${quote(version)}, this client speaks 13`;
+  const excerpt = response.bodyExcerpt === undefined ? undefined : cleanExcerpt(response.bodyExcerpt);
+  const message = `Unexpected server response: ${status} (expected 101 Switching Protocols)${hint ? `: ${hint}` : ""}${excerpt ? `. Body: ${excerpt}` : ""}`;
+  return new HandshakeError("WS_ERR_UNEXPECTED_STATUS", message, excerpt === undefined ? { statusCode } : { statusCode, bodyExcerpt: excerpt });
+}
+
+/** The body's start on one line: control characters and runs of whitespace become single spaces. */
+function cleanExcerpt(body: string): string {
+  const flat = trimOws(body.replace(/[\x00-\x20\x7f]+/g, " "));
+  return flat.length > EXCERPT_LIMIT ? `${flat.slice(0, EXCERPT_LIMIT)}…` : flat;
+}
