@@ -1,0 +1,188 @@
+// A WebSocket server shaped like ws's WebSocketServer: listens itself, attaches to an
+// http(s).Server, or hands upgrades over (`noServer` + `handleUpgrade`). Hardened by default:
+// handshake timeout, header bounds, origin allowlist, async authentication, connection limits.
+import { EventEmitter } from "node:events";
+import http from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Core } from "../core/index.js";
+import { sharedCorePool } from "../core/pool.js";
+import { PerMessageDeflate } from "../deflate/permessage-deflate.js";
+import {
+  acceptPerMessageDeflate, buildErrorResponse, buildUpgradeResponse, checkUpgradeRequest, formatExtensions, perMessageDeflateExtension,
+  type PerMessageDeflateOptions, type UpgradeCheckOptions,
+} from "../handshake/index.js";
+import { WebSocket, type ConnectionSettings } from "../websocket/websocket.js";
+
+/** Reject a handshake from `authenticate` with this to answer a specific status (401, 403, ...). */
+export class AuthenticationError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface WebSocketServerOptions extends ConnectionSettings, Omit<UpgradeCheckOptions, "handleProtocols"> {
+  /** Listen on this port (0: any free one). */
+  port?: number;
+  /** Address to listen on with `port`. Default "127.0.0.1": pass "0.0.0.0" or "::" to serve the network. */
+  host?: string;
+  /** Attach to this server's 'upgrade' events. */
+  server?: http.Server;
+  /** Neither listen nor attach: call `handleUpgrade` yourself. */
+  noServer?: boolean;
+  handleProtocols?: (protocols: Set<string>, request: http.IncomingMessage) => string | false;
+  /** Resolve to accept, throw (an AuthenticationError for a status) to refuse before the 101. */
+  authenticate?: (request: http.IncomingMessage) => void | Promise<void>;
+  /** Offer permessage-deflate (false by default, as ws: compression costs memory and CPU). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Open connections at most; more get 503. Default 1000. */
+  maxConnections?: number;
+  /** Open connections per client IP at most; more get 429. Default 100. */
+  maxConnectionsPerIp?: number;
+  /** Time allowed for the whole handshake (slowloris). Default 10 s. */
+  handshakeTimeout?: number;
+  /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
+  shutdownTimeout?: number;
+  /** The WASM core to use; default: the process-wide pool. */
+  core?: Core;
+  /** Lines for the log (refusals and limits); default: none. */
+  log?: (line: string) => void;
+}
+
+export class WebSocketServer extends EventEmitter {
+  readonly clients = new Set<WebSocket>();
+  readonly options: WebSocketServerOptions;
+  #server: http.Server | undefined;
+  #ownsServer = false;
+  #perIp = new Map<string, number>();
+  #pending = 0;
+  #closing = false;
+
+  constructor(options: WebSocketServerOptions, onListening?: () => void) {
+    super();
+    this.options = options;
+    if (options.noServer) return;
+    if (options.server) {
+      this.#server = options.server;
+    } else if (options.port !== undefined) {
+      this.#server = http.createServer((_req, res) => {
+        res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket" });
+        res.end("This is a WebSocket endpoint\n");
+      });
+      this.#ownsServer = true;
+      const handshakeTimeout = options.handshakeTimeout ?? 10_000;
+      this.#server.headersTimeout = handshakeTimeout;
+      this.#server.requestTimeout = handshakeTimeout;
+      this.#server.listen(options.port, options.host ?? "127.0.0.1", () => {
+        this.emit("listening");
+        onListening?.();
+      });
+      this.#server.on("error", (error) => this.emit("error", error));
+    } else {
+      throw new TypeError("WebSocketServer needs one of `port`, `server` or `noServer: true`");
+    }
+    this.#server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.handleUpgrade(req, socket, head, (ws) => this.emit("connection", ws, req));
+    });
+  }
+
+  address(): ReturnType<http.Server["address"]> {
+    if (!this.#server) throw new Error("a noServer WebSocketServer has no address");
+    return this.#server.address();
+  }
+
+  /** Completes (or refuses) the handshake for an 'upgrade' request and hands over the WebSocket. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, done: (ws: WebSocket, req: http.IncomingMessage) => void): void {
+    socket.on("error", () => socket.destroy());
+    const refusal = this.#admissionRefusal(req);
+    if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
+    const options = this.options;
+    const request = { method: req.method ?? "", httpVersion: req.httpVersion, url: req.url ?? "/", headers: req.headers, rawHeaders: req.rawHeaders };
+    const check = checkUpgradeRequest(request, {
+      ...options,
+      handleProtocols: options.handleProtocols ? (set) => options.handleProtocols!(set, req) : undefined,
+    });
+    if (!check.ok) return this.#refuse(socket, check.status, check.body, req, check.headers);
+    const ip = req.socket.remoteAddress ?? "";
+    this.#pending++;
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    const release = () => {
+      const n = (this.#perIp.get(ip) ?? 1) - 1;
+      if (n > 0) this.#perIp.set(ip, n);
+      else this.#perIp.delete(ip);
+    };
+    const timer = setTimeout(() => socket.destroy(), options.handshakeTimeout ?? 10_000);
+    const accept = () => {
+      clearTimeout(timer);
+      this.#pending--;
+      if (socket.destroyed) return release();
+      const offer = options.perMessageDeflate ? acceptPerMessageDeflate(check.requestedExtensions, options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;
+      // zlib can't compress with an 8-bit window; a client that insists gets no compression.
+      const params = offer && (offer.serverMaxWindowBits ?? 15) >= 9 ? offer : null;
+      const extensions = params ? formatExtensions([perMessageDeflateExtension(params)]) : "";
+      socket.write(buildUpgradeResponse({ key: check.key, protocol: check.protocol, extensions: extensions || undefined }));
+      const ws = new WebSocket(null);
+      const core = options.core ?? sharedCorePool().acquire();
+      const deflate = params ? new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) : undefined;
+      const url = `ws://${check.host}${req.url ?? "/"}`;
+      ws.attach(core, socket as Socket, head, { role: "server", url, protocol: check.protocol, extensions, deflate, settings: options }, () => {
+        this.clients.add(ws);
+        ws.on("close", () => {
+          this.clients.delete(ws);
+          release();
+        });
+        done(ws, req);
+      });
+    };
+    const refuse = (error: unknown) => {
+      clearTimeout(timer);
+      this.#pending--;
+      release();
+      const status = error instanceof AuthenticationError ? error.status : 401;
+      this.#refuse(socket, status, error instanceof Error ? error.message : "authentication failed", req);
+    };
+    if (!options.authenticate) return accept();
+    Promise.resolve()
+      .then(() => options.authenticate!(req))
+      .then(accept, refuse);
+  }
+
+  /**
+   * Stops accepting, sends 1001 (going away) to every client and waits up to `shutdownTimeout`
+   * for them to close, then drops the rest.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const closed = [...this.clients].map((ws) => new Promise<void>((resolve) => {
+      ws.once("close", () => resolve());
+      ws.close(1001, "server shutting down");
+    }));
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, this.options.shutdownTimeout ?? 5000).unref());
+    await Promise.race([Promise.all(closed), timeout]);
+    for (const ws of this.clients) ws.terminate();
+    if (this.#ownsServer && this.#server) {
+      await new Promise<void>((resolve) => this.#server!.close(() => resolve()));
+    }
+    this.emit("close");
+  }
+
+  #admissionRefusal(req: http.IncomingMessage): { status: number; body: string } | undefined {
+    if (this.#closing) return { status: 503, body: "the server is shutting down" };
+    const max = this.options.maxConnections ?? 1000;
+    if (this.clients.size + this.#pending >= max) return { status: 503, body: `the server is at its limit of ${max} connections` };
+    const perIp = this.options.maxConnectionsPerIp ?? 100;
+    const ip = req.socket.remoteAddress ?? "";
+    if ((this.#perIp.get(ip) ?? 0) >= perIp) return { status: 429, body: `too many connections from ${ip} (limit ${perIp})` };
+    return undefined;
+  }
+
+  #refuse(socket: Duplex, status: number, body: string, req: http.IncomingMessage, headers?: Record<string, string>): void {
+    this.options.log?.(`refused ${req.socket.remoteAddress ?? "?"} ${req.method} ${req.url}: ${status} ${body}`);
+    if (socket.writable) socket.end(buildErrorResponse(status, body, headers));
+    else socket.destroy();
+    this.emit("refused", req, status, body);
+  }
+}

@@ -1,0 +1,238 @@
+// The user-facing WebSocket, shaped like ws's (EventEmitter with `message(data, isBinary)`)
+// and the WHATWG one (`onmessage`, `addEventListener`, MessageEvent with string data for text).
+// The same class serves client connections (see client.ts) and server-side ones.
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import type { Core } from "../core/index.js";
+import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
+import { ReadyState, type ConnectionLimits, type HeartbeatOptions } from "../protocol/connection.js";
+import { InvalidStateError } from "../protocol/errors.js";
+import { SocketConnection } from "../transport/node-socket.js";
+import { startHandshake, type ClientOptions } from "../client/connect.js";
+import {
+  CloseEvent, ErrorEvent, MessageEvent, WsEvent, addEventListener, getOnProperty, removeEventListener, setOnProperty,
+  type WsEventType,
+} from "./events.js";
+
+export type BinaryType = "nodebuffer" | "arraybuffer" | "blob";
+
+/** Options shared by client and server connections. */
+export interface ConnectionSettings extends ConnectionLimits {
+  /** Send messages larger than this as fragments of this size. Default 0: never. */
+  fragmentSize?: number;
+  /** Messages below this many bytes go uncompressed even with permessage-deflate. Default 1024. */
+  compressThreshold?: number;
+  /** Answer pings automatically. Default true. */
+  autoPong?: boolean;
+  /** Wait this long for the closing handshake before dropping the socket. Default 30 s. */
+  closeTimeout?: number;
+  /** Ping after `interval` ms of silence; drop the peer when nothing comes back within `timeout`. */
+  heartbeat?: HeartbeatOptions;
+  /** Most bytes waiting to be written before the peer counts as too slow (close 1008). Default 16 MiB. */
+  maxBufferedAmount?: number;
+}
+
+const textDecoder = new TextDecoder();
+
+interface AttachSetup {
+  role: "client" | "server";
+  url?: string;
+  protocol?: string;
+  extensions?: string;
+  deflate?: PerMessageDeflate;
+  settings: ConnectionSettings;
+}
+
+interface PendingPing {
+  payload: string;
+  sentAt: number;
+  resolve(ms: number): void;
+  reject(error: Error): void;
+}
+
+export class WebSocket extends EventEmitter {
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly OPEN = ReadyState.OPEN;
+  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSED = ReadyState.CLOSED;
+  readonly CONNECTING = ReadyState.CONNECTING;
+  readonly OPEN = ReadyState.OPEN;
+  readonly CLOSING = ReadyState.CLOSING;
+  readonly CLOSED = ReadyState.CLOSED;
+
+  binaryType: BinaryType = "nodebuffer";
+  #url: string;
+  #protocol = "";
+  #extensions = "";
+  #transport: SocketConnection | undefined;
+  #state: ReadyState = ReadyState.CONNECTING;
+  #pings: PendingPing[] = [];
+  #pingCounter = 0;
+
+  /**
+   * Opens a client connection to a ws:// or wss:// URL. (A WebSocketServer makes its
+   * server-side instances with `null`.)
+   */
+  constructor(address: string | URL | null, protocols?: string | string[], options: ClientOptions = {}) {
+    super();
+    this.#url = address === null ? "" : String(address);
+    if (address !== null) startHandshake(this, address, protocols, options);
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+  /** The subprotocol the server selected, or "". */
+  get protocol(): string {
+    return this.#protocol;
+  }
+  /** The negotiated extensions, as a header value. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+  get readyState(): ReadyState {
+    return this.#transport?.connection.readyState ?? this.#state;
+  }
+  /** Bytes accepted by `send` and not yet written to the network. */
+  get bufferedAmount(): number {
+    return this.#transport?.bufferedAmount ?? 0;
+  }
+  /** The socket, once open (for remote address, TLS details). */
+  get socket(): Socket | undefined {
+    return this.#transport?.socket;
+  }
+
+  /**
+   * @internal Takes over an upgraded socket: from here on the connection is OPEN. `head` (bytes
+   * that came with the end of the handshake) is parsed after `ready` ran, so that a server's
+   * 'connection' listeners are in place before the first message.
+   */
+  attach(core: Core, socket: Socket, head: Uint8Array, setup: AttachSetup, ready?: () => void): void {
+    if (setup.url !== undefined) this.#url = setup.url;
+    this.#protocol = setup.protocol ?? "";
+    this.#extensions = setup.extensions ?? "";
+    this.#state = ReadyState.OPEN;
+    this.#transport = new SocketConnection(core, socket, { ...setup.settings, role: setup.role, deflate: setup.deflate }, {
+      message: (data, isBinary) => this.emit("message", toNodeBuffer(data), isBinary),
+      ping: (data) => this.emit("ping", toNodeBuffer(data)),
+      pong: (data) => this.#onPong(data),
+      error: (error) => this.#emitError(error),
+      close: (code, reason, wasClean) => this.#onClose(code, reason, wasClean),
+    });
+    if (setup.role === "client") this.emit("open");
+    ready?.();
+    if (head.length > 0) this.#transport.connection.receive(head);
+  }
+
+  /** @internal The client handshake failed: report it and end as CLOSED with 1006. */
+  failHandshake(error: Error): void {
+    if (this.#state !== ReadyState.CONNECTING) return;
+    this.#state = ReadyState.CLOSED;
+    this.#emitError(error);
+    this.#onClose(1006, "", false);
+  }
+
+  /** Sends a text (string) or binary (bytes) message. Throws unless OPEN. */
+  send(data: string | ArrayBufferView | ArrayBuffer, options: { binary?: boolean; compress?: boolean } = {}): void {
+    const transport = this.#requireTransport("send");
+    const bytes = typeof data === "string" ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    transport.connection.send(bytes, { binary: options.binary ?? typeof data !== "string", compress: options.compress });
+  }
+
+  /**
+   * Sends a ping; the promise resolves with the round-trip time in ms when the matching pong
+   * arrives, and rejects if the connection closes first. Without data, a unique payload is used.
+   */
+  ping(data?: string | Uint8Array): Promise<number> {
+    const transport = this.#requireTransport("ping");
+    const payload = data === undefined ? `edgews-${++this.#pingCounter}` : typeof data === "string" ? data : Buffer.from(data).toString("latin1");
+    const promise = new Promise<number>((resolve, reject) => this.#pings.push({ payload, sentAt: performance.now(), resolve, reject }));
+    transport.connection.ping(data === undefined ? payload : data);
+    return promise;
+  }
+
+  pong(data?: string | Uint8Array): void {
+    this.#requireTransport("pong").connection.pong(data);
+  }
+
+  /** Starts the closing handshake (1000-1003, 1007-1014 or 3000-4999; none: the peer sees 1005). */
+  close(code?: number, reason?: string): void {
+    if (this.#transport) this.#transport.connection.close(code, reason);
+    else if (this.#state === ReadyState.CONNECTING) this.failHandshake(new InvalidStateError("the WebSocket was closed before the connection was established"));
+  }
+
+  /** Drops the connection at once, without a closing handshake (close code 1006). */
+  terminate(): void {
+    if (this.#transport) this.#transport.socket.destroy();
+    else this.close();
+  }
+
+  // WHATWG surface.
+  addEventListener(type: WsEventType, listener: Parameters<typeof addEventListener>[3], options?: { once?: boolean }): void {
+    addEventListener(this, this.#makeEvent, type, listener, options);
+  }
+  removeEventListener(type: WsEventType, listener: Parameters<typeof removeEventListener>[2]): void {
+    removeEventListener(this, type, listener);
+  }
+  get onopen() { return getOnProperty(this, "open"); }
+  set onopen(handler) { setOnProperty(this, this.#makeEvent, "open", handler); }
+  get onmessage() { return getOnProperty(this, "message"); }
+  set onmessage(handler) { setOnProperty(this, this.#makeEvent, "message", handler); }
+  get onclose() { return getOnProperty(this, "close"); }
+  set onclose(handler) { setOnProperty(this, this.#makeEvent, "close", handler); }
+  get onerror() { return getOnProperty(this, "error"); }
+  set onerror(handler) { setOnProperty(this, this.#makeEvent, "error", handler); }
+
+  readonly #makeEvent = (type: WsEventType, args: unknown[]): WsEvent => {
+    switch (type) {
+      case "message": {
+        const [data, isBinary] = args as [Buffer, boolean];
+        return new MessageEvent(isBinary ? this.#binary(data) : textDecoder.decode(data), this);
+      }
+      case "close": {
+        const [code, reason, wasClean] = args as [number, Buffer, boolean];
+        return new CloseEvent(code, reason.toString(), wasClean, this);
+      }
+      case "error":
+        return new ErrorEvent(args[0] as Error, this);
+      default:
+        return new WsEvent(type, this);
+    }
+  };
+
+  #binary(data: Buffer): Buffer | ArrayBuffer | Blob {
+    if (this.binaryType === "nodebuffer") return data;
+    const copy = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+    return this.binaryType === "arraybuffer" ? copy : new Blob([copy]);
+  }
+
+  #requireTransport(what: string): SocketConnection {
+    if (!this.#transport) throw new InvalidStateError(`cannot ${what}: the WebSocket is CONNECTING`);
+    return this.#transport;
+  }
+
+  #onPong(data: Uint8Array): void {
+    const payload = Buffer.from(data).toString("latin1");
+    const index = this.#pings.findIndex((p) => p.payload === payload);
+    if (index >= 0) {
+      const [ping] = this.#pings.splice(index, 1);
+      ping!.resolve(performance.now() - ping!.sentAt);
+    }
+    this.emit("pong", toNodeBuffer(data));
+  }
+
+  #emitError(error: Error): void {
+    // Like ws: an 'error' without listeners must not crash the process when the cause is the peer's.
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  }
+
+  #onClose(code: number, reason: string, wasClean: boolean): void {
+    this.#state = ReadyState.CLOSED;
+    for (const ping of this.#pings.splice(0)) ping.reject(new InvalidStateError(`the WebSocket closed (${code}) before the pong arrived`));
+    this.emit("close", code, Buffer.from(reason), wasClean);
+  }
+}
+
+function toNodeBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
