@@ -51,7 +51,16 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
   log?: (line: string) => void;
 }
 
-export class WebSocketServer extends EventEmitter {
+export interface WebSocketServerEvents {
+  connection: [ws: WebSocket, request: http.IncomingMessage];
+  listening: [];
+  error: [error: Error];
+  close: [];
+  /** A handshake was refused with `status` (also logged through `log`). */
+  refused: [request: http.IncomingMessage, status: number, reason: string];
+}
+
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly clients = new Set<WebSocket>();
   readonly options: WebSocketServerOptions;
   #server: http.Server | undefined;
@@ -59,6 +68,8 @@ export class WebSocketServer extends EventEmitter {
   #perIp = new Map<string, number>();
   #pending = 0;
   #closing = false;
+  /** Our own server's sockets that have not upgraded yet. */
+  readonly #handshakeTimers = new WeakMap<object, ReturnType<typeof setTimeout>>();
 
   constructor(options: WebSocketServerOptions, onListening?: () => void) {
     super();
@@ -73,8 +84,14 @@ export class WebSocketServer extends EventEmitter {
       });
       this.#ownsServer = true;
       const handshakeTimeout = options.handshakeTimeout ?? 10_000;
-      this.#server.headersTimeout = handshakeTimeout;
-      this.#server.requestTimeout = handshakeTimeout;
+      // Node checks headersTimeout only every 30 s; a socket that hasn't upgraded within the
+      // handshake timeout (slowloris) is dropped by this timer instead.
+      this.#server.on("connection", (socket: Socket) => {
+        const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
+        timer.unref();
+        socket.once("close", () => clearTimeout(timer));
+        this.#handshakeTimers.set(socket, timer);
+      });
       this.#server.listen(options.port, options.host ?? "127.0.0.1", () => {
         this.emit("listening");
         onListening?.();
@@ -116,6 +133,7 @@ export class WebSocketServer extends EventEmitter {
     const timer = setTimeout(() => socket.destroy(), options.handshakeTimeout ?? 10_000);
     const accept = () => {
       clearTimeout(timer);
+      clearTimeout(this.#handshakeTimers.get(socket));
       this.#pending--;
       if (socket.destroyed) return release();
       const offer = options.perMessageDeflate ? acceptPerMessageDeflate(check.requestedExtensions, options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;

@@ -50,7 +50,17 @@ interface PendingPing {
   reject(error: Error): void;
 }
 
-export class WebSocket extends EventEmitter {
+/** The EventEmitter events, with ws's argument lists. */
+export interface WebSocketEvents {
+  open: [];
+  message: [data: Buffer, isBinary: boolean];
+  close: [code: number, reason: Buffer, wasClean: boolean];
+  error: [error: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+}
+
+export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;

@@ -1,0 +1,46 @@
+// Loopback helpers: start our server on a free port, speak raw HTTP to it.
+import net from "node:net";
+import { WebSocketServer, type WebSocketServerOptions } from "../../src/index.js";
+
+export async function startServer(options: Omit<WebSocketServerOptions, "port">): Promise<{ wss: WebSocketServer; port: number; url: string }> {
+  const wss = await new Promise<WebSocketServer>((resolve, reject) => {
+    const server: WebSocketServer = new WebSocketServer({ ...options, port: 0, host: "127.0.0.1" }, () => resolve(server));
+    server.once("error", reject);
+  });
+  const port = (wss.address() as net.AddressInfo).port;
+  return { wss, port, url: `ws://127.0.0.1:${port}` };
+}
+
+export const upgradeHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({
+  Host: "127.0.0.1",
+  Upgrade: "websocket",
+  Connection: "Upgrade",
+  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+  "Sec-WebSocket-Version": "13",
+  ...extra,
+});
+
+/** Sends a raw request head and resolves with everything the server sent until it closed (or `waitMs`). */
+export function rawRequest(port: number, head: string, waitMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let received = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(received);
+    }, waitMs);
+    socket.on("data", (d) => (received += d.toString("latin1")));
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.on("error", reject);
+    socket.write(head);
+  });
+}
+
+export function requestHead(path: string, headers: Record<string, string>, method = "GET"): string {
+  return `${method} ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`;
+}
+
+export const statusOf = (response: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
