@@ -6,9 +6,10 @@ import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { sharedCorePool } from "../core/pool.js";
 import { PerMessageDeflate } from "../deflate/permessage-deflate.js";
+import { openTunnel, proxyFor } from "./proxy.js";
 import {
   HandshakeError, createClientRequest, offerPerMessageDeflate, verifyServerResponse, formatExtensions, perMessageDeflateExtension,
-  type PerMessageDeflateOptions, type UserHeaders,
+  type ClientRequest, type PerMessageDeflateOptions, type UserHeaders,
 } from "../handshake/index.js";
 import type { ConnectionSettings, WebSocket } from "../websocket/websocket.js";
 
@@ -30,6 +31,11 @@ export interface ClientOptions extends ConnectionSettings {
   key?: string | Buffer;
   rejectUnauthorized?: boolean;
   servername?: string;
+  /**
+   * An http:// proxy to tunnel through with CONNECT, or false for none. Default: HTTPS_PROXY
+   * (wss) or HTTP_PROXY (ws) from the environment, unless NO_PROXY matches the host.
+   */
+  proxy?: string | false;
   /** The WASM core to use; default: the process-wide pool. */
   core?: Core;
 }
@@ -40,7 +46,17 @@ export function startHandshake(ws: WebSocket, address: string | URL, protocols: 
   const deflateOptions = typeof options.perMessageDeflate === "object" ? options.perMessageDeflate : {};
   const offer = options.perMessageDeflate === false ? undefined : offerPerMessageDeflate(deflateOptions);
   const request = createClientRequest({ url: address, protocols, origin: options.origin, headers: options.headers, extensions: offer });
-  const lib = request.secure ? https : http;
+  const proxy = proxyFor(new URL(request.url), options.proxy);
+  if (!proxy) return sendRequest(ws, request, undefined, protocols, options, redirects);
+  openTunnel(proxy, request.hostname, request.port, request.secure, tlsOptionsOf(options), options.handshakeTimeout ?? 10_000).then(
+    (socket) => sendRequest(ws, request, socket, protocols, options, redirects),
+    (error: Error) => ws.failHandshake(error),
+  );
+}
+
+/** Sends the upgrade request, over `tunnel` when a proxy opened one. */
+function sendRequest(ws: WebSocket, request: ClientRequest, tunnel: Socket | undefined, protocols: string | string[] | undefined, options: ClientOptions, redirects: number): void {
+  const lib = request.secure && !tunnel ? https : http;
   const req = lib.request({
     host: request.hostname,
     port: request.port,
@@ -48,12 +64,9 @@ export function startHandshake(ws: WebSocket, address: string | URL, protocols: 
     method: "GET",
     headers: Object.fromEntries(request.headers.map(([name, value]) => [name, value])),
     setHost: false,
-    ca: options.ca,
-    cert: options.cert,
-    key: options.key,
-    rejectUnauthorized: options.rejectUnauthorized,
-    servername: options.servername,
-    agent: false,
+    ...tlsOptionsOf(options),
+    // Node uses createConnection only without an agent (agent: false still makes one).
+    ...(tunnel ? { agent: undefined, createConnection: () => tunnel } : { agent: false }),
   });
   const timer = setTimeout(() => {
     req.destroy(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Opening handshake with ${request.url} timed out after ${options.handshakeTimeout ?? 10_000} ms`));
@@ -109,6 +122,11 @@ export function startHandshake(ws: WebSocket, address: string | URL, protocols: 
     ws.attach(options.core ?? sharedCorePool().acquire(), socket, head, { role: "client", protocol: result.protocol, extensions, deflate, settings: options });
   });
   req.end();
+}
+
+function tlsOptionsOf(options: ClientOptions) {
+  const { ca, cert, key, rejectUnauthorized, servername } = options;
+  return { ca, cert, key, rejectUnauthorized, servername };
 }
 
 /** The first 512 bytes of a refusal's body, for the error message. */

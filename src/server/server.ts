@@ -182,7 +182,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     await Promise.race([Promise.all(closed), timeout]);
     for (const ws of this.clients) ws.terminate();
     if (this.#ownsServer && this.#server) {
-      await new Promise<void>((resolve) => this.#server!.close(() => resolve()));
+      const server = this.#server;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Sockets that never upgraded (or keep-alive HTTP ones) would hold close() open.
+      server.closeAllConnections();
+      await stopped;
     }
     this.emit("close");
   }
