@@ -1,0 +1,8 @@
+import type { BenchSpec } from "../types.js";
+import { crossover } from "./crossover.js";
+import { mask } from "./mask.js";
+import { parse } from "./parse.js";
+import { utf8 } from "./utf8.js";
+
+/** Every bench, in the order they run. */
+export const benches: readonly BenchSpec[] = [mask, utf8, parse, crossover];

@@ -1,0 +1,100 @@
+// Interleaved A/B timing: warm both sides up, then alternate ours, theirs, ours, theirs ... and
+// take the median of the per-repeat ratios, so that drift on a shared machine hits both sides.
+import { performance } from "node:perf_hooks";
+import { median, spread, type Spread } from "./stats.js";
+
+/** One side of a comparison. */
+export interface Contender {
+  /** Does the work `times` times; returns the units processed (bytes, frames). Timed. */
+  run(times: number): number;
+  /**
+   * Untimed, before every run, for work that consumes its input (ws unmasks received frames in
+   * place). When present, each run is timed on its own with `times` = 1.
+   */
+  prepare?(): void;
+}
+
+export interface Timing {
+  /** Least time spent alternating both sides before measuring. */
+  warmupMs: number;
+  /** Measured ours/theirs pairs. */
+  repeats: number;
+  /** Aimed-for duration of one sample of one side. */
+  sampleMs: number;
+}
+
+export interface Comparison {
+  /** Median rates, units per second. */
+  ours: number;
+  theirs: number;
+  /** Per-repeat ours/theirs ratios. */
+  ratio: Spread;
+}
+
+/** A contender calling `op` once per time, each call doing `units` of work. */
+export function loop(op: () => void, units: number): Contender {
+  return {
+    run(times) {
+      for (let i = 0; i < times; i++) op();
+      return times * units;
+    },
+  };
+}
+
+/** A contender validating `data`, failing loudly if the answer is ever not `expected`. */
+export function validating<T extends Uint8Array>(validate: (data: T) => boolean, data: T, expected = true): Contender {
+  return loop(() => {
+    if (validate(data) !== expected) throw new Error(`validator said ${!expected}, expected ${expected}`);
+  }, data.length);
+}
+
+interface Sample {
+  units: number;
+  ms: number;
+}
+
+function sample(c: Contender, times: number): Sample {
+  if (!c.prepare) {
+    const start = performance.now();
+    const units = c.run(times);
+    return { units, ms: performance.now() - start };
+  }
+  let units = 0;
+  let ms = 0;
+  for (let i = 0; i < times; i++) {
+    c.prepare();
+    const start = performance.now();
+    units += c.run(1);
+    ms += performance.now() - start;
+  }
+  return { units, ms };
+}
+
+const rate = (s: Sample) => s.units / (Math.max(s.ms, 1e-6) / 1000);
+
+/** How many times to run so that a sample lasts about `sampleMs`, judging by the last one. */
+function rescale(times: number, last: Sample, sampleMs: number): number {
+  const perRun = Math.max(last.ms, 1e-4) / times;
+  return Math.max(1, Math.min(times * 16, Math.round(sampleMs / perRun)));
+}
+
+export function compare(ours: Contender, theirs: Contender, timing: Timing): Comparison {
+  let timesOurs = 1;
+  let timesTheirs = 1;
+  const until = performance.now() + timing.warmupMs;
+  for (let round = 0; round < 3 || performance.now() < until; round++) {
+    timesOurs = rescale(timesOurs, sample(ours, timesOurs), timing.sampleMs);
+    timesTheirs = rescale(timesTheirs, sample(theirs, timesTheirs), timing.sampleMs);
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < timing.repeats; i++) {
+    const ra = rate(sample(ours, timesOurs));
+    const rb = rate(sample(theirs, timesTheirs));
+    a.push(ra);
+    b.push(rb);
+    ratios.push(ra / rb);
+  }
+  return { ours: median(a), theirs: median(b), ratio: spread(ratios) };
+}

@@ -1,0 +1,27 @@
+// Human output: one table per bench, on stderr.
+import { significant } from "./stats.js";
+import type { BenchSpec, Result } from "./types.js";
+
+const num = (x: number) => significant(x).toLocaleString("en-US", { maximumFractionDigits: 3 });
+
+export function table(bench: BenchSpec, rows: readonly Result[]): string {
+  const flavours = [...new Set(rows.map((r) => r.flavour))].join("/");
+  const head = ["case", `ours (${flavours})`, "theirs", "baseline", "ratio", "ratio p25-p75"];
+  const body = rows.map((r) => [r.case, num(r.ours), num(r.theirs), r.baseline, r.ratio.toFixed(2), `${r.ratioP25.toFixed(2)}-${r.ratioP75.toFixed(2)}`]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((line) => line[i]!.length)));
+  // Text columns left-aligned, numbers right-aligned.
+  const left = new Set([0, 3]);
+  const format = (cells: string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const repeats = rows[0]?.repeats ?? 0;
+  const notes = bench.cases.flatMap((c) => (c.note && rows.some((r) => r.case === c.name) ? [c.note] : []));
+  return [
+    `${bench.name}: ${bench.header}`,
+    `  (${bench.unit}; ratio = median of ${repeats} interleaved per-repeat ratios, p25-p75 shows its spread)`,
+    format(head),
+    format(widths.map((w) => "-".repeat(w))),
+    ...body.map(format),
+    ...notes,
+    ...(bench.summary?.(rows) ?? []),
+    "",
+  ].join("\n");
+}
