@@ -23,9 +23,9 @@ export interface CoreOptions {
 
 export const DEFAULT_CORE_OPTIONS = { maxConnections: 1024, arenaBytes: 64 * 1024, maxEvents: 4096 } as const;
 
-// Measured by `npm run bench` (mask and utf8 crossovers): below these sizes a JavaScript loop
-// beats a call into WASM plus the copies in and out.
-const MASK_IN_JS_BELOW = 32;
+// Measured by `npm run bench -- crossover`: below these sizes a JavaScript loop beats a call
+// into WASM plus the copies in and out.
+const MASK_IN_JS_BELOW = 64;
 const UTF8_ASCII_IN_JS_BELOW = 64;
 
 /**
@@ -156,7 +156,8 @@ export class Core {
     const piece = this.arenaSize & ~3;
     const at = this.scratchPtr;
     for (let off = 0; off < data.length; off += piece) {
-      const part = data.subarray(off, off + piece);
+      // A whole buffer goes as it is: a subarray costs more than the masking below ~1 KiB.
+      const part = data.length <= piece ? data : data.subarray(off, off + piece);
       this.mem.set(part, at);
       this.x.mask(at, part.length, k);
       part.set(this.mem.subarray(at, at + part.length));
@@ -168,7 +169,7 @@ export class Core {
     if (data.length < UTF8_ASCII_IN_JS_BELOW && isAscii(data)) return true;
     let state = 0;
     for (let off = 0; off < data.length; off += this.arenaSize) {
-      const part = data.subarray(off, off + this.arenaSize);
+      const part = data.length <= this.arenaSize ? data : data.subarray(off, off + this.arenaSize);
       this.mem.set(part, this.scratchPtr);
       state = this.x.utf8Step(this.scratchPtr, part.length, state);
       if (state === UTF8_REJECT) return false;
