@@ -1,3 +1,4 @@
+import { View } from "./bytes.js";
 import { CoreError } from "./errors.js";
 import type { CoreExports, Flavour } from "./wasm.js";
 
@@ -160,7 +161,7 @@ export class Core {
       const part = data.length <= piece ? data : data.subarray(off, off + piece);
       this.mem.set(part, at);
       this.x.mask(at, part.length, k);
-      part.set(this.mem.subarray(at, at + part.length));
+      part.set(new View(this.mem.buffer, at, part.length));
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Core } from "./core.js";
+import { View, allocBytes, copyOut } from "./bytes.js";
 import { CoreError, ProtocolError, type ErrorKind } from "./errors.js";
 
 export type Role = "client" | "server";
@@ -59,15 +60,6 @@ const FLAG_RSV1 = 2;
 /** Messages up to this size spanning several pushes are collected in one buffer of their declared size. */
 const PREALLOCATE_LIMIT = 64 * 1024;
 
-const allocBytes: (n: number) => Uint8Array =
-  typeof Buffer === "function" ? (n) => Buffer.allocUnsafe(n) : (n) => new Uint8Array(n);
-/**
- * Makes views: Node's Buffer class without Buffer.from's checks (as ws does), else Uint8Array.
- * Several times cheaper than `subarray`, which looks the constructor up on every call.
- */
-const View: new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Uint8Array =
-  typeof Buffer === "function" ? (Buffer as unknown as Record<symbol, typeof Uint8Array>)[Symbol.species]! : Uint8Array;
-// ignoreBOM: a reason may start with U+FEFF; it is text like any other (the default strips it).
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
@@ -248,11 +240,4 @@ export class FrameParser {
       this.#handlers.onClose?.(closeCode, utf8.decode(payload.subarray(2)));
     }
   }
-}
-
-/** An owned copy of core memory [from, to): a Buffer in Node, a Uint8Array elsewhere. */
-export function copyOut(mem: Uint8Array, from: number, to: number): Uint8Array {
-  const out = allocBytes(to - from);
-  out.set(new View(mem.buffer, mem.byteOffset + from, to - from));
-  return out;
 }

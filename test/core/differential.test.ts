@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameEncoder, FrameParser, loadCoreSync, type Core, type ParserOptions, type Role } from "../../src/core/node.js";
+import { prng, seededBytes } from "../support/seeded.js";
 
 /** EDGEWS_FC_SCALE=20 multiplies every property's runs (a soak run); the default keeps the suite fast. */
 const SCALE = Number(process.env.EDGEWS_FC_SCALE ?? 1);
@@ -149,22 +150,6 @@ function serialize(f: RawFrame): Buffer {
   return Buffer.concat([head, body]);
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function seededBytes(n: number, seed: number): Buffer {
-  const next = prng(seed);
-  const out = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) out[i] = (next() * 256) | 0;
-  return out;
-}
 
 type Chunking = { kind: "whole" } | { kind: "bytewise" } | { kind: "random"; seed: number; max: number };
 const chunkingArb: fc.Arbitrary<Chunking> = fc.oneof(

@@ -6,29 +6,14 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameEncoder, FrameParser, loadCoreSync, type Core, type CoreOptions, type ParserOptions, type Role } from "../../src/core/node.js";
+import { prng, seededBytes } from "../support/seeded.js";
 
 const CONT = 0, TEXT = 1, BINARY = 2, CLOSE = 8, PING = 9, PONG = 10;
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic bytes and chunkings (big payloads from a seed: fast to generate, shrinkable).
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function seededBytes(n: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
-  const next = prng(seed);
-  for (let i = 0; i < n; i++) out[i] = (next() * 256) | 0;
-  return out;
-}
 
 type Chunking = { kind: "whole" } | { kind: "bytewise" } | { kind: "random"; seed: number; max: number };
 
