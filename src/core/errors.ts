@@ -1,4 +1,4 @@
-/** Error kinds reported by the WASM core (assembly/events.ts `ErrorKind`), by number. */
+/** Error kinds reported by the WASM core, by number: assembly/events.ts `ErrorKind` (test/core/boundary.test.ts keeps them equal). */
 export const enum ErrorKind {
   Rsv1Unexpected = 1,
   Rsv2Rsv3 = 2,
