@@ -1,7 +1,7 @@
 // A sans-I/O WebSocket connection: bytes and calls in, bytes and events out. It owns the RFC
 // 6455 state machine (§7 closing handshake), ping/pong, limits and message order around
 // asynchronous permessage-deflate; the transport adapter owns the socket.
-import { ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, type Core, type ParserLimits, type Role } from "../core/index.js";
+import { DEFAULT_PARSER_LIMITS, ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, type Core, type ParserLimits, type Role } from "../core/index.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
@@ -108,7 +108,7 @@ export class Connection {
     this.#encoder = new FrameEncoder(core, { mask: options.role === "client" });
     this.#inbound = new Sequencer((e) => this.#fail(asCloseable(e)), () => this.#resumeReading());
     this.#outbound = new Sequencer((e) => this.#fail(asCloseable(e)));
-    this.#parser = new FrameParser(core, { ...options, perMessageDeflate: options.deflate !== undefined }, {
+    this.#parser = new FrameParser(core, { ...options, ...wireLimits(options), perMessageDeflate: options.deflate !== undefined }, {
       onMessage: (data, isBinary, compressed) => this.#onMessage(data, isBinary, compressed),
       onPing: (data) => this.#onControl(Opcode.Ping, data),
       onPong: (data) => this.#onControl(Opcode.Pong, data),
@@ -326,6 +326,22 @@ export class Connection {
     this.#sendControl(Opcode.Ping, new Uint8Array(0));
     this.#armHeartbeat();
   }
+}
+
+/**
+ * With permessage-deflate, what crosses the wire is compressed, and incompressible data grows
+ * when deflated: by 0.03% with zlib's defaults, by up to 14% with a small memLevel (Python's
+ * websockets uses 5). The frame limits then allow zlib's conservative deflateBound, so a
+ * message within maxMessage once inflated is never refused for its wire size; the inflated
+ * size is held to maxMessage exactly by the decompressor.
+ */
+function wireLimits(options: ConnectionOptions): ParserLimits {
+  if (!options.deflate) return {};
+  const bound = (limit: number) => (limit === 0 ? 0 : limit + Math.ceil(limit / 8) + Math.ceil(limit / 64) + 5);
+  return {
+    maxPayload: bound(options.maxPayload ?? DEFAULT_PARSER_LIMITS.maxPayload),
+    maxMessage: bound(options.maxMessage ?? DEFAULT_PARSER_LIMITS.maxMessage),
+  };
 }
 
 function asCloseable(error: unknown): Error & { closeCode?: number } {

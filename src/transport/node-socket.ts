@@ -49,8 +49,11 @@ export class SocketConnection {
 
   #write(bytes: Uint8Array): void {
     if (this.socket.destroyed) return;
+    // A backlog from earlier writes makes the peer slow; one message, however large, does not
+    // (a 16 MiB message, the default maxMessage, would otherwise close the connection at once).
+    const backlog = this.bufferedAmount;
     this.socket.write(bytes);
-    if (this.bufferedAmount > this.#maxBuffered && this.connection.readyState === 1) {
+    if (backlog > this.#maxBuffered && this.connection.readyState === 1) {
       this.connection.close(1008, "peer too slow to read");
     }
   }

@@ -155,10 +155,13 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    */
   ping(data?: string | Uint8Array): Promise<number> {
     const transport = this.#requireTransport("ping");
-    const payload = data === undefined ? `edgews-${++this.#pingCounter}` : typeof data === "string" ? data : Buffer.from(data).toString("latin1");
-    const promise = new Promise<number>((resolve, reject) => this.#pings.push({ payload, sentAt: performance.now(), resolve, reject }));
-    transport.connection.ping(data === undefined ? payload : data);
-    return promise;
+    const bytes = data === undefined ? Buffer.from(`edgews-${++this.#pingCounter}`) : typeof data === "string" ? Buffer.from(data) : data;
+    // Sent first: a ping that can't be sent (over 125 bytes) throws here, leaving no promise
+    // behind to be rejected, unhandled, when the connection closes.
+    transport.connection.ping(bytes);
+    // The pong is matched on its exact bytes (a string's UTF-8, not its UTF-16 code units).
+    const payload = Buffer.from(bytes).toString("latin1");
+    return new Promise<number>((resolve, reject) => this.#pings.push({ payload, sentAt: performance.now(), resolve, reject }));
   }
 
   pong(data?: string | Uint8Array): void {

@@ -1,12 +1,11 @@
 // Debian's Chromium for tests that need a real browser: installed from apt when missing (CI runs
 // on a fresh machine as root), launched headless through playwright-core with a throw-away profile.
 // A browser that can't be installed or started is an error, never a skipped test.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { aptInstall } from "./apt.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -23,7 +22,6 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-const run = promisify(execFile);
 let installing: Promise<void> | undefined;
 
 /** Makes sure /usr/bin/chromium exists, installing Debian's `chromium` with apt-get if it doesn't. */
@@ -34,22 +32,10 @@ export function ensureChromium(): Promise<void> {
 }
 
 async function installChromium(): Promise<void> {
-  // Waits for a dpkg/apt lock held by another installer instead of failing at once.
-  const lock = ["-o", "DPkg::Lock::Timeout=300"];
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const steps: Array<[string, string[]]> = [
-    ["apt-get", [...lock, "update"]],
-    ["apt-get", [...lock, "install", "-y", "--no-install-recommends", "chromium"]],
-  ];
-  for (const [cmd, args] of steps) {
-    try {
-      await run(cmd, args, { env, maxBuffer: 64 * 1024 * 1024 });
-    } catch (error) {
-      const e = error as { message?: string; stderr?: string; stdout?: string };
-      const output = `${e.stderr ?? ""}${e.stdout ?? ""}`.trim().split("\n").slice(-15).join("\n");
-      const root = typeof process.getuid === "function" && process.getuid() !== 0 ? " (not running as root: install Debian's chromium package first)" : "";
-      throw new Error(`${CHROMIUM} is missing and \`${cmd} ${args.join(" ")}\` failed${root}: ${(e.message ?? String(error)).split("\n")[0]}\n${output}`);
-    }
+  try {
+    await aptInstall(["chromium"]);
+  } catch (error) {
+    throw new Error(`${CHROMIUM} is missing and ${(error as Error).message}`);
   }
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} still does not exist`);
 }
