@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameEncoder, FrameParser, loadCoreSync, type Core, type ParserOptions, type Role } from "../../src/core/node.js";
-import { prng, seededBytes } from "../support/seeded.js";
+import { cut as cutWith, prng, seededBytes, type Chunking } from "../support/seeded.js";
 
 /** EDGEWS_FC_SCALE=20 multiplies every property's runs (a soak run); the default keeps the suite fast. */
 const SCALE = Number(process.env.EDGEWS_FC_SCALE ?? 1);
@@ -151,25 +151,14 @@ function serialize(f: RawFrame): Buffer {
 }
 
 
-type Chunking = { kind: "whole" } | { kind: "bytewise" } | { kind: "random"; seed: number; max: number };
+const cut = <T extends Uint8Array>(data: T, c: Chunking): T[] => cutWith(data, c, 8 * 1024);
+
 const chunkingArb: fc.Arbitrary<Chunking> = fc.oneof(
   fc.constant<Chunking>({ kind: "whole" }),
   fc.constant<Chunking>({ kind: "bytewise" }),
   fc.record({ kind: fc.constant("random" as const), seed: fc.integer(), max: fc.constantFrom(2, 5, 13, 200, 5000) }),
   fc.record({ kind: fc.constant("random" as const), seed: fc.integer(), max: fc.constantFrom(2, 5, 13, 200, 5000) }),
 );
-function cut(data: Buffer, c: Chunking): Buffer[] {
-  if (c.kind === "whole") return [data];
-  const next = prng(c.kind === "random" ? c.seed : 1);
-  const max = c.kind === "random" ? c.max : data.length <= 8 * 1024 ? 1 : 16;
-  const out: Buffer[] = [];
-  for (let off = 0; off < data.length;) {
-    const n = 1 + Math.floor(next() * max);
-    out.push(data.subarray(off, off + n));
-    off += n;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // A valid stream, as a model: data messages (fragmented at random, control frames between the

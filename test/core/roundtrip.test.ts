@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameEncoder, FrameParser, loadCoreSync, type Core, type CoreOptions, type ParserOptions, type Role } from "../../src/core/node.js";
-import { prng, seededBytes } from "../support/seeded.js";
+import { cut as cutWith, seededBytes, type Chunking } from "../support/seeded.js";
 
 const CONT = 0, TEXT = 1, BINARY = 2, CLOSE = 8, PING = 9, PONG = 10;
 
@@ -15,7 +15,8 @@ const CONT = 0, TEXT = 1, BINARY = 2, CLOSE = 8, PING = 9, PONG = 10;
 
 
 
-type Chunking = { kind: "whole" } | { kind: "bytewise" } | { kind: "random"; seed: number; max: number };
+
+const cut = <T extends Uint8Array>(data: T, c: Chunking): T[] => cutWith(data, c, 64 * 1024);
 
 const chunkingArb: fc.Arbitrary<Chunking> = fc.oneof(
   { weight: 1, arbitrary: fc.constant<Chunking>({ kind: "whole" }) },
@@ -26,19 +27,6 @@ const chunkingArb: fc.Arbitrary<Chunking> = fc.oneof(
   },
 );
 
-/** Cuts `data` as `c` says; byte by byte only for small streams (else random pieces of 1..16). */
-function cut(data: Uint8Array, c: Chunking): Uint8Array[] {
-  if (c.kind === "whole") return [data];
-  const next = c.kind === "random" ? prng(c.seed) : prng(data.length);
-  const max = c.kind === "random" ? c.max : data.length <= 64 * 1024 ? 1 : 16;
-  const out: Uint8Array[] = [];
-  for (let off = 0; off < data.length;) {
-    const n = 1 + Math.floor(next() * max);
-    out.push(data.subarray(off, off + n));
-    off += n;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // What a parser delivers, reduced to comparable values (payloads as length + hash + head).

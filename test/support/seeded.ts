@@ -19,3 +19,23 @@ export function seededBytes(n: number, seed: number): Buffer {
   for (let i = 0; i < n; i++) out[i] = (next() * 256) | 0;
   return out;
 }
+
+/** How a test splits a stream into pushes: whole, byte by byte, or random pieces of 1..max. */
+export type Chunking = { kind: "whole" } | { kind: "bytewise" } | { kind: "random"; seed: number; max: number };
+
+/**
+ * Cuts `data` as `c` says. "bytewise" goes one byte at a time up to `bytewiseUpTo` bytes and
+ * in random pieces of 1..16 beyond, to keep big streams fast.
+ */
+export function cut<T extends Uint8Array>(data: T, c: Chunking, bytewiseUpTo: number): T[] {
+  if (c.kind === "whole") return [data];
+  const next = prng(c.kind === "random" ? c.seed : data.length);
+  const max = c.kind === "random" ? c.max : data.length <= bytewiseUpTo ? 1 : 16;
+  const out: T[] = [];
+  for (let off = 0; off < data.length; ) {
+    const n = 1 + Math.floor(next() * max);
+    out.push(data.subarray(off, off + n) as T);
+    off += n;
+  }
+  return out;
+}
