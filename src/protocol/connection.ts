@@ -215,6 +215,11 @@ export class Connection {
       this.#events.write(this.#encoder.encode(Opcode.Close, body));
       if (this.#closeReceived || this.#failure) this.#handshakeDone();
     });
+    this.#armCloseTimer();
+  }
+
+  /** Drops the transport if the closing handshake (or the server's TCP close) takes too long. */
+  #armCloseTimer(): void {
     this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
   }
 
@@ -295,15 +300,14 @@ export class Connection {
     const code = error.closeCode ?? 1011;
     this.#failure = { code, reason: error.message };
     this.#events.error?.(error);
-    if (this.#closeSent) {
-      this.#events.end();
-    } else {
+    if (!this.#closeSent) {
+      // Straight to the transport, ahead of anything still queued behind compression.
       this.#state = ReadyState.CLOSING;
       this.#closeSent = true;
       this.#events.write(this.#encoder.encode(Opcode.Close, closeBody(this.#core, code, "")));
-      this.#events.end();
-      this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
+      this.#armCloseTimer();
     }
+    this.#events.end();
   }
 
   #armHeartbeat(): void {
