@@ -1,4 +1,6 @@
 import { View } from "./bytes.js";
+import { FrameEncoder, type EncodeOptions } from "./encoder.js";
+import { FrameParser, type ParserHandlers, type ParserOptions } from "./parser.js";
 import { CoreError } from "./errors.js";
 import type { CoreExports, Flavour } from "./wasm.js";
 
@@ -139,6 +141,21 @@ export class Core {
     if (this.x.maskKeysLeft() >= Math.min(frames, 1024)) return;
     crypto.getRandomValues(this.#maskPool);
     this.x.maskPoolRefilled();
+  }
+
+  /** A parser for one connection, on a slot of this core (free it with `destroy()`). */
+  createParser(options: ParserOptions, handlers: ParserHandlers): FrameParser {
+    return new FrameParser(this, options, handlers);
+  }
+
+  /** An encoder; `mask: true` for a client's frames. */
+  createEncoder(options: { mask: boolean }): FrameEncoder {
+    return new FrameEncoder(this, options);
+  }
+
+  /** The frames of one message as one buffer: `createEncoder({ mask }).encode(...)` in one call. */
+  encodeFrame(opcode: number, payload: Uint8Array, options: EncodeOptions & { mask: boolean }): Uint8Array {
+    return new FrameEncoder(this, options).encode(opcode, payload, options);
   }
 
   /**

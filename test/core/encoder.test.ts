@@ -108,3 +108,16 @@ for (const simd of [true, false]) {
     });
   });
 }
+
+describe("Core conveniences", () => {
+  it("createParser, createEncoder and encodeFrame are the same machinery", () => {
+    const core = loadCoreSync({ maxConnections: 2 });
+    const got: string[] = [];
+    const parser = core.createParser({ role: "server" }, { onMessage: (d) => got.push(Buffer.from(d).toString()), onError: (e) => got.push(e.code) });
+    parser.push(core.encodeFrame(Opcode.Text, Buffer.from("one"), { mask: true }));
+    parser.push(core.createEncoder({ mask: true }).encode(Opcode.Text, Buffer.from("two"), { fragmentSize: 1 }));
+    parser.push(core.encodeFrame(Opcode.Text, Buffer.from("unmasked"), { mask: false }));
+    parser.destroy();
+    expect(got).toEqual(["one", "two", "WS_ERR_EXPECTED_MASK"]);
+  });
+});
