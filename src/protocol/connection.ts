@@ -40,7 +40,9 @@ export interface ConnectionOptions extends ConnectionLimits {
   /** How long to wait for the peer's close frame (or, as a client, the server's TCP close). Default 30 s (as ws). */
   closeTimeout?: number;
   heartbeat?: HeartbeatOptions;
-  /** Clock for rate limits, in ms. Default `performance.now`. */
+  /** Close (1000, "idle timeout") after this many ms without a data message either way. Default 0: never. */
+  idleTimeout?: number;
+  /** Clock for rate limits and the idle timeout, in ms. Default `performance.now`. */
   now?: () => number;
 }
 
@@ -94,6 +96,9 @@ export class Connection {
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #awaitingPong = false;
   #readingPaused = false;
+  readonly #now: () => number;
+  #lastMessageAt = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(core: Core, options: ConnectionOptions, events: ConnectionEvents) {
     this.#core = core;
@@ -101,6 +106,8 @@ export class Connection {
     this.#events = events;
     this.#deflate = options.deflate;
     const now = options.now ?? (() => performance.now());
+    this.#now = now;
+    this.#lastMessageAt = now();
     this.#messageRate = new TokenBucket(options.maxMessagesPerSecond ?? 0, options.maxMessagesPerSecond ?? 0, now);
     const controlRate = options.maxControlFramesPerSecond ?? 20;
     this.#controlRate = new TokenBucket(controlRate, controlRate, now);
@@ -116,6 +123,7 @@ export class Connection {
       onError: (error) => this.#fail(error),
     });
     this.#armHeartbeat();
+    this.#armIdleTimer(options.idleTimeout ?? 0);
   }
 
   get readyState(): ReadyState {
@@ -137,6 +145,7 @@ export class Connection {
 
   send(data: Uint8Array | string, options: SendOptions = {}): void {
     this.#requireOpen("send");
+    this.#lastMessageAt = this.#now();
     const binary = options.binary ?? typeof data !== "string";
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     const opcode = binary ? Opcode.Binary : Opcode.Text;
@@ -180,6 +189,7 @@ export class Connection {
     this.#state = ReadyState.CLOSED;
     clearTimeout(this.#closeTimer);
     clearTimeout(this.#heartbeatTimer);
+    clearTimeout(this.#idleTimer);
     this.#parser.destroy();
     this.#deflate?.close();
     const received = this.#closeReceived;
@@ -232,6 +242,7 @@ export class Connection {
   }
 
   #onMessage(data: Uint8Array, isBinary: boolean, compressed: boolean): void {
+    this.#lastMessageAt = this.#now();
     if (!this.#messageRate.take()) {
       this.#fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
       return;
@@ -308,6 +319,17 @@ export class Connection {
       this.#armCloseTimer();
     }
     this.#events.end();
+  }
+
+  /** Checks for idleness once per period instead of resetting a timer on every message. */
+  #armIdleTimer(period: number, wait = period): void {
+    if (period <= 0) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.#state !== ReadyState.OPEN) return;
+      const idle = this.#now() - this.#lastMessageAt;
+      if (idle >= period) this.close(1000, "idle timeout");
+      else this.#armIdleTimer(period, period - idle);
+    }, wait);
   }
 
   #armHeartbeat(): void {

@@ -28,6 +28,8 @@ export interface ConnectionSettings extends ConnectionLimits {
   closeTimeout?: number;
   /** Ping after `interval` ms of silence; drop the peer when nothing comes back within `timeout`. */
   heartbeat?: HeartbeatOptions;
+  /** Close (1000, "idle timeout") after this many ms without a message either way. Default: never. */
+  idleTimeout?: number;
   /** Most bytes waiting to be written before the peer counts as too slow (close 1008). Default 16 MiB. */
   maxBufferedAmount?: number;
 }

@@ -163,6 +163,16 @@ describe("Connection", () => {
     await server.closed;
   });
 
+  it("idle timeout: closes (1000) after a quiet spell, not while messages flow", async () => {
+    const { client, server } = pair({ idleTimeout: 80 });
+    for (let i = 0; i < 4; i++) {
+      await settle(30);
+      server.conn.send(`tick ${i}`);
+    }
+    expect(client.conn.readyState).toBe(ReadyState.OPEN);
+    expect(await client.closed).toEqual([1000, "idle timeout", true]);
+  });
+
   it("closes with 1008 when the peer exceeds the message rate, and on a ping flood", async () => {
     const rated = pair({}, { maxMessagesPerSecond: 5 });
     for (let i = 0; i < 20; i++) rated.client.conn.send(`m${i}`);
