@@ -147,6 +147,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const url = `ws://${check.host}${req.url ?? "/"}`;
       ws.attach(core, socket as Socket, head, { role: "server", url, protocol: check.protocol, extensions, deflate, settings: options }, () => {
         this.clients.add(ws);
+        const log = options.log;
+        if (log) {
+          ws.on("error", (error: Error & { closeCode?: number; code?: string }) => {
+            log(`closing ${req.socket.remoteAddress ?? "?"} ${req.url}: ${error.closeCode ?? 1006} ${error.code ?? error.name}: ${error.message}`);
+          });
+        }
         ws.on("close", () => {
           this.clients.delete(ws);
           release();

@@ -39,10 +39,12 @@ describe("server hardening", () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it("answers 431 to too many header fields", async () => {
-    const { port } = await serve({ maxHeaderCount: 20 });
+  it("answers 431 to too many header fields, with a log line", async () => {
+    const lines: string[] = [];
+    const { port } = await serve({ maxHeaderCount: 20, log: (line) => lines.push(line) });
     const headers = upgradeHeaders(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`X-Pad-${i}`, "x"])));
     expect(statusOf(await rawRequest(port, requestHead("/", headers)))).toBe(431);
+    expect(lines).toEqual([expect.stringMatching(/^refused 127\.0\.0\.1 GET \/: 431 /)]);
   });
 
   it("answers 426 with Sec-WebSocket-Version: 13 to another version, 404 to another path, 403 to a foreign origin", async () => {
@@ -82,8 +84,9 @@ describe("server hardening", () => {
     for (const ws of [b, c, d]) ws.close();
   });
 
-  it("closes with 1008 on a message flood and on a ping flood", async () => {
-    const { url } = await serve({ maxMessagesPerSecond: 50, maxControlFramesPerSecond: 10 });
+  it("closes with 1008 on a message flood and on a ping flood, with a log line for each", async () => {
+    const lines: string[] = [];
+    const { url } = await serve({ maxMessagesPerSecond: 50, maxControlFramesPerSecond: 10, log: (line) => lines.push(line) });
     const chatty = await open(url);
     const chattyClosed = closed(chatty);
     for (let i = 0; i < 200; i++) chatty.send(`m${i}`);
@@ -92,6 +95,7 @@ describe("server hardening", () => {
     const pingerClosed = closed(pinger);
     for (let i = 0; i < 50; i++) pinger.ping().catch(() => {});
     expect((await pingerClosed)[0]).toBe(1008);
+    expect(lines).toEqual([expect.stringMatching(/: 1008 WS_ERR_MESSAGE_RATE: more than 50 messages per second$/), expect.stringMatching(/: 1008 WS_ERR_CONTROL_RATE: /)]);
   });
 
   it("refuses a flood of tiny fragments (1009), yet a 4 MiB message in 64-byte fragments arrives", async () => {
