@@ -3,7 +3,7 @@
 // the jobs' baselines need (native helpers, or pure JS via ws-js-preload.ts).
 import { DEFAULT_CORE_OPTIONS, loadCoreSync, type Core } from "../src/core/node.js";
 import { benches } from "./cases/index.js";
-import { compare } from "./measure.js";
+import { compare, type Comparison } from "./measure.js";
 import { assertWsMode } from "./peers.js";
 import { significant } from "./stats.js";
 import { RESULT_PREFIX, wsModeFor, type Env, type Job, type Result } from "./types.js";
@@ -23,13 +23,17 @@ function makeEnv(quick: boolean, scalar: boolean): Env {
   };
 }
 
-function runJob(job: Job, env: Env): Result {
+async function runJob(job: Job, env: Env): Promise<Result> {
   const bench = benches.find((b) => b.name === job.bench);
   const spec = bench?.cases.find((c) => c.name === job.case);
   if (!bench || !spec) throw new Error(`unknown case ${job.bench}/${job.case}`);
   assertWsMode(wsModeFor(job.baseline));
-  const { ours, theirs } = spec.setup(job.baseline, env);
-  const result = compare(ours, theirs, job.timing);
+  let result: Comparison;
+  if (spec.measure) result = await spec.measure(job.baseline, env, job.timing);
+  else if (spec.setup) {
+    const { ours, theirs } = spec.setup(job.baseline, env);
+    result = compare(ours, theirs, job.timing);
+  } else throw new Error(`case ${job.bench}/${job.case} has neither setup nor measure`);
   return {
     bench: job.bench,
     case: job.case,
@@ -37,10 +41,10 @@ function runJob(job: Job, env: Env): Result {
     baseline: job.baseline,
     theirs: significant(result.theirs / bench.divisor),
     ratio: significant(result.ratio.median),
-    unit: bench.unit,
+    unit: spec.unit ?? bench.unit,
     ratioP25: significant(result.ratio.p25),
     ratioP75: significant(result.ratio.p75),
-    repeats: job.timing.repeats,
+    repeats: result.repeats ?? job.timing.repeats,
     flavour: env.core().flavour,
   };
 }
@@ -49,5 +53,7 @@ const jobs = JSON.parse(process.argv[2] ?? "[]") as Job[];
 const first = jobs[0];
 if (first) {
   const env = makeEnv(first.quick, first.scalar);
-  for (const job of jobs) process.stdout.write(RESULT_PREFIX + JSON.stringify(runJob(job, env)) + "\n");
+  for (const job of jobs) process.stdout.write(RESULT_PREFIX + JSON.stringify(await runJob(job, env)) + "\n");
 }
+// Network benches may leave sockets or timers behind; the results are out, so leave now.
+process.exit(0);

@@ -29,6 +29,8 @@ export interface Comparison {
   theirs: number;
   /** Per-repeat ours/theirs ratios. */
   ratio: Spread;
+  /** Repeats measured, when a case chose its own count. */
+  repeats?: number;
 }
 
 /** A contender calling `op` once per time, each call doing `units` of work. */
@@ -97,4 +99,60 @@ export function compare(ours: Contender, theirs: Contender, timing: Timing): Com
     ratios.push(ra / rb);
   }
   return { ours: median(a), theirs: median(b), ratio: spread(ratios) };
+}
+
+/** One side of a comparison whose work is asynchronous (network round trips). */
+export interface AsyncContender {
+  /** Does the work `times` times; resolves with the units processed. Timed. */
+  run(times: number): Promise<number>;
+}
+
+async function sampleAsync(c: AsyncContender, times: number): Promise<Sample> {
+  const start = performance.now();
+  const units = await c.run(times);
+  return { units, ms: performance.now() - start };
+}
+
+/** `compare` for asynchronous contenders: same warm-up, interleaving and ratios. */
+export async function compareAsync(ours: AsyncContender, theirs: AsyncContender, timing: Timing): Promise<Comparison> {
+  let timesOurs = 1;
+  let timesTheirs = 1;
+  const until = performance.now() + timing.warmupMs;
+  for (let round = 0; round < 3 || performance.now() < until; round++) {
+    timesOurs = rescale(timesOurs, await sampleAsync(ours, timesOurs), timing.sampleMs);
+    timesTheirs = rescale(timesTheirs, await sampleAsync(theirs, timesTheirs), timing.sampleMs);
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < timing.repeats; i++) {
+    const ra = rate(await sampleAsync(ours, timesOurs));
+    const rb = rate(await sampleAsync(theirs, timesTheirs));
+    a.push(ra);
+    b.push(rb);
+    ratios.push(ra / rb);
+  }
+  return { ours: median(a), theirs: median(b), ratio: spread(ratios), repeats: timing.repeats };
+}
+
+/**
+ * Interleaved A/B of a cost measured per repeat (a latency percentile, bytes per connection):
+ * `measure` is called ours, theirs, ours, theirs ... `repeats` times each after `warmups` pairs.
+ */
+export async function compareCosts(measure: (side: "ours" | "theirs") => Promise<number>, repeats: number, warmups = 0): Promise<Comparison> {
+  for (let i = 0; i < warmups; i++) {
+    await measure("ours");
+    await measure("theirs");
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const ca = await measure("ours");
+    const cb = await measure("theirs");
+    a.push(ca);
+    b.push(cb);
+    ratios.push(ca / cb);
+  }
+  return { ours: median(a), theirs: median(b), ratio: spread(ratios), repeats };
 }

@@ -6,11 +6,13 @@ const num = (x: number) => significant(x).toLocaleString("en-US", { maximumFract
 
 export function table(bench: BenchSpec, rows: readonly Result[]): string {
   const flavours = [...new Set(rows.map((r) => r.flavour))].join("/");
-  const head = ["case", `ours (${flavours})`, "theirs", "baseline", "ratio", "ratio p25-p75"];
-  const body = rows.map((r) => [r.case, num(r.ours), num(r.theirs), r.baseline, r.ratio.toFixed(2), `${r.ratioP25.toFixed(2)}-${r.ratioP75.toFixed(2)}`]);
+  // A unit column when cases have their own units (echo: rt/s, msgs/s, µs).
+  const units = rows.some((r) => r.unit !== bench.unit);
+  const head = ["case", `ours (${flavours})`, "theirs", ...(units ? ["unit"] : []), "baseline", "ratio", "ratio p25-p75"];
+  const body = rows.map((r) => [r.case, num(r.ours), num(r.theirs), ...(units ? [r.unit] : []), r.baseline, r.ratio.toFixed(2), `${r.ratioP25.toFixed(2)}-${r.ratioP75.toFixed(2)}`]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((line) => line[i]!.length)));
   // Text columns left-aligned, numbers right-aligned.
-  const left = new Set([0, 3]);
+  const left = new Set(units ? [0, 3, 4] : [0, 3]);
   const format = (cells: string[]) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
   const repeats = rows[0]?.repeats ?? 0;
   const notes = bench.cases.flatMap((c) => (c.note && rows.some((r) => r.case === c.name) ? [c.note] : []));

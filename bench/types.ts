@@ -1,6 +1,6 @@
 // What the orchestrator (run.ts), the child (child.ts) and the bench definitions (cases/) share.
 import type { Core, Flavour } from "../src/core/node.js";
-import type { Contender, Timing } from "./measure.js";
+import type { Comparison, Contender, Timing } from "./measure.js";
 
 /**
  * The peer a case is compared with (BENCH.md), plus `utf-8-validate` (the native addon ws used
@@ -29,8 +29,15 @@ export interface Pair {
 export interface CaseSpec {
   name: string;
   baselines: readonly Baseline[];
-  /** Builds both sides of one comparison; runs in the child, untimed. */
-  setup(baseline: Baseline, env: Env): Pair;
+  /** Builds both sides of one comparison; runs in the child, untimed. (Or see `measure`.) */
+  setup?(baseline: Baseline, env: Env): Pair;
+  /**
+   * Instead of `setup`, for asynchronous cases (network, other processes): runs the whole
+   * interleaved comparison itself and resolves with rates or costs in the bench's units.
+   */
+  measure?(baseline: Baseline, env: Env, timing: Timing): Promise<Comparison>;
+  /** This case's unit when it differs from the bench's (echo: rt/s, msgs/s, µs). */
+  unit?: string;
   /** Shown under the table, e.g. when "ours" is not our code. */
   note?: string;
 }
