@@ -1,4 +1,5 @@
 import type { Core } from "./core.js";
+import { allocBytes } from "./bytes.js";
 import { CoreError } from "./errors.js";
 
 export const Opcode = {
@@ -57,7 +58,8 @@ export class FrameEncoder {
     if (opcode >= 8 && (payload.length > 125 || !fin)) {
       throw new CoreError("a control frame carries at most 125 bytes and is never fragmented");
     }
-    const out = new Uint8Array(encodedSize(payload.length, this.#mask, fragmentSize));
+    // Every byte is written below: no need to zero-fill.
+    const out = allocBytes(encodedSize(payload.length, this.#mask, fragmentSize));
     const frameSize = fragmentSize > 0 ? Math.min(fragmentSize, payload.length) : payload.length;
     const arena = this.#core.arenaSize;
     // Frames that fit the arena are encoded many per call; larger ones header first, then

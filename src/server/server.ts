@@ -125,15 +125,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const ip = req.socket.remoteAddress ?? "";
     this.#pending++;
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    const release = () => {
-      const n = (this.#perIp.get(ip) ?? 1) - 1;
-      if (n > 0) this.#perIp.set(ip, n);
-      else this.#perIp.delete(ip);
-    };
+    const release = () => this.#releaseIp(ip);
     const timer = setTimeout(() => socket.destroy(), options.handshakeTimeout ?? 10_000);
     const accept = () => {
       clearTimeout(timer);
       clearTimeout(this.#handshakeTimers.get(socket));
+      this.#handshakeTimers.delete(socket);
       this.#pending--;
       if (socket.destroyed) return release();
       const offer = options.perMessageDeflate ? acceptPerMessageDeflate(check.requestedExtensions, options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;
@@ -146,17 +143,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const deflate = params ? new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) : undefined;
       const url = `ws://${check.host}${req.url ?? "/"}`;
       ws.attach(core, socket as Socket, head, { role: "server", url, protocol: check.protocol, extensions, deflate, settings: options }, () => {
-        this.clients.add(ws);
-        const log = options.log;
-        if (log) {
-          ws.on("error", (error: Error & { closeCode?: number; code?: string }) => {
-            log(`closing ${req.socket.remoteAddress ?? "?"} ${req.url}: ${error.closeCode ?? 1006} ${error.code ?? error.name}: ${error.message}`);
-          });
-        }
-        ws.on("close", () => {
-          this.clients.delete(ws);
-          release();
-        });
+        this.#track(ws, ip, `${ip} ${req.url}`);
         done(ws, req);
       });
     };
@@ -195,6 +182,31 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       await stopped;
     }
     this.emit("close");
+  }
+
+  /**
+   * Keeps count of an open connection. Its listeners close over strings only: a closure made in
+   * handleUpgrade would keep the request, its headers and the handshake alive as long as the
+   * connection.
+   */
+  #track(ws: WebSocket, ip: string, where: string): void {
+    this.clients.add(ws);
+    const log = this.options.log;
+    if (log) {
+      ws.on("error", (error: Error & { closeCode?: number; code?: string }) => {
+        log(`closing ${where}: ${error.closeCode ?? 1006} ${error.code ?? error.name}: ${error.message}`);
+      });
+    }
+    ws.on("close", () => {
+      this.clients.delete(ws);
+      this.#releaseIp(ip);
+    });
+  }
+
+  #releaseIp(ip: string): void {
+    const n = (this.#perIp.get(ip) ?? 1) - 1;
+    if (n > 0) this.#perIp.set(ip, n);
+    else this.#perIp.delete(ip);
   }
 
   #admissionRefusal(req: http.IncomingMessage): { status: number; body: string } | undefined {
