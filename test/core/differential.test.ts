@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameEncoder, FrameParser, loadCoreSync, type Core, type ParserOptions, type Role } from "../../src/core/node.js";
 import { cut as cutWith, prng, seededBytes, type Chunking } from "../support/seeded.js";
+import { closePayload } from "../support/frames.js";
 
 /** EDGEWS_FC_SCALE=20 multiplies every property's runs (a soak run); the default keeps the suite fast. */
 const SCALE = Number(process.env.EDGEWS_FC_SCALE ?? 1);
@@ -240,12 +241,7 @@ function payloadOf(m: MessageModel): Buffer {
 }
 
 function closeBody(code: number | undefined, reason: Buffer | string): Buffer {
-  if (code === undefined) return Buffer.alloc(0);
-  const r = Buffer.from(reason);
-  const out = Buffer.alloc(2 + r.length);
-  out.writeUInt16BE(code, 0);
-  r.copy(out, 2);
-  return out;
+  return code === undefined ? Buffer.alloc(0) : closePayload(code, reason);
 }
 
 interface Built {

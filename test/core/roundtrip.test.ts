@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameEncoder, FrameParser, loadCoreSync, type Core, type CoreOptions, type ParserOptions, type Role } from "../../src/core/node.js";
 import { cut as cutWith, seededBytes, type Chunking } from "../support/seeded.js";
+import { closePayload } from "../support/frames.js";
 
 const CONT = 0, TEXT = 1, BINARY = 2, CLOSE = 8, PING = 9, PONG = 10;
 
@@ -153,12 +154,7 @@ type Scenario = typeof scenarioArb extends fc.Arbitrary<infer T> ? T : never;
 // Building the stream and what it must deliver.
 
 function closeBody(code: number | undefined, reason: string): Buffer {
-  if (code === undefined) return Buffer.alloc(0);
-  const r = Buffer.from(reason);
-  const out = Buffer.alloc(2 + r.length);
-  out.writeUInt16BE(code, 0);
-  r.copy(out, 2);
-  return out;
+  return code === undefined ? Buffer.alloc(0) : closePayload(code, reason);
 }
 
 function build(enc: FrameEncoder, s: Scenario): { stream: Buffer; expected: Seen[] } {

@@ -179,6 +179,19 @@ export class RawPeer {
   }
 }
 
+/** Collects an HTTP head from `socket`; calls back with it and the bytes that followed it. */
+function onHead(socket: net.Socket, done: (head: string, rest: Buffer) => void): void {
+  let buf = Buffer.alloc(0);
+  const onData = (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    const end = buf.indexOf("\r\n\r\n");
+    if (end < 0) return;
+    socket.off("data", onData);
+    done(buf.subarray(0, end).toString("latin1"), Buffer.from(buf.subarray(end + 4)));
+  };
+  socket.on("data", onData);
+}
+
 /** Connects to our server on 127.0.0.1:`port`, upgrades by hand; resolves with the peer and the 101's head. */
 export function rawClient(port: number, extraHeaders: Record<string, string> = {}, ms = 5000): Promise<{ peer: RawPeer; head: string }> {
   const headers = upgradeHeaders(extraHeaders);
@@ -187,19 +200,12 @@ export function rawClient(port: number, extraHeaders: Record<string, string> = {
     new Promise((resolve, reject) => {
       const socket = net.connect(port, "127.0.0.1");
       socket.setNoDelay(true);
-      let buf = Buffer.alloc(0);
-      const onData = (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        const end = buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        socket.off("data", onData);
-        const head = buf.subarray(0, end).toString("latin1");
+      onHead(socket, (head, rest) => {
         if (!/^HTTP\/1\.1 101 /.test(head)) return reject(new Error(`upgrade refused: ${head}`));
         const accept = /\r\nsec-websocket-accept:\s*(\S+)/i.exec(head)?.[1];
         if (accept !== expectedAccept) return reject(new Error(`bad Sec-WebSocket-Accept in ${head}`));
-        resolve({ peer: new RawPeer(socket, Buffer.from(buf.subarray(end + 4))), head });
-      };
-      socket.on("data", onData);
+        resolve({ peer: new RawPeer(socket, rest), head });
+      });
       socket.once("error", reject);
       socket.write(requestHead("/", headers));
     }),
@@ -221,13 +227,7 @@ export class RawServer {
       socket.on("close", () => this.#sockets.delete(socket));
       socket.on("error", () => {});
       socket.setNoDelay(true);
-      let buf = Buffer.alloc(0);
-      const onData = (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        const end = buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        socket.off("data", onData);
-        const request = buf.subarray(0, end).toString("latin1");
+      onHead(socket, (request, rest) => {
         const key = /\r\nsec-websocket-key:\s*(\S+)/i.exec(request)?.[1] ?? "";
         const extra = responseHeaders(request);
         const lines = [
@@ -238,12 +238,11 @@ export class RawServer {
           ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
         ];
         socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-        const conn = { peer: new RawPeer(socket, Buffer.from(buf.subarray(end + 4))), request };
+        const conn = { peer: new RawPeer(socket, rest), request };
         const waiter = this.#waiters.shift();
         if (waiter) waiter(conn);
         else this.#pending.push(conn);
-      };
-      socket.on("data", onData);
+      });
     });
   }
 
