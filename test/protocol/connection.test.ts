@@ -71,6 +71,15 @@ function pair(clientOptions: Partial<ConnectionOptions> = {}, serverOptions: Par
 
 const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `done()` holds (a loaded machine may take a while), failing after `ms`. */
+async function until(done: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${ms} ms`);
+    await settle(5);
+  }
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -83,7 +92,7 @@ describe("Connection", () => {
     client.conn.send(big);
     client.conn.send(new Uint8Array([1, 2]), { binary: false });
     server.conn.send("back");
-    await settle();
+    await until(() => server.log.length >= 3 && client.log.length >= 1);
     expect(server.log).toEqual([["message", "héllo"], ["message", big], ["message", "\u0001\u0002"]]);
     expect(client.log).toEqual([["message", "back"]]);
     // 100 fragments of 1000 bytes, each with a 4-byte (126) length and mask key.
@@ -93,7 +102,7 @@ describe("Connection", () => {
   it("answers pings with the same payload and reports pongs", async () => {
     const { client, server } = pair();
     client.conn.ping("are you there");
-    await settle();
+    await until(() => client.log.length >= 1);
     expect(server.log).toEqual([["ping", "are you there"]]);
     expect(client.log).toEqual([["pong", "are you there"]]);
   });
@@ -202,7 +211,7 @@ describe("Connection", () => {
       client.conn.send("short");
       client.conn.ping("p");
       client.conn.send(Buffer.alloc(5000, 1));
-      await settle(60);
+      await until(() => server.log.length >= 4);
       expect(server.log).toEqual([["message", long], ["message", "short"], ["ping", "p"], ["message", Buffer.alloc(5000, 1)]]);
       // The long text went compressed: far fewer bytes than its 3,500 characters.
       expect(client.written[0]!.length).toBeLessThan(200);
@@ -227,7 +236,7 @@ describe("Connection", () => {
     it("pauses reading while too many received messages wait on decompression", async () => {
       const { client, server } = deflatePair({ maxQueuedMessages: 3 });
       for (let i = 0; i < 10; i++) client.conn.send(`${i} `.repeat(200));
-      await settle(100);
+      await until(() => server.log.filter((e) => e[0] === "message").length >= 10 && server.reading);
       expect(server.log.filter((e) => e[0] === "message")).toHaveLength(10);
       expect(server.log).toContainEqual(["reading", false]);
       expect(server.log.filter((e) => e[0] === "message").at(-1)).toEqual(["message", "9 ".repeat(200)]);
