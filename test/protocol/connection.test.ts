@@ -173,9 +173,10 @@ describe("Connection", () => {
   });
 
   it("idle timeout: closes (1000) after a quiet spell, not while messages flow", async () => {
-    const { client, server } = pair({ idleTimeout: 80 });
+    // Ticks well inside the timeout, so a loaded machine's late timers don't end it early.
+    const { client, server } = pair({ idleTimeout: 400 });
     for (let i = 0; i < 4; i++) {
-      await settle(30);
+      await settle(100);
       server.conn.send(`tick ${i}`);
     }
     expect(client.conn.readyState).toBe(ReadyState.OPEN);
