@@ -119,7 +119,7 @@ function sendRequest(ws: WebSocket, request: ClientRequest, tunnel: Socket | und
       return;
     }
     const extensions = params ? formatExtensions([perMessageDeflateExtension(params)]) : "";
-    ws.attach(options.core ?? sharedCorePool().acquire(), socket, head, { role: "client", protocol: result.protocol, extensions, deflate, settings: options });
+    ws.attach(options.core ?? sharedCorePool().acquire(), socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate } });
   });
   req.end();
 }

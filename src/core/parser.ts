@@ -71,21 +71,21 @@ class MessageAssembler {
   isBinary = false;
   compressed = false;
   #whole: Uint8Array | undefined;
-  #pieces: Uint8Array[] = [];
+  #pieces: Uint8Array[] | undefined;
   #size = 0;
 
   begin(opcode: number, compressed: boolean, knownSize: number): void {
     this.isBinary = opcode === OP_BINARY;
     this.compressed = compressed;
     this.#size = 0;
-    this.#pieces = [];
+    this.#pieces = undefined;
     this.#whole = knownSize >= 0 && knownSize <= PREALLOCATE_LIMIT ? allocBytes(knownSize) : undefined;
   }
 
   /** Copies core memory [from, to) into the message. */
   append(mem: Uint8Array, from: number, to: number): void {
     if (this.#whole) this.#whole.set(new View(mem.buffer, from, to - from), this.#size);
-    else this.#pieces.push(copyOut(mem, from, to));
+    else (this.#pieces ??= []).push(copyOut(mem, from, to));
     this.#size += to - from;
   }
 
@@ -97,11 +97,11 @@ class MessageAssembler {
     }
     const out = allocBytes(this.#size);
     let at = 0;
-    for (const piece of this.#pieces) {
+    for (const piece of this.#pieces ?? []) {
       out.set(piece, at);
       at += piece.length;
     }
-    this.#pieces = [];
+    this.#pieces = undefined;
     return out;
   }
 }
@@ -115,7 +115,8 @@ export class FrameParser {
   readonly #core: Core;
   readonly #handlers: ParserHandlers;
   readonly #copy: boolean;
-  readonly #message = new MessageAssembler();
+  /** Made for the first message that spans several pushes. */
+  #message: MessageAssembler | undefined;
   #slot: number;
   /** An error or close frame ended parsing, or `destroy` was called. */
   #done = false;
@@ -210,14 +211,14 @@ export class FrameParser {
         case Event.FrameStart:
           if (opcode !== 0) {
             const knownSize = (flags & FLAG_FIN) !== 0 ? a + b * 0x100000000 : -1;
-            this.#message.begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
+            (this.#message ??= new MessageAssembler()).begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
           }
           break;
         case Event.Chunk:
-          this.#message.append(mem, a, a + b);
+          this.#message!.append(mem, a, a + b);
           break;
         case Event.MessageEnd: {
-          const m = this.#message;
+          const m = this.#message!;
           this.#handlers.onMessage(m.finish(), m.isBinary, m.compressed);
           break;
         }

@@ -1,7 +1,9 @@
 // A sans-I/O WebSocket connection: bytes and calls in, bytes and events out. It owns the RFC
 // 6455 state machine (§7 closing handshake), ping/pong, limits and message order around
 // asynchronous permessage-deflate; the transport adapter owns the socket.
-import { DEFAULT_PARSER_LIMITS, ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, type Core, type ParserLimits, type Role } from "../core/index.js";
+import {
+  DEFAULT_PARSER_LIMITS, ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, type Core, type ParserHandlers, type ParserLimits, type Role,
+} from "../core/index.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
@@ -71,11 +73,17 @@ export interface SendOptions {
 }
 
 const textEncoder = new TextEncoder();
+const defaultNow = () => performance.now();
 
 /** RFC 6455 §5.5: a close reason fits in 125 bytes with its 2-byte code. */
 const MAX_CLOSE_REASON = 123;
 
-export class Connection {
+/**
+ * Per-connection state is kept small (a server may hold thousands of idle connections): the
+ * connection is its parser's handler object, and what only compression, rate limits or
+ * timers need exists only when they are in use.
+ */
+export class Connection implements ParserHandlers {
   #state: ReadyState = ReadyState.OPEN;
   readonly #events: ConnectionEvents;
   readonly #core: Core;
@@ -83,11 +91,11 @@ export class Connection {
   readonly #encoder: FrameEncoder;
   readonly #deflate: PerMessageDeflate | undefined;
   readonly #options: ConnectionOptions;
-  readonly #inbound: Sequencer;
-  readonly #outbound: Sequencer;
-  readonly #messageRate: TokenBucket;
-  readonly #controlRate: TokenBucket;
-  readonly #maxQueued: number;
+  /** Keep messages in order around asynchronous (de)compression: only with permessage-deflate. */
+  readonly #inbound: Sequencer | undefined;
+  readonly #outbound: Sequencer | undefined;
+  readonly #messageRate: TokenBucket | undefined;
+  #controlRate: TokenBucket | undefined;
   #queuedBytes = 0;
   #closeSent = false;
   #closeReceived: { code: number; reason: string } | undefined;
@@ -96,7 +104,6 @@ export class Connection {
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #awaitingPong = false;
   #readingPaused = false;
-  readonly #now: () => number;
   #lastMessageAt = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -104,24 +111,17 @@ export class Connection {
     this.#core = core;
     this.#options = options;
     this.#events = events;
-    this.#deflate = options.deflate;
-    const now = options.now ?? (() => performance.now());
-    this.#now = now;
-    this.#lastMessageAt = now();
-    this.#messageRate = new TokenBucket(options.maxMessagesPerSecond ?? 0, options.maxMessagesPerSecond ?? 0, now);
-    const controlRate = options.maxControlFramesPerSecond ?? 20;
-    this.#controlRate = new TokenBucket(controlRate, controlRate, now);
-    this.#maxQueued = options.maxQueuedMessages ?? 16;
+    const deflate = options.deflate;
+    this.#deflate = deflate;
+    if (options.idleTimeout) this.#lastMessageAt = this.#now();
+    const messageRate = options.maxMessagesPerSecond ?? 0;
+    if (messageRate > 0) this.#messageRate = new TokenBucket(messageRate, messageRate, options.now ?? defaultNow);
     this.#encoder = new FrameEncoder(core, { mask: options.role === "client" });
-    this.#inbound = new Sequencer((e) => this.#fail(asCloseable(e)), () => this.#resumeReading());
-    this.#outbound = new Sequencer((e) => this.#fail(asCloseable(e)));
-    this.#parser = new FrameParser(core, { ...options, ...wireLimits(options), perMessageDeflate: options.deflate !== undefined }, {
-      onMessage: (data, isBinary, compressed) => this.#onMessage(data, isBinary, compressed),
-      onPing: (data) => this.#onControl(Opcode.Ping, data),
-      onPong: (data) => this.#onControl(Opcode.Pong, data),
-      onClose: (code, reason) => this.#inbound.run(() => this.#onCloseFrame(code, reason)),
-      onError: (error) => this.#fail(error),
-    });
+    if (deflate) {
+      this.#inbound = new Sequencer((e) => this.#fail(asCloseable(e)), () => this.#resumeReading());
+      this.#outbound = new Sequencer((e) => this.#fail(asCloseable(e)));
+    }
+    this.#parser = new FrameParser(core, { ...options, ...wireLimits(options), perMessageDeflate: deflate !== undefined }, this);
     this.#armHeartbeat();
     this.#armIdleTimer(options.idleTimeout ?? 0);
   }
@@ -145,20 +145,22 @@ export class Connection {
 
   send(data: Uint8Array | string, options: SendOptions = {}): void {
     this.#requireOpen("send");
-    this.#lastMessageAt = this.#now();
+    this.#touch();
     const binary = options.binary ?? typeof data !== "string";
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     const opcode = binary ? Opcode.Binary : Opcode.Text;
     const deflate = this.#deflate;
     if (deflate && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
       this.#queuedBytes += bytes.length;
-      this.#outbound.run(async () => {
+      this.#outbound!.run(async () => {
         const compressed = await deflate.compress(bytes);
         this.#queuedBytes -= bytes.length;
         this.#writeMessage(opcode, compressed, true);
       });
-    } else {
+    } else if (this.#outbound) {
       this.#outbound.run(() => this.#writeMessage(opcode, bytes, false));
+    } else {
+      this.#writeMessage(opcode, bytes, false);
     }
   }
 
@@ -214,18 +216,37 @@ export class Connection {
   #sendControl(opcode: number, data: Uint8Array | string): void {
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
-    this.#outbound.run(() => {
+    this.#afterOutbound(() => {
       if (!this.#closeSent) this.#events.write(this.#encoder.encode(opcode, bytes));
     });
   }
 
   #sendClose(body: Uint8Array): void {
     this.#closeSent = true;
-    this.#outbound.run(() => {
+    this.#afterOutbound(() => {
       this.#events.write(this.#encoder.encode(Opcode.Close, body));
       if (this.#closeReceived || this.#failure) this.#handshakeDone();
     });
     this.#armCloseTimer();
+  }
+
+  /** Runs `task` after every outgoing message still being compressed. */
+  #afterOutbound(task: () => void): void {
+    if (this.#outbound) this.#outbound.run(task);
+    else task();
+  }
+
+  /**
+   * Runs `task` (delivering what arrived) after every earlier message still being inflated. A
+   * task that throws (an application handler) fails the connection with 1011.
+   */
+  #afterInbound(task: () => void): void {
+    if (this.#inbound) return this.#inbound.run(task);
+    try {
+      task();
+    } catch (error) {
+      this.#fail(asCloseable(error));
+    }
   }
 
   /** Drops the transport if the closing handshake (or the server's TCP close) takes too long. */
@@ -241,27 +262,58 @@ export class Connection {
     if (this.#options.role === "server" || this.#failure) this.#events.end();
   }
 
-  #onMessage(data: Uint8Array, isBinary: boolean, compressed: boolean): void {
-    this.#lastMessageAt = this.#now();
-    if (!this.#messageRate.take()) {
+  /** @internal Parser handler: a complete data message. */
+  onMessage(data: Uint8Array, isBinary: boolean, compressed: boolean): void {
+    this.#touch();
+    if (this.#messageRate && !this.#messageRate.take()) {
       this.#fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
       return;
     }
-    const deflate = this.#deflate;
-    if (!compressed || !deflate) {
-      this.#inbound.run(() => this.#deliver(data, isBinary));
+    const inbound = this.#inbound;
+    if (!inbound) {
+      // No compression, so nothing can be ahead of this message: deliver it now.
+      try {
+        this.#deliver(data, isBinary);
+      } catch (error) {
+        this.#fail(asCloseable(error));
+      }
       return;
     }
-    this.#inbound.run(async () => {
+    if (!compressed) {
+      inbound.run(() => this.#deliver(data, isBinary));
+      return;
+    }
+    const deflate = this.#deflate!;
+    inbound.run(async () => {
       const inflated = await deflate.decompress(data);
       // The core skips UTF-8 checks on compressed payload: check the inflated text here.
       if (!isBinary && !this.#core.isValidUtf8(inflated)) throw new ProtocolError(ErrorKind.TextInvalidUtf8, 1007);
       this.#deliver(inflated, isBinary);
     });
-    if (this.#inbound.pending >= this.#maxQueued && !this.#readingPaused) {
+    if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !this.#readingPaused) {
       this.#readingPaused = true;
       this.#events.setReading?.(false);
     }
+  }
+
+  /** @internal Parser handler. */
+  onPing(data: Uint8Array): void {
+    this.#onControl(Opcode.Ping, data);
+  }
+
+  /** @internal Parser handler. */
+  onPong(data: Uint8Array): void {
+    this.#onControl(Opcode.Pong, data);
+  }
+
+  /** @internal Parser handler: the peer's close frame. */
+  onClose(code: number, reason: string): void {
+    this.#afterInbound(() => this.#onCloseFrame(code, reason));
+  }
+
+  /** @internal Parser handler: the peer broke the protocol or a limit. */
+  onError(error: ProtocolError): void {
+    this.#fail(error);
   }
 
   #deliver(data: Uint8Array, isBinary: boolean): void {
@@ -276,11 +328,13 @@ export class Connection {
   }
 
   #onControl(opcode: number, data: Uint8Array): void {
+    const limit = this.#options.maxControlFramesPerSecond ?? 20;
+    this.#controlRate ??= new TokenBucket(limit, limit, this.#options.now ?? defaultNow);
     if (!this.#controlRate.take()) {
-      this.#fail(new PolicyViolationError("WS_ERR_CONTROL_RATE", `more than ${this.#options.maxControlFramesPerSecond ?? 20} pings and pongs per second`));
+      this.#fail(new PolicyViolationError("WS_ERR_CONTROL_RATE", `more than ${limit} pings and pongs per second`));
       return;
     }
-    this.#inbound.run(() => {
+    this.#afterInbound(() => {
       if (this.#failure) return;
       if (opcode === Opcode.Pong) {
         this.#events.pong?.(data);
@@ -296,7 +350,7 @@ export class Connection {
   #onCloseFrame(code: number, reason: string): void {
     this.#closeReceived = { code, reason };
     if (this.#closeSent) {
-      this.#outbound.run(() => this.#handshakeDone());
+      this.#afterOutbound(() => this.#handshakeDone());
       return;
     }
     // §5.5.1: answer with a close frame, "typically echoing the status code it received".
@@ -319,6 +373,15 @@ export class Connection {
       this.#armCloseTimer();
     }
     this.#events.end();
+  }
+
+  #now(): number {
+    return (this.#options.now ?? defaultNow)();
+  }
+
+  /** A data message went either way: the connection is not idle. */
+  #touch(): void {
+    if (this.#idleTimer) this.#lastMessageAt = this.#now();
   }
 
   /** Checks for idleness once per period instead of resetting a timer on every message. */

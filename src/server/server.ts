@@ -12,6 +12,7 @@ import {
   acceptPerMessageDeflate, buildErrorResponse, buildUpgradeResponse, checkUpgradeRequest, formatExtensions, perMessageDeflateExtension,
   type PerMessageDeflateOptions, type UpgradeCheckOptions,
 } from "../handshake/index.js";
+import type { SocketConnectionOptions } from "../transport/node-socket.js";
 import { WebSocket, type ConnectionSettings } from "../websocket/websocket.js";
 
 /** Reject a handshake from `authenticate` with this to answer a specific status (401, 403, ...). */
@@ -68,8 +69,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #perIp = new Map<string, number>();
   #pending = 0;
   #closing = false;
-  /** Our own server's sockets that have not upgraded yet. */
-  readonly #handshakeTimers = new WeakMap<object, ReturnType<typeof setTimeout>>();
+  /** What every connection without compression shares (made on the first connection). */
+  #connectionOptions: SocketConnectionOptions | undefined;
 
   constructor(options: WebSocketServerOptions, onListening?: () => void) {
     super();
@@ -86,12 +87,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const handshakeTimeout = options.handshakeTimeout ?? 10_000;
       // Node checks headersTimeout only every 30 s; a socket that hasn't upgraded within the
       // handshake timeout (slowloris) is dropped by this timer instead.
-      this.#server.on("connection", (socket: Socket) => {
-        const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
-        timer.unref();
-        socket.once("close", () => clearTimeout(timer));
-        this.#handshakeTimers.set(socket, timer);
-      });
+      this.#server.on("connection", (socket: Socket) => startHandshakeTimer(socket, handshakeTimeout));
       this.#server.listen(options.port, options.host ?? "127.0.0.1", () => {
         this.emit("listening");
         onListening?.();
@@ -112,7 +108,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** Completes (or refuses) the handshake for an 'upgrade' request and hands over the WebSocket. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, done: (ws: WebSocket, req: http.IncomingMessage) => void): void {
-    socket.on("error", () => socket.destroy());
+    socket.on("error", destroySocket);
     const refusal = this.#admissionRefusal(req);
     if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
     const options = this.options;
@@ -126,11 +122,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.#pending++;
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
     const release = () => this.#releaseIp(ip);
-    const timer = setTimeout(() => socket.destroy(), options.handshakeTimeout ?? 10_000);
+    // Named for the socket only: a closure over this scope would keep the request alive.
+    const timer = setTimeout(destroySocket.bind(socket), options.handshakeTimeout ?? 10_000);
     const accept = () => {
       clearTimeout(timer);
-      clearTimeout(this.#handshakeTimers.get(socket));
-      this.#handshakeTimers.delete(socket);
+      stopHandshakeTimer(socket);
+      socket.removeListener("error", destroySocket);
       this.#pending--;
       if (socket.destroyed) return release();
       const offer = options.perMessageDeflate ? acceptPerMessageDeflate(check.requestedExtensions, options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;
@@ -140,9 +137,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       socket.write(buildUpgradeResponse({ key: check.key, protocol: check.protocol, extensions: extensions || undefined }));
       const ws = new WebSocket(null);
       const core = options.core ?? sharedCorePool().acquire();
-      const deflate = params ? new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) : undefined;
+      const shared = (this.#connectionOptions ??= { ...options, role: "server" });
+      const connectionOptions = params
+        ? { ...shared, deflate: new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) }
+        : shared;
       const url = `ws://${check.host}${req.url ?? "/"}`;
-      ws.attach(core, socket as Socket, head, { role: "server", url, protocol: check.protocol, extensions, deflate, settings: options }, () => {
+      ws.attach(core, socket as Socket, head, { url, protocol: check.protocol, extensions, options: connectionOptions }, () => {
         this.#track(ws, ip, `${ip} ${req.url}`);
         done(ws, req);
       });
@@ -225,4 +225,29 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     else socket.destroy();
     this.emit("refused", req, status, body);
   }
+}
+
+const kHandshakeTimer = Symbol("edgews.handshakeTimer");
+type TimedSocket = Socket & { [kHandshakeTimer]?: ReturnType<typeof setTimeout> };
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+/** Drops a socket of our own server that has not upgraded within `ms`. */
+function startHandshakeTimer(socket: TimedSocket, ms: number): void {
+  const timer = setTimeout(destroySocket.bind(socket), ms);
+  timer.unref();
+  socket[kHandshakeTimer] = timer;
+  socket.once("close", clearHandshakeTimer);
+}
+
+function clearHandshakeTimer(this: TimedSocket): void {
+  clearTimeout(this[kHandshakeTimer]);
+  this[kHandshakeTimer] = undefined;
+}
+
+function stopHandshakeTimer(socket: Duplex): void {
+  clearHandshakeTimer.call(socket as TimedSocket);
+  socket.removeListener("close", clearHandshakeTimer);
 }

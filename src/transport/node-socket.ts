@@ -15,30 +15,44 @@ export interface SocketConnectionOptions extends ConnectionOptions {
   maxBufferedAmount?: number;
 }
 
-export class SocketConnection {
+const kConnection = Symbol("edgews.connection");
+type BoundSocket = Socket & { [kConnection]: SocketConnection };
+
+// The socket's listeners are shared functions that find their connection on the socket, so an
+// idle connection holds no closures (as ws does).
+function onData(this: BoundSocket, chunk: Buffer): void {
+  this[kConnection].connection.receive(chunk);
+}
+/** The peer's FIN: answer with ours (a client's is expected after the close handshake). */
+function onEnd(this: BoundSocket): void {
+  this.end();
+}
+/** A reset or a write after the peer left: 'close' follows and reports 1006. */
+function onError(): void {}
+function onClose(this: BoundSocket): void {
+  this[kConnection].connection.transportClosed();
+}
+
+/** The Connection's transport: it is the connection's event sink, and forwards the rest to `events`. */
+export class SocketConnection implements ConnectionEvents {
   readonly connection: Connection;
   readonly socket: Socket;
-  readonly #maxBuffered: number;
+  readonly #options: SocketConnectionOptions;
+  readonly #events: SocketConnectionEvents;
 
+  /** `options` may be shared by many connections: it is read, never copied or changed. */
   constructor(core: Core, socket: Socket, options: SocketConnectionOptions, events: SocketConnectionEvents, head?: Uint8Array) {
     this.socket = socket;
-    this.#maxBuffered = options.maxBufferedAmount ?? 16 * 1024 * 1024;
+    this.#options = options;
+    this.#events = events;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    this.connection = new Connection(core, options, {
-      ...events,
-      write: (bytes) => this.#write(bytes),
-      end: () => socket.end(),
-      destroy: () => socket.destroy(),
-      setReading: (reading) => (reading ? socket.resume() : socket.pause()),
-    });
-    socket.on("data", (chunk: Buffer) => this.connection.receive(chunk));
-    // The peer's FIN: answer with ours (a client's is expected after the close handshake).
-    socket.on("end", () => socket.end());
-    socket.on("error", () => {
-      // A reset or a write after the peer left: 'close' follows and reports 1006.
-    });
-    socket.on("close", () => this.connection.transportClosed());
+    this.connection = new Connection(core, options, this);
+    (socket as BoundSocket)[kConnection] = this;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("close", onClose);
     if (head && head.length > 0) this.connection.receive(head);
   }
 
@@ -47,14 +61,57 @@ export class SocketConnection {
     return this.connection.queuedBytes + (this.socket.writableLength ?? 0);
   }
 
-  #write(bytes: Uint8Array): void {
-    if (this.socket.destroyed) return;
+  /** @internal */
+  write(bytes: Uint8Array): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
     // A backlog from earlier writes makes the peer slow; one message, however large, does not
     // (a 16 MiB message, the default maxMessage, would otherwise close the connection at once).
     const backlog = this.bufferedAmount;
-    this.socket.write(bytes);
-    if (backlog > this.#maxBuffered && this.connection.readyState === 1) {
+    socket.write(bytes);
+    if (backlog > (this.#options.maxBufferedAmount ?? 16 * 1024 * 1024) && this.connection.readyState === 1) {
       this.connection.close(1008, "peer too slow to read");
     }
+  }
+
+  /** @internal */
+  end(): void {
+    this.socket.end();
+  }
+
+  /** @internal */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  setReading(reading: boolean): void {
+    if (reading) this.socket.resume();
+    else this.socket.pause();
+  }
+
+  /** @internal */
+  message(data: Uint8Array, isBinary: boolean): void {
+    this.#events.message(data, isBinary);
+  }
+
+  /** @internal */
+  ping(data: Uint8Array): void {
+    this.#events.ping?.(data);
+  }
+
+  /** @internal */
+  pong(data: Uint8Array): void {
+    this.#events.pong?.(data);
+  }
+
+  /** @internal */
+  error(error: Error & { closeCode?: number }): void {
+    this.#events.error?.(error);
+  }
+
+  /** @internal */
+  close(code: number, reason: string, wasClean: boolean): void {
+    this.#events.close?.(code, reason, wasClean);
   }
 }

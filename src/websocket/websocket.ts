@@ -4,10 +4,9 @@
 import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
-import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { ReadyState, type ConnectionLimits, type HeartbeatOptions } from "../protocol/connection.js";
 import { InvalidStateError } from "../protocol/errors.js";
-import { SocketConnection } from "../transport/node-socket.js";
+import { SocketConnection, type SocketConnectionEvents, type SocketConnectionOptions } from "../transport/node-socket.js";
 import { startHandshake, type ClientOptions } from "../client/connect.js";
 import {
   CloseEvent, ErrorEvent, MessageEvent, WsEvent, addEventListener, getOnProperty, removeEventListener, setOnProperty,
@@ -37,12 +36,11 @@ export interface ConnectionSettings extends ConnectionLimits {
 const textDecoder = new TextDecoder();
 
 interface AttachSetup {
-  role: "client" | "server";
   url?: string;
   protocol?: string;
   extensions?: string;
-  deflate?: PerMessageDeflate;
-  settings: ConnectionSettings;
+  /** The connection's role, limits and codec; may be shared by many connections (never copied). */
+  options: SocketConnectionOptions;
 }
 
 interface PendingPing {
@@ -67,10 +65,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
   static readonly CLOSED = ReadyState.CLOSED;
-  readonly CONNECTING = ReadyState.CONNECTING;
-  readonly OPEN = ReadyState.OPEN;
-  readonly CLOSING = ReadyState.CLOSING;
-  readonly CLOSED = ReadyState.CLOSED;
+  // On the prototype (defined below the class), as ws and browsers have them: not per instance.
+  declare readonly CONNECTING: typeof ReadyState.CONNECTING;
+  declare readonly OPEN: typeof ReadyState.OPEN;
+  declare readonly CLOSING: typeof ReadyState.CLOSING;
+  declare readonly CLOSED: typeof ReadyState.CLOSED;
 
   binaryType: BinaryType = "nodebuffer";
   #url: string;
@@ -78,7 +77,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   #extensions = "";
   #transport: SocketConnection | undefined;
   #state: ReadyState = ReadyState.CONNECTING;
-  #pings: PendingPing[] = [];
+  #pings: PendingPing[] | undefined;
   #pingCounter = 0;
 
   /**
@@ -124,14 +123,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.#protocol = setup.protocol ?? "";
     this.#extensions = setup.extensions ?? "";
     this.#state = ReadyState.OPEN;
-    this.#transport = new SocketConnection(core, socket, { ...setup.settings, role: setup.role, deflate: setup.deflate }, {
-      message: (data, isBinary) => this.emit("message", toNodeBuffer(data), isBinary),
-      ping: (data) => this.emit("ping", toNodeBuffer(data)),
-      pong: (data) => this.#onPong(data),
-      error: (error) => this.#emitError(error),
-      close: (code, reason, wasClean) => this.#onClose(code, reason, wasClean),
-    });
-    if (setup.role === "client") this.emit("open");
+    this.#transport = new SocketConnection(core, socket, setup.options, new WebSocket.#Sink(this));
+    if (setup.options.role === "client") this.emit("open");
     ready?.();
     if (head.length > 0) this.#transport.connection.receive(head);
   }
@@ -163,7 +156,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     transport.connection.ping(bytes);
     // The pong is matched on its exact bytes (a string's UTF-8, not its UTF-16 code units).
     const payload = Buffer.from(bytes).toString("latin1");
-    return new Promise<number>((resolve, reject) => this.#pings.push({ payload, sentAt: performance.now(), resolve, reject }));
+    return new Promise<number>((resolve, reject) => (this.#pings ??= []).push({ payload, sentAt: performance.now(), resolve, reject }));
   }
 
   pong(data?: string | Uint8Array): void {
@@ -184,21 +177,25 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   // WHATWG surface.
   addEventListener(type: WsEventType, listener: Parameters<typeof addEventListener>[3], options?: { once?: boolean }): void {
-    addEventListener(this, this.#makeEvent, type, listener, options);
+    addEventListener(this, this.#eventFactory(), type, listener, options);
   }
   removeEventListener(type: WsEventType, listener: Parameters<typeof removeEventListener>[2]): void {
     removeEventListener(this, type, listener);
   }
   get onopen() { return getOnProperty(this, "open"); }
-  set onopen(handler) { setOnProperty(this, this.#makeEvent, "open", handler); }
+  set onopen(handler) { setOnProperty(this, this.#eventFactory(), "open", handler); }
   get onmessage() { return getOnProperty(this, "message"); }
-  set onmessage(handler) { setOnProperty(this, this.#makeEvent, "message", handler); }
+  set onmessage(handler) { setOnProperty(this, this.#eventFactory(), "message", handler); }
   get onclose() { return getOnProperty(this, "close"); }
-  set onclose(handler) { setOnProperty(this, this.#makeEvent, "close", handler); }
+  set onclose(handler) { setOnProperty(this, this.#eventFactory(), "close", handler); }
   get onerror() { return getOnProperty(this, "error"); }
-  set onerror(handler) { setOnProperty(this, this.#makeEvent, "error", handler); }
+  set onerror(handler) { setOnProperty(this, this.#eventFactory(), "error", handler); }
 
-  readonly #makeEvent = (type: WsEventType, args: unknown[]): WsEvent => {
+  #eventFactory(): (type: WsEventType, args: unknown[]) => WsEvent {
+    return (type, args) => this.#makeEvent(type, args);
+  }
+
+  #makeEvent(type: WsEventType, args: unknown[]): WsEvent {
     switch (type) {
       case "message": {
         const [data, isBinary] = args as [Buffer, boolean];
@@ -213,7 +210,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       default:
         return new WsEvent(type, this);
     }
-  };
+  }
 
   #binary(data: Buffer): Buffer | ArrayBuffer | Blob {
     if (this.binaryType === "nodebuffer") return data;
@@ -228,9 +225,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   #onPong(data: Uint8Array): void {
     const payload = Buffer.from(data).toString("latin1");
-    const index = this.#pings.findIndex((p) => p.payload === payload);
+    const index = this.#pings?.findIndex((p) => p.payload === payload) ?? -1;
     if (index >= 0) {
-      const [ping] = this.#pings.splice(index, 1);
+      const [ping] = this.#pings!.splice(index, 1);
       ping!.resolve(performance.now() - ping!.sentAt);
     }
     this.emit("pong", toNodeBuffer(data));
@@ -243,9 +240,36 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   #onClose(code: number, reason: string, wasClean: boolean): void {
     this.#state = ReadyState.CLOSED;
-    for (const ping of this.#pings.splice(0)) ping.reject(new InvalidStateError(`the WebSocket closed (${code}) before the pong arrived`));
+    for (const ping of this.#pings?.splice(0) ?? []) ping.reject(new InvalidStateError(`the WebSocket closed (${code}) before the pong arrived`));
     this.emit("close", code, Buffer.from(reason), wasClean);
   }
+
+  /** The connection's events, turned into this WebSocket's (one small object per connection, no closures). */
+  static #Sink = class implements SocketConnectionEvents {
+    readonly #ws: WebSocket;
+    constructor(ws: WebSocket) {
+      this.#ws = ws;
+    }
+    message(data: Uint8Array, isBinary: boolean): void {
+      this.#ws.emit("message", toNodeBuffer(data), isBinary);
+    }
+    ping(data: Uint8Array): void {
+      this.#ws.emit("ping", toNodeBuffer(data));
+    }
+    pong(data: Uint8Array): void {
+      this.#ws.#onPong(data);
+    }
+    error(error: Error): void {
+      this.#ws.#emitError(error);
+    }
+    close(code: number, reason: string, wasClean: boolean): void {
+      this.#ws.#onClose(code, reason, wasClean);
+    }
+  };
+}
+
+for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
 
 function toNodeBuffer(data: Uint8Array): Buffer {
