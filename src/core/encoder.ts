@@ -33,6 +33,44 @@ export function encodedSize(length: number, masked: boolean, fragmentSize = 0): 
   return full * (headerSize(fragmentSize, masked) + fragmentSize) + (rest > 0 ? headerSize(rest, masked) + rest : 0);
 }
 
+/** Writes an unmasked frame header for a payload of `length` bytes at the start of `out`; returns its size. */
+function writeUnmaskedHeader(out: Uint8Array, opcode: number, length: number, rsv1: boolean): number {
+  out[0] = 0x80 | (rsv1 ? 0x40 : 0) | opcode;
+  if (length <= 125) {
+    out[1] = length;
+    return 2;
+  }
+  if (length <= 0xffff) {
+    out[1] = 126;
+    out[2] = length >>> 8;
+    out[3] = length & 0xff;
+    return 4;
+  }
+  out[1] = 127;
+  const high = Math.floor(length / 0x100000000);
+  const low = length >>> 0;
+  out[2] = 0; out[3] = 0; out[4] = high >>> 8; out[5] = high & 0xff;
+  out[6] = low >>> 24; out[7] = (low >>> 16) & 0xff; out[8] = (low >>> 8) & 0xff; out[9] = low & 0xff;
+  return 10;
+}
+
+/**
+ * The header of one unmasked, final frame (a server's), built in JavaScript: for a server
+ * there is nothing to mask, so the payload need not enter the core at all.
+ */
+export function unmaskedHeader(opcode: number, length: number, rsv1 = false): Uint8Array {
+  const out = allocBytes(headerSize(length, false));
+  writeUnmaskedHeader(out, opcode, length, rsv1);
+  return out;
+}
+
+/** One unmasked, final frame (a server's) in one buffer: header and a copy of `payload`. */
+export function unmaskedFrame(opcode: number, payload: Uint8Array, rsv1 = false): Uint8Array {
+  const out = allocBytes(headerSize(payload.length, false) + payload.length);
+  out.set(payload, writeUnmaskedHeader(out, opcode, payload.length, rsv1));
+  return out;
+}
+
 /**
  * Encodes frames with the core: masked with fresh CSPRNG keys when `mask` (client role),
  * plain otherwise (server role).

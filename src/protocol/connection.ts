@@ -2,7 +2,7 @@
 // 6455 state machine (§7 closing handshake), ping/pong, limits and message order around
 // asynchronous permessage-deflate; the transport adapter owns the socket.
 import {
-  DEFAULT_PARSER_LIMITS, ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, type Core, type ParserHandlers, type ParserLimits, type Role,
+  DEFAULT_PARSER_LIMITS, ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers, type ParserLimits, type Role,
 } from "../core/index.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "./errors.js";
@@ -49,8 +49,11 @@ export interface ConnectionOptions extends ConnectionLimits {
 }
 
 export interface ConnectionEvents {
-  /** Bytes for the transport, in order. */
-  write(bytes: Uint8Array): void;
+  /**
+   * Bytes for the transport, in order. With `payload`, write it right after `bytes` (a frame's
+   * header and its payload, uncopied: one system call if the transport can gather).
+   */
+  write(bytes: Uint8Array, payload?: Uint8Array): void;
   /** Close the transport gracefully (TCP FIN once written data is flushed). */
   end(): void;
   /** Drop the transport now (close timeout, dead peer). */
@@ -74,6 +77,11 @@ export interface SendOptions {
 
 const textEncoder = new TextEncoder();
 const defaultNow = () => performance.now();
+/**
+ * A server's (unmasked) payloads from this size on are written as they are after a separate
+ * header; smaller ones are copied behind the header, which is cheaper than a gathered write.
+ */
+const ZERO_COPY_FROM = 4096;
 
 /** RFC 6455 §5.5: a close reason fits in 125 bytes with its 2-byte code. */
 const MAX_CLOSE_REASON = 123;
@@ -210,7 +218,13 @@ export class Connection implements ParserHandlers {
   #writeMessage(opcode: number, payload: Uint8Array, compressed: boolean): void {
     if (this.#closeSent) return; // §5.5.1: no data frames after our close frame.
     const fragmentSize = this.#options.fragmentSize ?? 0;
-    this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize }));
+    if (this.#options.role === "client" || (fragmentSize > 0 && payload.length > fragmentSize)) {
+      this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize }));
+    } else if (payload.length < ZERO_COPY_FROM) {
+      this.#events.write(unmaskedFrame(opcode, payload, compressed));
+    } else {
+      this.#events.write(unmaskedHeader(opcode, payload.length, compressed), payload);
+    }
   }
 
   #sendControl(opcode: number, data: Uint8Array | string): void {

@@ -32,6 +32,9 @@ function onError(): void {}
 function onClose(this: BoundSocket): void {
   this[kConnection].connection.transportClosed();
 }
+function endOfTick(connection: SocketConnection): void {
+  connection.flush();
+}
 
 /** The Connection's transport: it is the connection's event sink, and forwards the rest to `events`. */
 export class SocketConnection implements ConnectionEvents {
@@ -39,6 +42,8 @@ export class SocketConnection implements ConnectionEvents {
   readonly socket: Socket;
   readonly #options: SocketConnectionOptions;
   readonly #events: SocketConnectionEvents;
+  /** This tick's writes so far: the first goes out at once, the rest are gathered. */
+  #tick: "idle" | "wrote" | "gathering" = "idle";
 
   /** `options` may be shared by many connections: it is read, never copied or changed. */
   constructor(core: Core, socket: Socket, options: SocketConnectionOptions, events: SocketConnectionEvents, head?: Uint8Array) {
@@ -62,16 +67,40 @@ export class SocketConnection implements ConnectionEvents {
   }
 
   /** @internal */
-  write(bytes: Uint8Array): void {
+  write(bytes: Uint8Array, payload?: Uint8Array): void {
     const socket = this.socket;
     if (socket.destroyed) return;
     // A backlog from earlier writes makes the peer slow; one message, however large, does not
     // (a 16 MiB message, the default maxMessage, would otherwise close the connection at once).
     const backlog = this.bufferedAmount;
+    // A lone write (a reply with one message in flight) goes out at once. What follows it in
+    // the same tick (the replies to a chunk of many messages) is gathered into one system call
+    // when the tick ends, instead of one call per frame.
+    if (this.#tick === "idle") {
+      this.#tick = "wrote";
+      process.nextTick(endOfTick, this);
+      if (payload) {
+        this.#gather();
+      }
+    } else if (this.#tick === "wrote") {
+      this.#gather();
+    }
     socket.write(bytes);
+    if (payload) socket.write(payload);
     if (backlog > (this.#options.maxBufferedAmount ?? 16 * 1024 * 1024) && this.connection.readyState === 1) {
       this.connection.close(1008, "peer too slow to read");
     }
+  }
+
+  #gather(): void {
+    this.#tick = "gathering";
+    this.socket.cork();
+  }
+
+  /** @internal The tick is over: send what it gathered. */
+  flush(): void {
+    if (this.#tick === "gathering") this.socket.uncork();
+    this.#tick = "idle";
   }
 
   /** @internal */

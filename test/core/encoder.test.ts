@@ -1,6 +1,6 @@
 // The encoder alone: header fields, length forms, fragmentation, masking with pooled keys.
 import { describe, expect, it } from "vitest";
-import { FrameEncoder, Opcode, encodedSize, loadCoreSync } from "../../src/core/node.js";
+import { FrameEncoder, Opcode, encodedSize, loadCoreSync, unmaskedFrame, unmaskedHeader } from "../../src/core/node.js";
 
 interface Decoded { fin: boolean; rsv1: boolean; opcode: number; key?: Buffer; payload: Buffer; headerBytes: number }
 
@@ -108,6 +108,29 @@ for (const simd of [true, false]) {
     });
   });
 }
+
+describe("unmasked frames built in JavaScript (a server's sends)", () => {
+  const core = loadCoreSync({ maxConnections: 1 });
+  const viaCore = new FrameEncoder(core, { mask: false });
+
+  it("are byte for byte what the core encodes, at every length form and its edges", () => {
+    for (const n of [0, 1, 125, 126, 127, 4095, 4096, 65535, 65536, 70_000]) {
+      for (const [opcode, rsv1] of [[Opcode.Text, false], [Opcode.Binary, true]] as const) {
+        const payload = pattern(n);
+        const expected = Buffer.from(viaCore.encode(opcode, payload, { rsv1 }));
+        expect(Buffer.from(unmaskedFrame(opcode, payload, rsv1)), `${n} bytes`).toEqual(expected);
+        const header = unmaskedHeader(opcode, n, rsv1);
+        expect(Buffer.concat([header, payload]), `${n} bytes, split`).toEqual(expected);
+      }
+    }
+  });
+
+  it("write 64-bit lengths beyond 2^32 in full", () => {
+    const header = Buffer.from(unmaskedHeader(Opcode.Binary, 2 ** 32 + 0x01020304));
+    expect(header[1]).toBe(127);
+    expect(header.readBigUInt64BE(2)).toBe(2n ** 32n + 0x01020304n);
+  });
+});
 
 describe("Core conveniences", () => {
   it("createParser, createEncoder and encodeFrame are the same machinery", () => {
