@@ -137,7 +137,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.#onClose(1006, "", false);
   }
 
-  /** Sends a text (string) or binary (bytes) message. Throws unless OPEN. */
+  /**
+   * Sends a text (string) or binary (bytes) message. Throws unless OPEN. As with ws, a
+   * server's messages of 4 KiB or more are written without a copy: don't change the bytes
+   * until `bufferedAmount` says they are out.
+   */
   send(data: string | ArrayBufferView | ArrayBuffer, options: { binary?: boolean; compress?: boolean } = {}): void {
     const transport = this.#requireTransport("send");
     const bytes = typeof data === "string" ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
