@@ -97,8 +97,9 @@ export function layout(connections: u32, arenaBytes: u32, events: u32): bool {
   p = outputBase + outBytes;
   const needPages = <i32>((align(p, 65536) >>> 16));
   const havePages = memory.size();
+  // Grown pages are zero, and untouched ones cost no resident memory: slots are not cleared
+  // here, so a core's RSS grows with the slots in use, not with the slots reserved.
   if (needPages > havePages && memory.grow(needPages - havePages) < 0) return false;
-  memory.fill(slotsBase, 0, <usize>connections * SLOT_SIZE);
   maxSlots = connections;
   eventCapacity = events;
   inputBytes = arenaBytes;

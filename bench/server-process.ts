@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 const REPLY_TIMEOUT_MS = 20_000;
 
-export type Impl = "ours" | "theirs";
+export type Impl = "ours" | "theirs" | "bare";
 
 export interface Memory {
   rss: number;

@@ -59,12 +59,14 @@ async function perConnection(impl: Impl, n: number, metric: Metric): Promise<num
   }
 }
 
-const connsCase = (n: number, metric: Metric): CaseSpec => ({
-  name: `${n}-${metric === "rss" ? "rss" : "heap"}`,
+/** `floor`: a bare upgraded socket stands in for ours (see peer-server.ts). */
+const connsCase = (n: number, metric: Metric, floor = false): CaseSpec => ({
+  name: `${n}-${metric === "rss" ? "rss" : "heap"}${floor ? "-floor" : ""}`,
   baselines: ["ws"],
   measure: (_baseline, env: Env, timing: Timing): Promise<Comparison> => {
     const count = env.quick ? QUICK_CONNECTIONS : n;
-    return compareCosts((side) => perConnection(side, count, metric), env.quick ? 1 : Math.min(FULL_REPEATS, timing.repeats));
+    const impl = (side: Impl): Impl => (floor && side === "ours" ? "bare" : side);
+    return compareCosts((side) => perConnection(impl(side), count, metric), env.quick ? 1 : Math.min(FULL_REPEATS, timing.repeats));
   },
 });
 
@@ -73,6 +75,9 @@ export const conns: BenchSpec = {
   unit: "KiB",
   divisor: 1,
   header: `server memory per idle connection (after gc(), fresh server process per repeat, ws client for both), KiB, LOWER is better; ratio = ours/theirs, < 1: ours uses less`,
-  cases: [connsCase(1000, "rss"), connsCase(5000, "rss"), connsCase(5000, "heapUsed")],
-  summary: () => [`theirs = ws ${ws.version} WebSocketServer (perMessageDeflate: false); open-file limit raised to ${FD_LIMIT} in the server process.`],
+  cases: [connsCase(1000, "rss"), connsCase(5000, "rss"), connsCase(5000, "heapUsed"), connsCase(5000, "rss", true), connsCase(5000, "heapUsed", true)],
+  summary: () => [
+    `theirs = ws ${ws.version} WebSocketServer (perMessageDeflate: false); open-file limit raised to ${FD_LIMIT} in the server process.`,
+    "-floor rows: in place of ours, a server with no WebSocket code that answers the upgrade and keeps the bare socket: the least any Node server can hold a connection in.",
+  ],
 };

@@ -1,6 +1,8 @@
 // Echo over loopback TCP: the bench child is the client, the server runs in another process
 // (bench/peer-server.ts). Ours = edgews client <-> edgews server, theirs = ws client <-> ws server
 // (ws with bufferutil and buffer.isUtf8), permessage-deflate off on all four.
+import { EventEmitter } from "node:events";
+import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { WebSocket as WsClient } from "ws";
 import { WebSocket as OurClient } from "../../src/index.js";
@@ -27,8 +29,49 @@ interface Client {
   terminate(): void;
 }
 
+/**
+ * Plain TCP in place of a WebSocket client, for the floor rows: it sends the payload's bytes
+ * as they are and counts a message back once as many bytes have come back.
+ */
+class RawClient extends EventEmitter {
+  readonly #socket: net.Socket;
+  #expected = 0;
+  #received = 0;
+
+  constructor(port: number) {
+    super();
+    this.#socket = net.connect(port, "127.0.0.1", () => this.emit("open"));
+    this.#socket.setNoDelay(true);
+    this.#socket.on("data", (chunk) => {
+      this.#received += chunk.length;
+      while (this.#expected > 0 && this.#received >= this.#expected) {
+        this.#received -= this.#expected;
+        this.emit("message", Buffer.alloc(this.#expected), true);
+      }
+    });
+    this.#socket.on("error", (error) => this.emit("error", error));
+    this.#socket.on("close", () => this.emit("close"));
+  }
+
+  send(data: Buffer): void {
+    this.#expected = data.length;
+    this.#socket.write(data);
+  }
+
+  terminate(): void {
+    this.#socket.destroy();
+  }
+}
+
 function connect(impl: Impl, port: number): Promise<Client> {
   const url = `ws://127.0.0.1:${port}/`;
+  if (impl === "bare") {
+    const raw = new RawClient(port);
+    return new Promise((resolve, reject) => {
+      raw.once("open", () => resolve(raw));
+      raw.once("error", reject);
+    });
+  }
   const client: Client = impl === "ours"
     ? (new OurClient(url, undefined, { perMessageDeflate: false, proxy: false }) as unknown as Client)
     : (new WsClient(url, { perMessageDeflate: false }) as unknown as Client);
@@ -103,14 +146,18 @@ class Driver {
   }
 }
 
-/** Starts both servers and both clients, runs `body`, then closes everything (bounded). */
-async function withPeers<T>(payload: Buffer, binary: boolean, body: (ours: Driver, theirs: Driver) => Promise<T>): Promise<T> {
+/**
+ * Starts both servers and both clients, runs `body`, then closes everything (bounded). With
+ * `floor`, plain TCP (client and server) stands in for ours.
+ */
+async function withPeers<T>(payload: Buffer, binary: boolean, body: (ours: Driver, theirs: Driver) => Promise<T>, floor = false): Promise<T> {
   const servers: ServerProcess[] = [];
   const clients: Client[] = [];
+  const ours: Impl = floor ? "bare" : "ours";
   try {
-    const [a, b] = await Promise.all([startServer("ours", "echo"), startServer("theirs", "echo")]);
+    const [a, b] = await Promise.all([startServer(ours, "echo"), startServer("theirs", "echo")]);
     servers.push(a, b);
-    const [ca, cb] = await Promise.all([connect("ours", a.port), connect("theirs", b.port)]);
+    const [ca, cb] = await Promise.all([connect(ours, a.port), connect("theirs", b.port)]);
     clients.push(ca, cb);
     return await body(new Driver(ca, payload, binary), new Driver(cb, payload, binary));
   } finally {
@@ -125,15 +172,15 @@ type Size = keyof typeof SIZES;
 const payloadOf = (size: Size): [Buffer, boolean] => (size === "64KiB" ? [randomBytes(SIZES[size], 31), true] : [asciiText(SIZES[size], 32), false]);
 const timingOf = (env: Env, timing: Timing) => (env.quick ? timing : FULL_TIMING);
 
-const rateCase = (size: Size, window: number): CaseSpec => ({
-  name: `${size}-${window === 1 ? "rtt" : "pipelined"}`,
+const rateCase = (size: Size, window: number, floor = false): CaseSpec => ({
+  name: `${size}-${window === 1 ? "rtt" : "pipelined"}${floor ? "-floor" : ""}`,
   baselines: ["ws"],
   unit: window === 1 ? "rt/s" : "msgs/s",
   measure: (_baseline, env, timing) =>
     withPeers(...payloadOf(size), (ours, theirs) => {
       const side = (d: Driver): AsyncContender => ({ run: (times) => d.run(times, window) });
       return compareAsync(side(ours), side(theirs), timingOf(env, timing));
-    }),
+    }, floor),
 });
 
 const p99Case = (size: Size): CaseSpec => ({
@@ -157,6 +204,12 @@ export const echo: BenchSpec = {
   unit: "rt/s",
   divisor: 1,
   header: "echo over loopback TCP, client and server in separate processes, edgews<->edgews vs ws<->ws (native helpers), no deflate; rt/s and msgs/s higher is better (ratio > 1: ours faster); p99 µs LOWER is better (ratio < 1: ours faster)",
-  cases: [rateCase("32B", 1), rateCase("1KiB", 1), rateCase("32B", IN_FLIGHT), rateCase("1KiB", IN_FLIGHT), rateCase("64KiB", IN_FLIGHT), p99Case("32B")],
-  summary: () => [`pipelined: ${IN_FLIGHT} messages in flight; p99: round trips of one in flight, ${P99_ROUND_TRIPS.full} per repeat; 32B/1KiB are ASCII text, 64KiB binary.`],
+  cases: [
+    rateCase("32B", 1), rateCase("1KiB", 1), rateCase("32B", IN_FLIGHT), rateCase("1KiB", IN_FLIGHT), rateCase("64KiB", IN_FLIGHT), p99Case("32B"),
+    rateCase("32B", 1, true), rateCase("64KiB", IN_FLIGHT, true),
+  ],
+  summary: () => [
+    `pipelined: ${IN_FLIGHT} messages in flight; p99: round trips of one in flight, ${P99_ROUND_TRIPS.full} per repeat; 32B/1KiB are ASCII text, 64KiB binary.`,
+    "-floor rows: in place of ours, plain TCP both ways (a Node client and server echoing raw bytes): the most any WebSocket over Node's sockets can do.",
+  ],
 };
