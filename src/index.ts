@@ -7,3 +7,4 @@ export { HandshakeError } from "./handshake/index.js";
 export { ProtocolError, CoreError } from "./core/index.js";
 export { InvalidStateError, InvalidCloseError, PolicyViolationError } from "./protocol/errors.js";
 export { MessageTooBigError, InvalidDeflateDataError } from "./deflate/permessage-deflate.js";
+export { createWebSocketStream } from "./transport/websocket-stream.js";
