@@ -1,21 +1,12 @@
 // aedes behind our WebSocketServer (through createWebSocketStream), driven by MQTT.js.
-import type { MqttClient } from "mqtt";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "../../src/index.js";
 import { startAedesServer, type AedesServer } from "../support/aedes-server.js";
 import { nextEvent, sha256, withDeadline } from "../support/interop.js";
 import { seededBytes } from "../support/seeded.js";
-import { connectMqtt, nextMessage } from "./mqtt-js.js";
+import { connectMqtt, nextMessage, useMqttClients } from "./mqtt-js.js";
 
-const clients: MqttClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-});
-async function client(url: string, options: Parameters<typeof connectMqtt>[1] = {}): Promise<MqttClient> {
-  const c = await connectMqtt(url, options);
-  clients.push(c);
-  return c;
-}
+const client = useMqttClients();
 
 describe("startAedesServer", () => {
   let server: AedesServer;

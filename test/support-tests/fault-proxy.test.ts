@@ -1,12 +1,12 @@
 // The fault proxy over raw TCP (a local echo server) and in front of Mosquitto with MQTT.js.
 import { once } from "node:events";
 import net from "node:net";
-import type { MqttClient, Packet } from "mqtt";
+import type { Packet } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { withDeadline } from "../support/interop.js";
 import { useMosquitto } from "../support/mosquitto.js";
-import { connectMqtt, nextMessage } from "./mqtt-js.js";
+import { nextMessage, useMqttClients } from "./mqtt-js.js";
 
 /** Polls `condition` every few ms until it holds or `ms` pass. */
 async function until(condition: () => boolean, what: string | (() => string), ms = 10_000): Promise<void> {
@@ -152,15 +152,7 @@ describe("startFaultProxy over raw TCP", () => {
 
 describe("startFaultProxy in front of Mosquitto with MQTT.js", () => {
   const broker = useMosquitto();
-  const clients: MqttClient[] = [];
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-  });
-  async function client(url: string, options: Parameters<typeof connectMqtt>[1] = {}): Promise<MqttClient> {
-    const c = await connectMqtt(url, options);
-    clients.push(c);
-    return c;
-  }
+  const client = useMqttClients();
 
   it("blackhole(): MQTT.js's pings go unanswered and it gives up; the broker times the client out", async () => {
     const proxy = await proxyTo(broker().wsPort);

@@ -1,5 +1,6 @@
 // MQTT.js helpers for the support tests: connect with a deadline and no reconnects, wait for a message.
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import { afterEach } from "vitest";
 import { withDeadline } from "../support/interop.js";
 
 /**
@@ -37,4 +38,17 @@ export function nextMessage(client: MqttClient, topic: string, ms = 10_000): Pro
     client.on("message", listener);
   });
   return withDeadline(received, ms, `a message on ${topic}`).finally(() => client.off("message", listener!));
+}
+
+/** A `connectMqtt` whose clients are ended (forcibly) after each test of the calling suite. */
+export function useMqttClients(): (url: string, options?: IClientOptions) => Promise<MqttClient> {
+  const clients: MqttClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  });
+  return async (url, options = {}) => {
+    const c = await connectMqtt(url, options);
+    clients.push(c);
+    return c;
+  };
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll } from "vitest";
 import { aptInstall } from "./apt.js";
-import { killOnParentDeath } from "./processes.js";
+import { killOnExit, killOnParentDeath, signal } from "./processes.js";
 import { makeCertificate } from "./tls.js";
 
 export const MOSQUITTO = "/usr/sbin/mosquitto";
@@ -107,17 +107,6 @@ function probe(port: number): Promise<void> {
   });
 }
 
-/** Children still running; killed by PID if the test process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
-  }
-}
 
 const running = (child: ChildProcess | undefined): boolean =>
   child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -285,14 +274,7 @@ class Broker implements Mosquitto {
       });
     });
     if (child.pid !== undefined) void this.#exited.then(killOnParentDeath(child.pid, "mosquitto"));
-    live.add(child);
-    void this.#exited.then(() => live.delete(child));
-    if (!exitHook) {
-      exitHook = true;
-      process.once("exit", () => {
-        for (const c of live) if (c.pid !== undefined && running(c)) signal(c.pid, "SIGKILL");
-      });
-    }
+    killOnExit(child, this.#exited);
 
     const ports = [this.ports.mqtt, this.ports.ws, this.ports.mqtts, this.ports.wss].filter((p): p is number => p !== undefined);
     const deadline = Date.now() + START_TIMEOUT_MS;

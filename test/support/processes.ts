@@ -61,7 +61,22 @@ export function killOnParentDeath(pid: number, comm: string): () => void {
 const live = new Set<ChildProcess>();
 let exitHook = false;
 
-function signal(pid: number, name: NodeJS.Signals): void {
+/**
+ * Keeps `child` (spawned by a test) on the list of processes SIGKILLed by PID when the test
+ * process exits while they still run; it leaves the list when it exits.
+ */
+export function killOnExit(child: ChildProcess, exited: Promise<unknown>): void {
+  live.add(child);
+  void exited.then(() => live.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const c of live) if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) signal(c.pid, "SIGKILL");
+  });
+}
+
+/** Sends `name` to `pid`; a process that is already gone is fine. */
+export function signal(pid: number, name: NodeJS.Signals): void {
   try {
     process.kill(pid, name);
   } catch (error) {
@@ -76,15 +91,8 @@ export async function spawnTsx(file: string, args: string[] = [], options: Spawn
     env: options.env ?? process.env,
     stdio: ["pipe", "pipe", "pipe"],
   });
-  live.add(child);
-  if (!exitHook) {
-    exitHook = true;
-    process.once("exit", () => {
-      for (const c of live) if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) signal(c.pid, "SIGKILL");
-    });
-  }
   const exited = new Promise<Exit>((resolve) => child.once("exit", (code, sig) => resolve({ code, signal: sig })));
-  void exited.then(() => live.delete(child));
+  killOnExit(child, exited);
   await new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
     child.once("error", reject);
