@@ -1,0 +1,43 @@
+/**
+ * Where the MQTT client keeps what it has promised not to lose: outgoing QoS 1/2 messages
+ * (and their flow state) and incoming QoS 2 packet ids awaiting PUBREL.
+ *
+ * Keys are the client's own strings; values are opaque bytes. `iterate()` yields entries in
+ * the order their key was first put (re-putting a key replaces its value in place), so the
+ * client can resend in the order the application published.
+ *
+ * A resolved `put`/`del` is as durable as the store promises (see each implementation's
+ * `durability`); a store that is full rejects `put` with `StoreFullError` and changes nothing.
+ */
+export interface MessageStore {
+  /** What a resolved `put`/`del` survives: nothing across a restart, a process crash, or a power cut. */
+  readonly durability: "memory" | "process-crash" | "power-cut";
+  /** Entries held now. */
+  readonly size: number;
+  /** Bytes held now (keys + values). */
+  readonly bytes: number;
+  put(key: string, value: Uint8Array): Promise<void>;
+  get(key: string): Promise<Uint8Array | undefined>;
+  del(key: string): Promise<void>;
+  iterate(): AsyncIterable<[key: string, value: Uint8Array]>;
+  close(): Promise<void>;
+}
+
+export interface StoreLimits {
+  /** Most entries held at once (default 100,000). */
+  maxEntries?: number;
+  /** Most bytes held at once, keys + values (default 64 MiB). */
+  maxBytes?: number;
+}
+
+/** `put` would take the store beyond one of its limits; nothing was written. */
+export class StoreFullError extends Error {
+  readonly code = "EDGEWS_STORE_FULL";
+  constructor(
+    readonly limit: "maxEntries" | "maxBytes",
+    readonly max: number,
+  ) {
+    super(`message store is full (${limit} ${max}); wait for acknowledgements or raise the limit`);
+    this.name = "StoreFullError";
+  }
+}
