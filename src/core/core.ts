@@ -1,5 +1,5 @@
 import { View } from "./bytes.js";
-import { FrameEncoder, type EncodeOptions } from "./encoder.js";
+import { FrameEncoder, MASK_IN_JS_BELOW, type EncodeOptions } from "./encoder.js";
 import { FrameParser, type ParserHandlers, type ParserOptions } from "./parser.js";
 import { CoreError } from "./errors.js";
 import type { CoreExports, Flavour } from "./wasm.js";
@@ -27,9 +27,10 @@ export interface CoreOptions {
 export const DEFAULT_CORE_OPTIONS = { maxConnections: 1024, arenaBytes: 64 * 1024, maxEvents: 4096 } as const;
 
 // Measured by `npm run bench -- crossover`: below these sizes a JavaScript loop beats a call
-// into WASM plus the copies in and out.
-const MASK_IN_JS_BELOW = 64;
+// into WASM plus the copies in and out (MASK_IN_JS_BELOW is in encoder.ts).
 const UTF8_ASCII_IN_JS_BELOW = 64;
+/** Bytes of CSPRNG output kept for frames masked in JavaScript (256 keys). */
+const JS_KEY_POOL = 1024;
 
 /**
  * One instance of the WASM core: fixed memory shared by up to `maxConnections` parsers and
@@ -50,6 +51,9 @@ export class Core {
   readonly arenaSize: number;
   /** @internal */ readonly outputPtr: number;
   readonly #maskPool: Uint8Array;
+  /** Keys for the small frames masked in JavaScript, from the CSPRNG like the core's pool. */
+  readonly #jsKeys = new Uint8Array(JS_KEY_POOL);
+  #jsKeyAt = JS_KEY_POOL;
   readonly #freeSlots: number[];
   #feeding = false;
   /**
@@ -141,6 +145,21 @@ export class Core {
     if (this.x.maskKeysLeft() >= Math.min(frames, 1024)) return;
     crypto.getRandomValues(this.#maskPool);
     this.x.maskPoolRefilled();
+  }
+
+  /** @internal Writes a fresh 4-byte masking key into `out` at `at`, for a frame masked in JavaScript. */
+  takeMaskKey(out: Uint8Array, at: number): void {
+    if (this.#jsKeyAt === JS_KEY_POOL) {
+      crypto.getRandomValues(this.#jsKeys);
+      this.#jsKeyAt = 0;
+    }
+    const keys = this.#jsKeys;
+    const k = this.#jsKeyAt;
+    out[at] = keys[k]!;
+    out[at + 1] = keys[k + 1]!;
+    out[at + 2] = keys[k + 2]!;
+    out[at + 3] = keys[k + 3]!;
+    this.#jsKeyAt = k + 4;
   }
 
   /** A parser for one connection, on a slot of this core (free it with `destroy()`). */

@@ -89,6 +89,19 @@ for (const simd of [true, false]) {
       expect(keys.has("00000000")).toBe(false);
     });
 
+    it("small client frames (masked in JavaScript) get fresh keys too, and decode to their payload", () => {
+      const keys = new Set<string>();
+      for (let i = 0; i < 3000; i++) {
+        const payload = pattern(i % 64);
+        const [frame] = decodeAll(client.encode(Opcode.Text, payload));
+        expect(frame!.payload.equals(payload)).toBe(true);
+        expect(frame!.headerBytes).toBe(6);
+        keys.add(frame!.key!.toString("hex"));
+      }
+      // 3000 frames use the 256-key JavaScript pool over ten times; random 32-bit keys rarely repeat.
+      expect(keys.size).toBeGreaterThan(2990);
+    });
+
     it("refuses control frames it must not send", () => {
       expect(() => client.encode(Opcode.Ping, Buffer.alloc(126))).toThrow(/125 bytes/);
       expect(() => client.encode(Opcode.Close, Buffer.alloc(2), { fin: false })).toThrow(/never fragmented/);
