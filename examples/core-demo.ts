@@ -1,6 +1,6 @@
 // The core at work: 200 simulated devices stream sensor readings as masked WebSocket frames,
 // split the way TCP splits them, into one shared WASM core. One device misbehaves and is
-// refused with the close code RFC 6455 asks for. Run: npm run demo
+// refused with the close code RFC 6455 asks for. Run: npm run demo:core
 import { FrameEncoder, FrameParser, Opcode, loadCoreSync } from "../src/core/node.js";
 
 const DEVICES = 200;
