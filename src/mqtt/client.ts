@@ -1,0 +1,1049 @@
+// MQTT 3.1.1 / 5.0 client over our WebSocket client (subprotocol "mqtt"), shaped like MQTT.js.
+// The session state lives in session.ts (no I/O); this file owns the WebSocket, the timers, the
+// store writes and the promises. Packets are encoded and decoded by mqtt-packet.
+import { EventEmitter } from "node:events";
+import { randomBytes } from "node:crypto";
+import mqttPacket from "mqtt-packet";
+import type {
+  IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
+  IUnsubackPacket, IUnsubscribePacket, Packet, Parser, QoS, UserProperties,
+} from "mqtt-packet";
+import { WebSocket } from "../websocket/websocket.js";
+import type { ClientOptions } from "../client/connect.js";
+import type { MessageStore } from "./store/store.js";
+import { MemoryStore } from "./store/memory-store.js";
+import { Backoff, type ReconnectOptions } from "./backoff.js";
+import {
+  ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
+  UnsubackError,
+} from "./errors.js";
+import { OfflineQueue, type OfflineQueueOptions } from "./offline-queue.js";
+import { OutState, decodeOut, encodeOut, idOfInKey, inKey, outKey, seqOfKey } from "./record.js";
+import { Session, fingerprint, type OutEntry } from "./session.js";
+import { validateTopicFilter, validateTopicName, matches } from "./topics.js";
+
+export type { QoS, UserProperties };
+
+/** Most bytes gathered into one WebSocket message before it is handed over. */
+const FRAME_BYTES = 64 * 1024;
+
+export interface WillOptions {
+  topic: string;
+  payload: string | Buffer | Uint8Array;
+  qos?: QoS;
+  retain?: boolean;
+  properties?: NonNullable<IConnectPacket["will"]>["properties"];
+}
+
+export interface MqttClientOptions {
+  /** 4 (MQTT 3.1.1) or 5. Default 4. */
+  protocolVersion?: 4 | 5;
+  /** Default: "edgews_" and 16 random hex digits. */
+  clientId?: string;
+  /** Clean session (3.1.1) / clean start (5). Default true. */
+  clean?: boolean;
+  username?: string;
+  password?: string | Buffer;
+  /** Seconds; PINGREQ after this long without sending. 0 disables. Default 60. */
+  keepalive?: number;
+  /** ms to wait for PINGRESP before the connection counts as dead. Default keepalive/2. */
+  pingTimeout?: number;
+  will?: WillOptions;
+  /** MQTT 5 CONNECT properties. */
+  properties?: IConnectPacket["properties"];
+  /** ms from opening the WebSocket to CONNACK. Default 30,000. */
+  connectTimeout?: number;
+  /** Backoff of automatic reconnects, or false for none. */
+  reconnect?: ReconnectOptions | false;
+  /** Subscribe again after a reconnect when the broker kept no session. Default true. */
+  resubscribe?: boolean;
+  /** Where QoS 1/2 messages and QoS 2 state are kept. Default: a new MemoryStore. */
+  store?: MessageStore;
+  /** Most QoS 1/2 messages in flight (also capped by the broker's Receive Maximum). Default 20. */
+  maxInflight?: number;
+  /** Bounds of the in-memory queue of QoS 0 messages published while offline. */
+  offlineQueue?: OfflineQueueOptions;
+  /** ms `end()` waits for in-flight messages before disconnecting anyway. Default 10,000. */
+  endTimeout?: number;
+  /** Options for the WebSocket (headers, TLS, proxy…). permessage-deflate is off unless set here. */
+  ws?: ClientOptions;
+}
+
+export interface PublishOptions {
+  qos?: QoS;
+  retain?: boolean;
+  /** MQTT 5 PUBLISH properties (topicAlias is managed by the client and ignored here). */
+  properties?: IPublishPacket["properties"];
+}
+
+export interface SubscribeOptions {
+  qos?: QoS;
+  /** MQTT 5 No Local. */
+  nl?: boolean;
+  /** MQTT 5 Retain As Published. */
+  rap?: boolean;
+  /** MQTT 5 Retain Handling (0, 1, 2). */
+  rh?: number;
+  /** MQTT 5 SUBSCRIBE properties. */
+  properties?: ISubscribePacket["properties"];
+}
+
+export interface SubscriptionGrant {
+  topic: string;
+  /** The granted QoS, or the failure code. */
+  qos: number;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+
+export interface MqttClientEvents {
+  connect: [connack: IConnackPacket];
+  reconnect: [];
+  offline: [];
+  close: [];
+  error: [error: Error];
+  message: [topic: string, payload: Buffer, packet: IPublishPacket];
+  end: [];
+  disconnect: [packet: IDisconnectPacket];
+  auth: [packet: IAuthPacket];
+  packetsend: [packet: Packet];
+  packetreceive: [packet: Packet];
+}
+
+interface PendingRequest {
+  packet: ISubscribePacket | IUnsubscribePacket;
+  resolve(packet: ISubackPacket | IUnsubackPacket): void;
+  reject(error: Error): void;
+  /** Sent on the current connection (else it goes out after the next CONNACK). */
+  sent: boolean;
+}
+
+interface Subscription {
+  options: ISubscription;
+  properties?: ISubscribePacket["properties"];
+}
+
+/** Opens a client; it connects (and reconnects) in the background. */
+export function connect(url: string | URL, options: MqttClientOptions = {}): MqttClient {
+  return new MqttClient(url, options);
+}
+
+/**
+ * Opens a client and resolves once it is connected. Rejects (and ends the client) if the broker
+ * refuses the connection (ConnackError), if the client ends first, or, with `reconnect: false`,
+ * if the first attempt fails; otherwise transport failures are retried.
+ */
+export function connectAsync(url: string | URL, options: MqttClientOptions = {}): Promise<MqttClient> {
+  const client = new MqttClient(url, options);
+  return new Promise((resolve, reject) => {
+    let lastError: Error | undefined;
+    const fail = (error: Error) => {
+      cleanup();
+      client.end(true).catch(() => {});
+      reject(error);
+    };
+    const onConnect = () => {
+      cleanup();
+      resolve(client);
+    };
+    const onError = (error: Error) => {
+      lastError = error;
+      if (error instanceof ConnackError) fail(error);
+    };
+    const onClose = () => {
+      if (options.reconnect === false) fail(lastError ?? new MqttTimeoutError(`the connection to ${String(url)} closed before CONNACK`));
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(lastError ?? new ClientEndedError("connecting"));
+    };
+    const cleanup = () => {
+      client.off("connect", onConnect);
+      client.off("error", onError);
+      client.off("close", onClose);
+      client.off("end", onEnd);
+    };
+    client.on("connect", onConnect);
+    client.on("error", onError);
+    client.on("close", onClose);
+    client.on("end", onEnd);
+  });
+}
+
+export class MqttClient extends EventEmitter<MqttClientEvents> {
+  readonly options: Readonly<MqttClientOptions> & { clientId: string; protocolVersion: 4 | 5 };
+  readonly store: MessageStore;
+  readonly #url: string;
+  readonly #ownStore: boolean;
+  readonly #session: Session;
+  readonly #backoff: Backoff | undefined;
+  readonly #offline: OfflineQueue;
+  readonly #ready: Promise<void>;
+  #ws: WebSocket | undefined;
+  #parser: Parser | undefined;
+  /** Counts WebSockets; async work checks it to know whether its connection is still the current one. */
+  #generation = 0;
+  #connected = false;
+  #everConnected = false;
+  #offlineEmitted = false;
+  #ending = false;
+  #ended = false;
+  #endPromise: Promise<void> | undefined;
+  #lastSend = 0;
+  /** Encoded packets not yet handed to the WebSocket (flushed at the end of the current turn). */
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #flushQueued = false;
+  #lastReceive = 0;
+  #keepaliveMs: number;
+  #timers = { connect: undefined, reconnect: undefined, keepalive: undefined, ping: undefined, stable: undefined } as Record<
+    "connect" | "reconnect" | "keepalive" | "ping" | "stable",
+    ReturnType<typeof setTimeout> | undefined
+  >;
+  #seq = 0;
+  /** Entries whose store.put finished out of order wait here to join the session in publish order. */
+  readonly #stored = new Map<number, OutEntry | null>();
+  #nextAdd = 0;
+  readonly #requests = new Map<number, PendingRequest>();
+  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #handlers = new Map<string, Set<MessageHandler>>();
+  /** MQTT 5 Subscription Identifier → the filters of the SUBSCRIBE that carried it. */
+  readonly #subIdFilters = new Map<number, string[]>();
+  #nextSubId = 1;
+  #subIdsAvailable = true;
+  /** Incoming deliveries wait behind store writes for QoS 2 ids, to keep their order. */
+  #incomingTail: Promise<void> = Promise.resolve();
+  #incomingPending = 0;
+  /** Called when the session drains (graceful end). */
+  #onDrain: (() => void) | undefined;
+
+  constructor(url: string | URL, options: MqttClientOptions = {}) {
+    super();
+    const parsed = new URL(String(url));
+    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new TypeError(`MQTT over WebSocket needs a ws:// or wss:// URL, not ${parsed.protocol}`);
+    this.#url = parsed.href;
+    const protocolVersion = options.protocolVersion ?? 4;
+    if (protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocolVersion must be 4 (MQTT 3.1.1) or 5, not ${String(protocolVersion)}`);
+    this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
+    if (options.will) validateTopicName(options.will.topic);
+    this.#ownStore = options.store === undefined;
+    this.store = options.store ?? new MemoryStore();
+    this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
+    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
+    this.#offline = new OfflineQueue(options.offlineQueue);
+    this.#keepaliveMs = (options.keepalive ?? 60) * 1000;
+    this.#ready = this.#load();
+    this.#ready.then(
+      () => {
+        if (!this.#ending) this.#open();
+      },
+      (error: Error) => {
+        this.#emitError(error);
+        void this.end(true);
+      },
+    );
+  }
+
+  /** CONNACK received and the connection is up. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+  /** Waiting to reconnect or reconnecting. */
+  get reconnecting(): boolean {
+    return !this.#connected && !this.#ending && (this.#timers.reconnect !== undefined || (this.#ws !== undefined && this.#everConnected));
+  }
+  /** The client was ended (or is ending). */
+  get disconnecting(): boolean {
+    return this.#ending;
+  }
+  /** QoS 1/2 messages not yet acknowledged (in flight and waiting). */
+  get outgoingCount(): number {
+    return this.#session.outgoingCount;
+  }
+  /** QoS 0 messages waiting for a connection. */
+  get queuedCount(): number {
+    return this.#offline.length;
+  }
+
+  // ---- publishing ------------------------------------------------------------------------
+
+  /**
+   * Publishes a message. QoS 0: resolves when handed to the WebSocket (queued in memory while
+   * offline). QoS 1/2: written to the store first; resolves when the broker acknowledges it
+   * (PUBACK / PUBCOMP) or, while offline, as soon as it is stored (it is sent on reconnect).
+   */
+  async publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions = {}): Promise<void> {
+    validateTopicName(topic);
+    const qos = options.qos ?? 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`qos must be 0, 1 or 2, not ${String(qos)}`);
+    if (this.#ending) throw new ClientEndedError("publishing");
+    const properties = options.properties && this.options.protocolVersion === 5 ? withoutAlias(options.properties) : undefined;
+    const packet: IPublishPacket = {
+      cmd: "publish",
+      topic,
+      payload: typeof payload === "string" ? Buffer.from(payload) : Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      qos,
+      retain: options.retain ?? false,
+      dup: false,
+      ...(properties ? { properties } : {}),
+    };
+    if (qos === 0) return this.#publishQos0(packet);
+    await this.#ready;
+    if (this.#ending) throw new ClientEndedError("publishing");
+    const messageId = this.#session.ids.allocate();
+    const seq = this.#seq++;
+    const entry: OutEntry = { seq, key: outKey(seq), packet: { ...packet, messageId }, state: OutState.Publish, sent: false, createdAt: Date.now() };
+    let acknowledged: Promise<void> | undefined;
+    if (this.#connected) acknowledged = new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve())));
+    try {
+      await this.store.put(entry.key, encodeOut(entry, this.options.protocolVersion));
+    } catch (error) {
+      this.#session.ids.release(messageId);
+      this.#stored.set(seq, null);
+      this.#addStored();
+      throw error;
+    }
+    this.#stored.set(seq, entry);
+    this.#addStored();
+    if (!acknowledged) return;
+    return acknowledged;
+  }
+
+  publishAsync(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void> {
+    return this.publish(topic, payload, options);
+  }
+
+  #publishQos0(packet: IPublishPacket): Promise<void> {
+    if (this.#connected) {
+      this.#send(this.#session.applyAlias(packet));
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.#offline.push(packet, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Moves stored entries into the session in publish order, then sends what the window allows. */
+  #addStored(): void {
+    for (;;) {
+      if (!this.#stored.has(this.#nextAdd)) break;
+      const entry = this.#stored.get(this.#nextAdd)!;
+      this.#stored.delete(this.#nextAdd++);
+      if (!entry) continue;
+      this.#session.add(entry);
+      // Stored after the end: it stays in the store for the next client; its promise must still settle.
+      if (this.#ended && entry.settle) {
+        const settle = entry.settle;
+        entry.settle = undefined;
+        settle(new ClientEndedError("the acknowledgement"));
+      }
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    const { send, expired } = this.#session.pump();
+    for (const entry of expired) {
+      void this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
+      entry.settle?.(new MessageExpiredError(entry.packet.topic));
+    }
+    for (const entry of send) {
+      if (entry.state === OutState.Pubrel) {
+        this.#send({ cmd: "pubrel", messageId: entry.packet.messageId });
+        continue;
+      }
+      try {
+        this.#send(this.#session.wirePublish(entry));
+        entry.sent = true;
+      } catch (error) {
+        if (!(error instanceof PacketTooLargeError)) throw error;
+        this.#session.drop(entry.packet.messageId);
+        void this.store.del(entry.key).catch((e: Error) => this.#emitError(e));
+        entry.settle?.(error);
+      }
+    }
+    if (this.#onDrain && this.#session.inflightCount === 0 && this.#requests.size === 0) this.#onDrain();
+  }
+
+  // ---- subscriptions ---------------------------------------------------------------------
+
+  /**
+   * Subscribes to one or more filters. Resolves with the grants once the broker answers; rejects
+   * with SubackError when it refuses one. A handler, if given, is called for messages whose topic
+   * matches the filter (as well as the 'message' event).
+   */
+  async subscribe(
+    filters: string | string[] | Record<string, SubscribeOptions>,
+    options: SubscribeOptions | MessageHandler = {},
+    handler?: MessageHandler,
+  ): Promise<SubscriptionGrant[]> {
+    if (typeof options === "function") [handler, options] = [options, {}];
+    const list: Array<[string, SubscribeOptions]> =
+      typeof filters === "string" ? [[filters, options]] : Array.isArray(filters) ? filters.map((f) => [f, options as SubscribeOptions]) : Object.entries(filters);
+    if (list.length === 0) throw new TypeError("subscribe needs at least one topic filter");
+    for (const [filter] of list) validateTopicFilter(filter);
+    if (this.#ending) throw new ClientEndedError("subscribing");
+    const v5 = this.options.protocolVersion === 5;
+    const subscriptions: ISubscription[] = list.map(([topic, o]) => {
+      const qos = o.qos ?? 0;
+      if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`qos must be 0, 1 or 2, not ${String(qos)}`);
+      return v5 ? { topic, qos, nl: o.nl ?? false, rap: o.rap ?? false, rh: o.rh ?? 0 } : { topic, qos };
+    });
+    let properties = v5 ? (options as SubscribeOptions).properties : undefined;
+    // MQTT 5: tag each SUBSCRIBE with a Subscription Identifier, so that a message the broker
+    // sends once per overlapping subscription reaches each handler once, through its own filter.
+    if (v5 && properties?.subscriptionIdentifier === undefined && this.#subIdsAvailable) {
+      const id = this.#nextSubId;
+      this.#nextSubId = id >= 268_435_455 ? 1 : id + 1;
+      properties = { ...properties, subscriptionIdentifier: id };
+    }
+    const subscriptionId = properties?.subscriptionIdentifier;
+    if (subscriptionId !== undefined) this.#subIdFilters.set(subscriptionId, subscriptions.map((s) => s.topic));
+    if (handler) for (const { topic } of subscriptions) this.#addHandler(topic, handler);
+    let suback: ISubackPacket;
+    try {
+      suback = (await this.#request({ cmd: "subscribe", subscriptions, ...(properties ? { properties } : {}) })) as ISubackPacket;
+    } catch (error) {
+      if (handler) for (const { topic } of subscriptions) this.#removeHandler(topic, handler);
+      throw error;
+    }
+    const granted = suback.granted as number[];
+    const grants = subscriptions.map((s, i) => ({ topic: s.topic, qos: granted[i] ?? 0x80 }));
+    for (const [i, s] of subscriptions.entries()) {
+      if (grants[i]!.qos < 0x80) this.#subscriptions.set(s.topic, { options: s, ...(properties ? { properties } : {}) });
+    }
+    const failed = grants.find((g) => g.qos >= 0x80);
+    if (failed) {
+      if (handler) for (const g of grants) if (g.qos >= 0x80) this.#removeHandler(g.topic, handler);
+      throw new SubackError(failed.topic, failed.qos, granted);
+    }
+    return grants;
+  }
+
+  subscribeAsync(filters: string | string[] | Record<string, SubscribeOptions>, options?: SubscribeOptions | MessageHandler, handler?: MessageHandler): Promise<SubscriptionGrant[]> {
+    return this.subscribe(filters, options, handler);
+  }
+
+  /** Unsubscribes; drops the filters' handlers at once. Rejects with UnsubackError on an MQTT 5 failure code. */
+  async unsubscribe(filters: string | string[], options: { properties?: IUnsubscribePacket["properties"] } = {}): Promise<void> {
+    const list = typeof filters === "string" ? [filters] : filters;
+    if (list.length === 0) throw new TypeError("unsubscribe needs at least one topic filter");
+    for (const filter of list) validateTopicFilter(filter);
+    if (this.#ending) throw new ClientEndedError("unsubscribing");
+    for (const filter of list) {
+      this.#subscriptions.delete(filter);
+      this.#handlers.delete(filter);
+    }
+    const properties = this.options.protocolVersion === 5 ? options.properties : undefined;
+    const unsuback = (await this.#request({ cmd: "unsubscribe", unsubscriptions: list, ...(properties ? { properties } : {}) })) as IUnsubackPacket;
+    const codes = (unsuback.granted ?? []) as number[];
+    const index = codes.findIndex((code) => code >= 0x80);
+    if (index >= 0) throw new UnsubackError(list[index]!, codes[index]!);
+  }
+
+  unsubscribeAsync(filters: string | string[], options?: { properties?: IUnsubscribePacket["properties"] }): Promise<void> {
+    return this.unsubscribe(filters, options);
+  }
+
+  #addHandler(filter: string, handler: MessageHandler): void {
+    let set = this.#handlers.get(filter);
+    if (!set) this.#handlers.set(filter, (set = new Set()));
+    set.add(handler);
+  }
+
+  #removeHandler(filter: string, handler: MessageHandler): void {
+    const set = this.#handlers.get(filter);
+    set?.delete(handler);
+    if (set?.size === 0) this.#handlers.delete(filter);
+  }
+
+  /** Sends a SUBSCRIBE/UNSUBSCRIBE now, or after the next CONNACK; resolves with its ack. */
+  #request(packet: ISubscribePacket | IUnsubscribePacket): Promise<ISubackPacket | IUnsubackPacket> {
+    return new Promise((resolve, reject) => {
+      const messageId = this.#session.ids.allocate();
+      const request: PendingRequest = { packet: { ...packet, messageId }, resolve, reject, sent: false };
+      this.#requests.set(messageId, request);
+      if (this.#connected) {
+        request.sent = true;
+        this.#send(request.packet);
+      }
+    });
+  }
+
+  // ---- enhanced authentication -----------------------------------------------------------
+
+  /** Sends an MQTT 5 AUTH packet (enhanced authentication, §4.12). Default reason 0x18 Continue authentication. */
+  sendAuth(properties: IAuthPacket["properties"], reasonCode = 0x18): void {
+    if (this.options.protocolVersion !== 5) throw new TypeError("AUTH packets exist only in MQTT 5");
+    if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
+    this.#send({ cmd: "auth", reasonCode, ...(properties ? { properties } : {}) });
+  }
+
+  // ---- ending ----------------------------------------------------------------------------
+
+  /**
+   * Ends the client: no more reconnects. Graceful (default): waits up to endTimeout for in-flight
+   * messages, sends DISCONNECT and closes the WebSocket with 1000. force: drops the connection at
+   * once. Unacknowledged QoS 1/2 messages stay in the store (their promises reject with
+   * ClientEndedError); QoS 0 still queued are dropped.
+   */
+  end(force = false, options: { properties?: IDisconnectPacket["properties"]; reasonCode?: number } = {}): Promise<void> {
+    if (this.#endPromise) return this.#endPromise;
+    this.#ending = true;
+    clearTimeout(this.#timers.reconnect);
+    this.#timers.reconnect = undefined;
+    this.#endPromise = (async () => {
+      const ws = this.#ws;
+      if (ws && !force && this.#connected) {
+        await this.#drain(this.options.endTimeout ?? 10_000);
+        if (this.#connected && this.#ws === ws) {
+          const v5 = this.options.protocolVersion === 5;
+          this.#send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
+          this.#flush();
+          ws.close(1000);
+        }
+      } else if (ws) {
+        ws.terminate();
+      }
+      if (this.#ws) await this.#waitClosed(this.#ws, 5_000);
+      this.#finishEnd();
+    })();
+    return this.#endPromise;
+  }
+
+  endAsync(force = false): Promise<void> {
+    return this.end(force);
+  }
+
+  /** Reconnects now: skips the backoff delay (after a clean close, or to retry at once). */
+  reconnect(): void {
+    if (this.#ending) throw new ClientEndedError("reconnecting");
+    if (this.#ws) return;
+    clearTimeout(this.#timers.reconnect);
+    this.#timers.reconnect = undefined;
+    this.emit("reconnect");
+    this.#open();
+  }
+
+  #drain(timeout: number): Promise<void> {
+    if (this.#session.inflightCount === 0 && this.#requests.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#onDrain = undefined;
+        this.off("close", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeout);
+      this.#onDrain = done;
+      this.once("close", done);
+    });
+  }
+
+  #waitClosed(ws: WebSocket, timeout: number): Promise<void> {
+    if (ws.readyState === WebSocket.CLOSED && this.#ws !== ws) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, timeout);
+      const check = () => {
+        if (this.#ws === ws) return;
+        clearTimeout(timer);
+        this.off("close", check);
+        resolve();
+      };
+      this.on("close", check);
+      check();
+    });
+  }
+
+  #finishEnd(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#clearTimers();
+    const ended = () => new ClientEndedError("the acknowledgement");
+    for (const entry of this.#session.outgoing()) {
+      const settle = entry.settle;
+      entry.settle = undefined;
+      settle?.(ended());
+    }
+    for (const request of this.#requests.values()) request.reject(new ClientEndedError(request.packet.cmd));
+    this.#requests.clear();
+    for (let item = this.#offline.shift(); item; item = this.#offline.shift()) item.settle(new ClientEndedError("sending the QoS 0 message"));
+    const closing = this.#ownStore ? this.store.close() : Promise.resolve();
+    void closing.catch(() => {}).then(() => this.emit("end"));
+  }
+
+  // ---- connection ------------------------------------------------------------------------
+
+  /** Loads what an earlier process left in the store: unacknowledged messages and QoS 2 ids. */
+  async #load(): Promise<void> {
+    for await (const [key, value] of this.store.iterate()) {
+      const seq = seqOfKey(key);
+      if (seq !== undefined) {
+        let record;
+        try {
+          record = decodeOut(value);
+        } catch (error) {
+          this.#emitError(new MqttProtocolError(`skipping the unreadable store entry ${key}: ${(error as Error).message}`));
+          continue;
+        }
+        const entry: OutEntry = { seq, key, packet: record.packet as OutEntry["packet"], state: record.state, sent: true, createdAt: record.createdAt };
+        entry.packet.dup = false;
+        if (this.#session.ids.has(entry.packet.messageId)) {
+          // Two stored messages with one id cannot both be in flight (a foreign or damaged store):
+          // the later one goes out under a new id.
+          entry.packet.messageId = this.#session.ids.allocate();
+          this.#session.ids.release(entry.packet.messageId);
+        }
+        this.#session.add(entry);
+        this.#seq = Math.max(this.#seq, seq + 1);
+        continue;
+      }
+      const id = idOfInKey(key);
+      if (id !== undefined) this.#session.holdIncoming(id, value.length === 4 ? new DataView(value.buffer, value.byteOffset, 4).getUint32(0) : -1);
+    }
+    this.#nextAdd = this.#seq;
+  }
+
+  #open(): void {
+    const generation = ++this.#generation;
+    const parser = mqttPacket.parser({ protocolVersion: this.options.protocolVersion });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.#url, "mqtt", { perMessageDeflate: false, ...this.options.ws });
+    } catch (error) {
+      this.#emitError(error as Error);
+      this.#scheduleReconnect();
+      return;
+    }
+    this.#ws = ws;
+    this.#parser = parser;
+    parser.on("packet", (packet: Packet) => {
+      if (generation === this.#generation) this.#onPacket(packet);
+    });
+    parser.on("error", (error: Error) => {
+      if (generation === this.#generation) this.#protocolError(new MqttProtocolError(`malformed packet from the broker: ${error.message}`, 0x81));
+    });
+    this.#timers.connect = setTimeout(() => {
+      this.#emitError(new MqttTimeoutError(`no CONNACK from ${this.#url} within ${this.options.connectTimeout ?? 30_000} ms`));
+      ws.terminate();
+    }, this.options.connectTimeout ?? 30_000);
+    ws.on("open", () => {
+      if (ws.protocol !== "mqtt") {
+        this.#emitError(new MqttProtocolError(`the server at ${this.#url} did not accept the "mqtt" subprotocol`));
+        ws.terminate();
+        return;
+      }
+      this.#send(this.#connectPacket());
+    });
+    ws.on("message", (data) => {
+      this.#lastReceive = Date.now();
+      if (this.#parser === parser) parser.parse(data);
+    });
+    ws.on("error", (error) => this.#emitError(error));
+    ws.on("close", () => this.#onClose(ws));
+  }
+
+  #connectPacket(): IConnectPacket {
+    const o = this.options;
+    const v5 = o.protocolVersion === 5;
+    const packet: IConnectPacket = {
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: o.protocolVersion,
+      clientId: o.clientId,
+      clean: o.clean ?? true,
+      keepalive: o.keepalive ?? 60,
+    };
+    if (o.username !== undefined) packet.username = o.username;
+    if (o.password !== undefined) packet.password = Buffer.from(o.password);
+    if (o.will) {
+      const { topic, payload, qos, retain, properties } = o.will;
+      packet.will = { topic, payload: Buffer.from(payload), qos: qos ?? 0, retain: retain ?? false, ...(v5 && properties ? { properties } : {}) };
+    }
+    if (v5 && o.properties) packet.properties = o.properties;
+    return packet;
+  }
+
+  #onClose(ws: WebSocket): void {
+    if (this.#ws !== ws) return;
+    this.#ws = undefined;
+    this.#parser = undefined;
+    this.#out = [];
+    this.#outBytes = 0;
+    const wasConnected = this.#connected;
+    this.#connected = false;
+    this.#clearTimers();
+    this.#session.disconnected();
+    for (const request of this.#requests.values()) request.sent = false;
+    this.emit("close");
+    if (this.#ending) return;
+    if (wasConnected || !this.#offlineEmitted) {
+      if (!this.#offlineEmitted) this.emit("offline");
+      this.#offlineEmitted = true;
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#ending || !this.#backoff) return;
+    if (this.#backoff.exhausted) {
+      this.#emitError(new MqttTimeoutError(`gave up reconnecting to ${this.#url} after ${this.#backoff.attempt} attempts (reconnect.maxAttempts)`));
+      void this.end(true);
+      return;
+    }
+    const delay = this.#backoff.next();
+    this.#timers.reconnect = setTimeout(() => {
+      this.#timers.reconnect = undefined;
+      if (this.#ending) return;
+      this.emit("reconnect");
+      this.#open();
+    }, delay);
+  }
+
+  #onPacket(packet: Packet): void {
+    if (this.listenerCount("packetreceive") > 0) this.emit("packetreceive", packet);
+    if (!this.#connected && packet.cmd !== "connack" && packet.cmd !== "auth" && packet.cmd !== "disconnect") {
+      this.#protocolError(new MqttProtocolError(`the broker sent ${packet.cmd.toUpperCase()} before CONNACK`));
+      return;
+    }
+    switch (packet.cmd) {
+      case "connack":
+        return this.#onConnack(packet);
+      case "publish":
+        return this.#onPublish(packet);
+      case "puback":
+      case "pubcomp":
+        return this.#onAck(packet.cmd, packet.messageId!, packet.reasonCode ?? 0, packet.properties?.reasonString);
+      case "pubrec":
+        return this.#onPubrec(packet.messageId!, packet.reasonCode ?? 0, packet.properties?.reasonString);
+      case "pubrel":
+        return this.#onPubrel(packet.messageId!);
+      case "suback":
+      case "unsuback":
+        return this.#onRequestAck(packet);
+      case "pingresp":
+        clearTimeout(this.#timers.ping);
+        this.#timers.ping = undefined;
+        return;
+      case "disconnect":
+        this.emit("disconnect", packet);
+        this.#ws?.close(1000);
+        return;
+      case "auth":
+        this.emit("auth", packet);
+        return;
+      default:
+        this.#protocolError(new MqttProtocolError(`the broker sent a ${(packet as Packet).cmd.toUpperCase()} packet, which only clients send`));
+    }
+  }
+
+  #onConnack(connack: IConnackPacket): void {
+    if (this.#connected) return this.#protocolError(new MqttProtocolError("the broker sent a second CONNACK"));
+    clearTimeout(this.#timers.connect);
+    this.#timers.connect = undefined;
+    const v5 = this.options.protocolVersion === 5;
+    const code = (v5 ? connack.reasonCode : connack.returnCode) ?? 0;
+    if (code !== 0) {
+      this.#emitError(new ConnackError(code, this.options.protocolVersion, connack.properties?.reasonString));
+      this.#ws?.close(1000);
+      return;
+    }
+    const heldIncoming = [...this.#session.incomingIds.keys()];
+    this.#session.connected(connack);
+    this.#subIdsAvailable = connack.properties?.subscriptionIdentifiersAvailable !== false;
+    if (!connack.sessionPresent) for (const id of heldIncoming) void this.store.del(inKey(id)).catch((e: Error) => this.#emitError(e));
+    // MQTT 5 §3.2.2.3.14: the client MUST use the Server Keep Alive instead of its own.
+    this.#keepaliveMs = (connack.properties?.serverKeepAlive ?? this.options.keepalive ?? 60) * 1000;
+    this.#connected = true;
+    this.#everConnected = true;
+    this.#offlineEmitted = false;
+    this.#startKeepalive();
+    if (this.#backoff) {
+      const backoff = this.#backoff;
+      this.#timers.stable = setTimeout(() => backoff.reset(), backoff.resetAfter);
+    }
+    // The broker kept no subscriptions: make them again (requests already pending go out below).
+    if (!connack.sessionPresent && (this.options.resubscribe ?? true)) this.#resubscribe();
+    for (const request of this.#requests.values()) {
+      if (request.sent) continue;
+      request.sent = true;
+      this.#send(request.packet);
+    }
+    // Unacknowledged QoS 1/2 first, in order (DUP, or PUBREL past PUBREC), then the QoS 0 offline queue.
+    this.#pump();
+    for (let item = this.#offline.shift(); item && this.#connected; item = this.#offline.shift()) {
+      try {
+        this.#send(this.#session.applyAlias(item.packet));
+        item.settle();
+      } catch (error) {
+        item.settle(error as Error);
+      }
+    }
+    this.emit("connect", connack);
+  }
+
+  #resubscribe(): void {
+    const v5 = this.options.protocolVersion === 5;
+    for (const [filter, sub] of this.#subscriptions) {
+      let properties = v5 ? sub.properties : undefined;
+      if (properties?.subscriptionIdentifier !== undefined && !this.#subIdsAvailable) {
+        const { subscriptionIdentifier: _unavailable, ...rest } = properties;
+        properties = rest;
+      }
+      this.#request({ cmd: "subscribe", subscriptions: [sub.options], ...(properties ? { properties } : {}) }).then(
+        (suback) => {
+          const code = (suback.granted as number[])[0] ?? 0x80;
+          if (code >= 0x80) {
+            this.#subscriptions.delete(filter);
+            this.#emitError(new SubackError(filter, code, suback.granted as number[]));
+          }
+        },
+        (error: Error) => {
+          if (!(error instanceof ClientEndedError)) this.#emitError(error);
+        },
+      );
+    }
+  }
+
+  #onPublish(packet: IPublishPacket): void {
+    let resolved: IPublishPacket;
+    try {
+      resolved = this.options.protocolVersion === 5 ? this.#session.resolveIncomingAlias(packet) : packet;
+    } catch (error) {
+      return this.#protocolError(error as MqttProtocolError);
+    }
+    const id = packet.messageId!;
+    const generation = this.#generation;
+    if (resolved.qos === 2) {
+      const print = fingerprint(resolved.topic, resolved.payload as Buffer);
+      const { deliver, persist } = this.#session.incomingQos2(id, packet.dup, print);
+      // Persist the id before PUBREC (and before delivering), so a crash cannot make us deliver it twice.
+      const value = new Uint8Array(4);
+      new DataView(value.buffer).setUint32(0, print);
+      const persisted = persist ? this.store.put(inKey(id), value) : Promise.resolve();
+      this.#incomingStep(persisted, (error) => {
+        if (error) {
+          this.#session.unhold(id);
+          this.#emitError(error);
+          // Without the id on record we must not acknowledge: drop the connection, the broker resends.
+          if (generation === this.#generation) this.#ws?.terminate();
+          return;
+        }
+        if (deliver) this.#deliver(resolved);
+        if (generation === this.#generation && this.#connected) this.#send({ cmd: "pubrec", messageId: id });
+      });
+      return;
+    }
+    this.#incomingStep(undefined, () => {
+      this.#deliver(resolved);
+      if (resolved.qos === 1 && generation === this.#generation && this.#connected) this.#send({ cmd: "puback", messageId: id });
+    });
+  }
+
+  #onPubrel(id: number): void {
+    const generation = this.#generation;
+    const held = this.#session.release(id);
+    this.#incomingStep(held ? this.store.del(inKey(id)) : undefined, (error) => {
+      if (error) this.#emitError(error);
+      const v5 = this.options.protocolVersion === 5;
+      // MQTT 5: PUBCOMP 0x92 "Packet Identifier not found" for an id we did not hold.
+      if (generation === this.#generation && this.#connected) this.#send({ cmd: "pubcomp", messageId: id, ...(v5 && !held ? { reasonCode: 0x92 } : {}) });
+    });
+  }
+
+  /** Runs `then` after `wait` (a store write) and after every earlier step, in arrival order. */
+  #incomingStep(wait: Promise<void> | undefined, then: (error?: Error) => void): void {
+    if (!wait && this.#incomingPending === 0) return then();
+    this.#incomingPending++;
+    const done = wait ?? Promise.resolve();
+    const settled = done.then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    this.#incomingTail = this.#incomingTail.then(async () => {
+      const error = await settled;
+      this.#incomingPending--;
+      try {
+        then(error);
+      } catch (e) {
+        this.#emitError(e as Error);
+      }
+    });
+  }
+
+  #deliver(packet: IPublishPacket): void {
+    const payload = packet.payload as Buffer;
+    this.emit("message", packet.topic, payload, packet);
+    if (this.#handlers.size === 0) return;
+    // With Subscription Identifiers, this copy is for those subscriptions only.
+    const ids = packet.properties?.subscriptionIdentifier;
+    let only: Set<string> | undefined;
+    if (ids !== undefined) {
+      only = new Set();
+      for (const id of typeof ids === "number" ? [ids] : ids) for (const filter of this.#subIdFilters.get(id) ?? []) only.add(filter);
+    }
+    for (const [filter, handlers] of this.#handlers) {
+      if (only ? !only.has(filter) : !matches(filter, packet.topic)) continue;
+      for (const handler of handlers) {
+        try {
+          handler(packet.topic, payload, packet);
+        } catch (error) {
+          this.#emitError(error as Error);
+        }
+      }
+    }
+  }
+
+  #onAck(cmd: "puback" | "pubcomp", id: number, reasonCode: number, reasonString: string | undefined): void {
+    const entry = this.#session.complete(id, cmd);
+    if (!entry) return;
+    void this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
+    const settle = entry.settle;
+    entry.settle = undefined;
+    settle?.(reasonCode >= 0x80 ? new PublishError(entry.packet.topic, reasonCode, reasonString) : undefined);
+    this.#pump();
+  }
+
+  #onPubrec(id: number, reasonCode: number, reasonString: string | undefined): void {
+    const result = this.#session.received(id, reasonCode);
+    if (!result) {
+      // Not ours (or already complete): MQTT 5 answers PUBREL 0x92 so the broker can let go.
+      if (this.#session.ids.has(id) === false) this.#send({ cmd: "pubrel", messageId: id, ...(this.options.protocolVersion === 5 ? { reasonCode: 0x92 } : {}) });
+      return;
+    }
+    const { entry, failed } = result;
+    if (failed) {
+      void this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
+      const settle = entry.settle;
+      entry.settle = undefined;
+      settle?.(new PublishError(entry.packet.topic, reasonCode, reasonString));
+      this.#pump();
+      return;
+    }
+    if (entry.state === OutState.Pubrel) {
+      this.#send({ cmd: "pubrel", messageId: id });
+      return;
+    }
+    const generation = this.#generation;
+    const record = encodeOut({ state: OutState.Pubrel, createdAt: entry.createdAt, packet: entry.packet }, this.options.protocolVersion);
+    this.store.put(entry.key, record).then(
+      () => {
+        entry.state = OutState.Pubrel;
+        if (generation === this.#generation && this.#connected) this.#send({ cmd: "pubrel", messageId: id });
+      },
+      (error: Error) => {
+        this.#emitError(error);
+        // PUBREL waits for a durable state: retry on the next connection (PUBLISH again, DUP).
+        if (generation === this.#generation) this.#ws?.terminate();
+      },
+    );
+  }
+
+  #onRequestAck(packet: ISubackPacket | IUnsubackPacket): void {
+    const id = packet.messageId!;
+    const request = this.#requests.get(id);
+    const expected = packet.cmd === "suback" ? "subscribe" : "unsubscribe";
+    if (!request || request.packet.cmd !== expected) return;
+    this.#requests.delete(id);
+    this.#session.ids.release(id);
+    // MQTT 5 UNSUBACK carries reason codes in `granted`; 3.1.1 has none.
+    request.resolve(packet);
+    if (this.#onDrain && this.#session.inflightCount === 0 && this.#requests.size === 0) this.#onDrain();
+  }
+
+  // ---- keepalive -------------------------------------------------------------------------
+
+  #startKeepalive(): void {
+    if (this.#keepaliveMs <= 0) return;
+    const check = () => {
+      // Ping when we have sent nothing (the broker's keepalive) or received nothing (a dead
+      // connection can swallow a stream of QoS 0 sends without any error) for a keepalive period.
+      const idle = Date.now() - Math.min(this.#lastSend, this.#lastReceive);
+      if (idle < this.#keepaliveMs) {
+        this.#timers.keepalive = setTimeout(check, this.#keepaliveMs - idle);
+        return;
+      }
+      this.#send({ cmd: "pingreq" });
+      if (this.#timers.ping === undefined) {
+        const timeout = this.options.pingTimeout ?? Math.max(1000, this.#keepaliveMs / 2);
+        const ws = this.#ws;
+        this.#timers.ping = setTimeout(() => {
+          this.#timers.ping = undefined;
+          this.#emitError(new MqttTimeoutError(`no PINGRESP from ${this.#url} within ${timeout} ms: the connection is dead`));
+          ws?.terminate();
+        }, timeout);
+      }
+      this.#timers.keepalive = setTimeout(check, this.#keepaliveMs);
+    };
+    this.#timers.keepalive = setTimeout(check, this.#keepaliveMs);
+  }
+
+  #clearTimers(): void {
+    for (const name of ["connect", "keepalive", "ping", "stable"] as const) {
+      clearTimeout(this.#timers[name]);
+      this.#timers[name] = undefined;
+    }
+  }
+
+  // ---- output ----------------------------------------------------------------------------
+
+  /** Encodes and sends one packet. Throws PacketTooLargeError above the broker's Maximum Packet Size. */
+  #send(packet: Packet): void {
+    const bytes = mqttPacket.generate(packet, { protocolVersion: this.options.protocolVersion });
+    const max = this.#session.maxPacketSize;
+    if (max !== undefined && bytes.length > max) throw new PacketTooLargeError(bytes.length, max);
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    // Packets of one turn of the event loop share a WebSocket frame (one write instead of many).
+    this.#out.push(bytes);
+    this.#outBytes += bytes.length;
+    if (this.#outBytes >= FRAME_BYTES) this.#flush();
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushSoon);
+    }
+    this.#lastSend = Date.now();
+    if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet);
+  }
+
+  readonly #flushSoon = () => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
+
+  /** Hands the packets sent so far to the WebSocket, as one binary message. */
+  #flush(): void {
+    if (this.#out.length === 0) return;
+    const data = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out, this.#outBytes);
+    this.#out = [];
+    this.#outBytes = 0;
+    const ws = this.#ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(data, { binary: true });
+  }
+
+  #protocolError(error: MqttProtocolError): void {
+    this.#emitError(error);
+    if (this.options.protocolVersion === 5 && this.#connected) {
+      try {
+        this.#send({ cmd: "disconnect", reasonCode: error.reasonCode });
+        this.#flush();
+      } catch {
+        // The connection is being dropped anyway.
+      }
+    }
+    this.#parser = undefined;
+    this.#ws?.terminate();
+  }
+
+  #emitError(error: Error): void {
+    // Like our WebSocket: without an 'error' listener, failures the client recovers from must not crash the process.
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  }
+}
+
+function withoutAlias(properties: NonNullable<IPublishPacket["properties"]>): IPublishPacket["properties"] {
+  if (properties.topicAlias === undefined) return properties;
+  const { topicAlias: _ignored, ...rest } = properties;
+  return rest;
+}

@@ -1,0 +1,67 @@
+// QoS 0 messages published while offline, in memory, bounded by count and bytes.
+// Policy when full: drop the OLDEST queued QoS 0 messages to make room (their promises reject
+// with MessageDroppedError); if the new message alone exceeds the byte bound, it is refused
+// with OfflineQueueFullError. (QoS 1/2 messages are not kept here but in the MessageStore.)
+import type { IPublishPacket } from "mqtt-packet";
+import { MessageDroppedError, OfflineQueueFullError } from "./errors.js";
+
+export interface OfflineQueueOptions {
+  /** Most messages queued. Default 1000. */
+  maxMessages?: number;
+  /** Most payload + topic bytes queued. Default 1 MiB. */
+  maxBytes?: number;
+}
+
+export interface QueuedMessage {
+  packet: IPublishPacket;
+  bytes: number;
+  settle(error?: Error): void;
+}
+
+export class OfflineQueue {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  #items: QueuedMessage[] = [];
+  #head = 0;
+  #bytes = 0;
+
+  constructor(options: OfflineQueueOptions = {}) {
+    this.maxMessages = options.maxMessages ?? 1000;
+    this.maxBytes = options.maxBytes ?? 1 << 20;
+  }
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Queues `packet`, dropping the oldest to make room; throws OfflineQueueFullError if it cannot fit at all. */
+  push(packet: IPublishPacket, settle: (error?: Error) => void): void {
+    const bytes = Buffer.byteLength(packet.topic) + (typeof packet.payload === "string" ? Buffer.byteLength(packet.payload) : packet.payload.length);
+    if (this.maxMessages < 1) throw new OfflineQueueFullError("maxMessages", this.maxMessages);
+    if (bytes > this.maxBytes) throw new OfflineQueueFullError("maxBytes", this.maxBytes);
+    while (this.length >= this.maxMessages || this.#bytes + bytes > this.maxBytes) {
+      const dropped = this.shift()!;
+      dropped.settle(new MessageDroppedError(dropped.packet.topic));
+    }
+    this.#items.push({ packet, bytes, settle });
+    this.#bytes += bytes;
+  }
+
+  shift(): QueuedMessage | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head]!;
+    this.#items[this.#head++] = undefined as unknown as QueuedMessage;
+    this.#bytes -= item.bytes;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+}

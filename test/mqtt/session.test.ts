@@ -1,0 +1,224 @@
+// The session core without I/O: packets built as mqtt-packet parses them, no network.
+import type { IConnackPacket, IPublishPacket } from "mqtt-packet";
+import { describe, expect, it } from "vitest";
+import { Backoff } from "../../src/mqtt/backoff.js";
+import { MessageDroppedError, MqttProtocolError, OfflineQueueFullError } from "../../src/mqtt/errors.js";
+import { OfflineQueue } from "../../src/mqtt/offline-queue.js";
+import { OutState, decodeOut, encodeOut, inKey, outKey, seqOfKey, idOfInKey } from "../../src/mqtt/record.js";
+import { Session, fingerprint, type OutEntry } from "../../src/mqtt/session.js";
+
+const connack = (props: IConnackPacket["properties"] = {}, sessionPresent = false): IConnackPacket => ({ cmd: "connack", sessionPresent, reasonCode: 0, properties: props });
+
+function entry(session: Session, seq: number, qos: 1 | 2 = 1, extra: Partial<IPublishPacket> = {}, createdAt = 0): OutEntry {
+  const messageId = session.ids.allocate();
+  session.ids.release(messageId);
+  return { seq, key: outKey(seq), packet: { cmd: "publish", topic: "t", payload: Buffer.from(`m${seq}`), qos, dup: false, retain: false, messageId, ...extra }, state: OutState.Publish, sent: false, createdAt };
+}
+
+describe("Session: outgoing", () => {
+  it("sends nothing offline; on connect sends in order up to the window", () => {
+    const s = new Session({ maxInflight: 3 });
+    for (let i = 0; i < 5; i++) s.add(entry(s, i));
+    expect(s.pump().send).toEqual([]);
+    s.connected(connack({ receiveMaximum: 2 }));
+    expect(s.window).toBe(2);
+    const first = s.pump().send;
+    expect(first.map((e) => e.seq)).toEqual([0, 1]);
+    expect(s.pump().send).toEqual([]);
+    for (const e of first) e.sent = true;
+    expect(s.complete(first[0]!.packet.messageId, "puback")).toBe(first[0]);
+    expect(s.pump().send.map((e) => e.seq)).toEqual([2]);
+    expect(s.outgoingCount).toBe(4);
+  });
+
+  it("puts in-flight entries back in front on disconnect, and resends them with DUP", () => {
+    const s = new Session();
+    s.connected(connack());
+    for (let i = 0; i < 3; i++) s.add(entry(s, i));
+    const sent = s.pump().send;
+    for (const e of sent) e.sent = true;
+    s.disconnected();
+    s.add(entry(s, 3));
+    s.connected(connack());
+    const again = s.pump().send;
+    expect(again.map((e) => e.seq)).toEqual([0, 1, 2, 3]);
+    expect(again.map((e) => s.wirePublish(e).dup)).toEqual([true, true, true, false]);
+    expect(again.map((e) => e.packet.messageId)).toEqual(sent.map((e) => e.packet.messageId).concat(again[3]!.packet.messageId));
+  });
+
+  it("QoS 2: PUBREC keeps the entry in flight; PUBCOMP only after the PUBREL state; a PUBACK does not complete it", () => {
+    const s = new Session();
+    s.connected(connack());
+    s.add(entry(s, 0, 2));
+    const [e] = s.pump().send;
+    const id = e!.packet.messageId;
+    expect(s.complete(id, "puback")).toBeUndefined();
+    expect(s.complete(id, "pubcomp")).toBeUndefined();
+    expect(s.received(id)).toEqual({ entry: e, failed: false });
+    e!.state = OutState.Pubrel;
+    expect(s.inflightCount).toBe(1);
+    expect(s.complete(id, "pubcomp")).toBe(e);
+    expect(s.ids.has(id)).toBe(false);
+  });
+
+  it("a PUBREC failure code ends the exchange", () => {
+    const s = new Session();
+    s.connected(connack());
+    s.add(entry(s, 0, 2));
+    const [e] = s.pump().send;
+    expect(s.received(e!.packet.messageId, 0x87)).toEqual({ entry: e, failed: true });
+    expect(s.outgoingCount).toBe(0);
+  });
+
+  it("drops never-sent entries whose message expiry passed, and sends the remaining interval", () => {
+    let now = 10_000;
+    const s = new Session({ now: () => now });
+    s.add(entry(s, 0, 1, { properties: { messageExpiryInterval: 5 } }, 0));
+    s.add(entry(s, 1, 1, { properties: { messageExpiryInterval: 60 } }, 0));
+    s.connected(connack());
+    const { send, expired } = s.pump();
+    expect(expired.map((e) => e.seq)).toEqual([0]);
+    expect(send.map((e) => s.wirePublish(e).properties?.messageExpiryInterval)).toEqual([50]);
+    now = 0;
+  });
+
+  it("outgoing aliases: first topicAliasMaximum topics get one; reset on each connection", () => {
+    const s = new Session();
+    s.connected(connack({ topicAliasMaximum: 2 }));
+    const p = (topic: string): IPublishPacket => ({ cmd: "publish", topic, payload: Buffer.alloc(0), qos: 0, dup: false, retain: false });
+    expect(["a", "b", "c", "a", "b", "c"].map((t) => s.applyAlias(p(t))).map((x) => [x.topic, x.properties?.topicAlias])).toEqual([
+      ["a", 1], ["b", 2], ["c", undefined], ["", 1], ["", 2], ["c", undefined],
+    ]);
+    s.disconnected();
+    s.connected(connack({ topicAliasMaximum: 2 }));
+    expect(s.applyAlias(p("b")).properties?.topicAlias).toBe(1);
+    s.connected(connack());
+    expect(s.applyAlias(p("b")).properties).toBeUndefined();
+  });
+});
+
+describe("Session: incoming", () => {
+  it("QoS 2 ids: new once, then a DUP resend until released", () => {
+    const s = new Session();
+    const a = fingerprint("t", Buffer.from("a"));
+    const b = fingerprint("t", Buffer.from("b"));
+    expect(a).not.toBe(b);
+    expect(s.incomingQos2(5, false, a)).toEqual({ deliver: true, persist: true });
+    expect(s.incomingQos2(5, true, a)).toEqual({ deliver: false, persist: false });
+    // DUP 0 under a held id: a new message (the broker reused the id after losing its state).
+    expect(s.incomingQos2(5, false, b)).toEqual({ deliver: true, persist: true });
+    expect(s.release(5)).toBe(true);
+    expect(s.release(5)).toBe(false);
+    expect(s.incomingQos2(5, false, a)).toEqual({ deliver: true, persist: true });
+  });
+
+  it("a DUP resend of a completed exchange with the same content is not delivered again (broker lost our PUBCOMP)", () => {
+    const s = new Session();
+    const a = fingerprint("t", Buffer.from("a"));
+    s.incomingQos2(7, false, a);
+    s.release(7);
+    expect(s.incomingQos2(7, true, a)).toEqual({ deliver: false, persist: true });
+    s.release(7);
+    // Different content, or DUP 0, under that id: new messages.
+    expect(s.incomingQos2(7, true, fingerprint("t", Buffer.from("other")))).toEqual({ deliver: true, persist: true });
+    s.release(7);
+    expect(s.incomingQos2(7, false, fingerprint("t", Buffer.from("other")))).toEqual({ deliver: true, persist: true });
+  });
+
+  it("held ids are forgotten when the broker has no session", () => {
+    const s = new Session();
+    s.holdIncoming(3);
+    s.connected(connack({}, true));
+    expect(s.incomingIds.has(3)).toBe(true);
+    s.connected(connack({}, false));
+    expect(s.incomingIds.size).toBe(0);
+    expect(s.incomingIds.has(3)).toBe(false);
+  });
+
+  it("aliases: mapped, reused, and refused when unknown, zero or above our maximum", () => {
+    const s = new Session({ topicAliasMaximum: 3 });
+    s.connected(connack());
+    const p = (topic: string, topicAlias?: number): IPublishPacket => ({ cmd: "publish", topic, payload: Buffer.alloc(0), qos: 0, dup: false, retain: false, ...(topicAlias ? { properties: { topicAlias } } : {}) });
+    expect(s.resolveIncomingAlias(p("x/y", 1)).topic).toBe("x/y");
+    expect(s.resolveIncomingAlias(p("", 1)).topic).toBe("x/y");
+    expect(s.resolveIncomingAlias(p("z", 1)).topic).toBe("z");
+    expect(s.resolveIncomingAlias(p("", 1)).topic).toBe("z");
+    expect(() => s.resolveIncomingAlias(p("", 2))).toThrow(MqttProtocolError);
+    expect(() => s.resolveIncomingAlias(p("a", 4))).toThrow(/outside 1..3/);
+    expect(() => s.resolveIncomingAlias(p(""))).toThrow(MqttProtocolError);
+    s.connected(connack());
+    expect(() => s.resolveIncomingAlias(p("", 1))).toThrow(/before mapping/);
+  });
+});
+
+describe("store records", () => {
+  it.each([4, 5] as const)("round-trip a PUBLISH with its state (v%i)", (v) => {
+    const packet = { cmd: "publish" as const, topic: "a/b", payload: Buffer.from("hello"), qos: 2 as const, dup: false, retain: true, messageId: 513, ...(v === 5 ? { properties: { userProperties: { k: "v" }, messageExpiryInterval: 9 } } : {}) };
+    const decoded = decodeOut(encodeOut({ state: OutState.Pubrel, createdAt: 1234.5, packet }, v));
+    expect(decoded.state).toBe(OutState.Pubrel);
+    expect(decoded.createdAt).toBe(1234.5);
+    expect(decoded.packet).toMatchObject({ topic: "a/b", qos: 2, retain: true, messageId: 513 });
+    expect(String(decoded.packet.payload)).toBe("hello");
+    if (v === 5) expect(decoded.packet.properties).toMatchObject({ userProperties: { k: "v" }, messageExpiryInterval: 9 });
+  });
+
+  it("refuses garbage", () => {
+    expect(() => decodeOut(new Uint8Array([9, 9, 9]))).toThrow();
+    expect(() => decodeOut(new Uint8Array(20))).toThrow();
+  });
+
+  it("keys sort in publish order and parse back", () => {
+    const keys = [10, 2, 100, 1].map(outKey);
+    expect([...keys].sort()).toEqual([1, 2, 10, 100].map(outKey));
+    expect(seqOfKey(outKey(42))).toBe(42);
+    expect(idOfInKey(inKey(65_535))).toBe(65_535);
+    expect(seqOfKey(inKey(1))).toBeUndefined();
+  });
+});
+
+describe("Backoff (full jitter)", () => {
+  it("stays within [0, min(maxDelay, initialDelay·factor^n)) and resets", () => {
+    const top = new Backoff({ initialDelay: 100, maxDelay: 1000, random: () => 0.999999 });
+    expect(Array.from({ length: 6 }, () => top.next())).toEqual([99, 199, 399, 799, 999, 999]);
+    top.reset();
+    expect(top.next()).toBe(99);
+    const bottom = new Backoff({ random: () => 0 });
+    expect(bottom.next()).toBe(0);
+  });
+
+  it("spreads a thousand clients over the whole interval", () => {
+    const delays = Array.from({ length: 1000 }, () => new Backoff({ initialDelay: 1000 }).next());
+    const buckets = [0, 0, 0, 0];
+    for (const d of delays) buckets[Math.floor(d / 250)]!++;
+    for (const b of buckets) expect(b).toBeGreaterThan(150);
+  });
+
+  it("counts attempts against maxAttempts", () => {
+    const b = new Backoff({ maxAttempts: 2 });
+    b.next();
+    expect(b.exhausted).toBe(false);
+    b.next();
+    expect(b.exhausted).toBe(true);
+  });
+});
+
+describe("OfflineQueue", () => {
+  const p = (payload: string): IPublishPacket => ({ cmd: "publish", topic: "t", payload: Buffer.from(payload), qos: 0, dup: false, retain: false });
+  it("drops the oldest when the count or byte bound is reached, and refuses what can never fit", () => {
+    const q = new OfflineQueue({ maxMessages: 2, maxBytes: 10 });
+    const outcomes: Array<string | Error | undefined> = [];
+    const track = (name: string) => (error?: Error) => outcomes.push(error ? `${name}:${error.constructor.name}` : name);
+    q.push(p("a"), track("a"));
+    q.push(p("b"), track("b"));
+    q.push(p("c"), track("c"));
+    expect(outcomes).toEqual(["a:MessageDroppedError"]);
+    q.push(p("dddddddd"), track("d")); // 9 bytes: b and c must go
+    expect(outcomes).toEqual(["a:MessageDroppedError", "b:MessageDroppedError", "c:MessageDroppedError"]);
+    expect(q.length).toBe(1);
+    expect(q.bytes).toBe(9);
+    expect(() => q.push(p("x".repeat(10)), track("x"))).toThrow(OfflineQueueFullError);
+    expect(String(q.shift()!.packet.payload)).toBe("dddddddd");
+    expect(q.shift()).toBeUndefined();
+    expect(new MessageDroppedError("t").code).toBe("EDGEWS_MQTT_MESSAGE_DROPPED");
+  });
+});
