@@ -119,6 +119,30 @@ describe("startFaultProxy over raw TCP", () => {
     expect(seen).toEqual(["end"]);
   });
 
+  for (const how of ["FIN", "RST"] as const) {
+    it(`the target's close (${how}) during a blackhole reaches the client only on resume()`, async () => {
+      // A target that drops each connection shortly after it opens (a broker's keepalive expiry).
+      const closer = net.createServer((socket) => void setTimeout(() => (how === "FIN" ? socket.end() : socket.resetAndDestroy()), 200));
+      closer.listen(0, "127.0.0.1");
+      await once(closer, "listening");
+      try {
+        const proxy = await proxyTo((closer.address() as net.AddressInfo).port);
+        const { socket } = await connect(proxy);
+        let closed = false;
+        socket.on("error", () => {});
+        socket.on("close", () => (closed = true));
+        socket.on("end", () => (closed = true));
+        proxy.blackhole();
+        expect(await staysFalse(() => closed, 600)).toBe(true);
+        proxy.resume();
+        await until(() => closed, `the client to see the target's ${how} after resume()`);
+        socket.destroy();
+      } finally {
+        closer.close();
+      }
+    });
+  }
+
   it("dropAll() resets both sides (ECONNRESET on the client and on the target)", async () => {
     const proxy = await proxyTo(echoPort);
     const { socket, received } = await connect(proxy);
