@@ -6,7 +6,7 @@ import type { Comparison, Contender, Timing } from "./measure.js";
  * The peer a case is compared with (BENCH.md), plus `utf-8-validate` (the native addon ws used
  * before buffer.isUtf8) and `js` (a plain JavaScript loop, for the crossover bench).
  */
-export type Baseline = "ws" | "ws-js" | "bufferutil" | "isUtf8" | "utf-8-validate" | "js";
+export type Baseline = "ws" | "ws-js" | "bufferutil" | "isUtf8" | "utf-8-validate" | "js" | "mqtt";
 
 /** How ws runs in a child: with its native helpers, or in pure JavaScript (see ws-js-preload.ts). */
 export type WsMode = "native" | "js";
