@@ -2,6 +2,7 @@
 // values are a small header plus the PUBLISH packet as mqtt-packet encodes it.
 import mqttPacket from "mqtt-packet";
 import type { IPublishPacket } from "mqtt-packet";
+import { allocBytes } from "../core/bytes.js";
 
 export const enum OutState {
   /** PUBLISH sent (or to be sent); awaiting PUBACK (QoS 1) or PUBREC (QoS 2). */
@@ -39,11 +40,12 @@ export function idOfInKey(key: string): number | undefined {
 
 export function encodeOut(record: OutRecord, protocolVersion: 4 | 5): Uint8Array {
   const body = mqttPacket.generate({ ...record.packet, dup: false }, { protocolVersion });
-  const out = new Uint8Array(HEADER + body.length);
+  // From Node's pool where there is one: a store holds thousands of these.
+  const out = allocBytes(HEADER + body.length);
   out[0] = FORMAT;
   out[1] = record.state;
   out[2] = protocolVersion;
-  new DataView(out.buffer).setFloat64(3, record.createdAt);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setFloat64(3, record.createdAt);
   out.set(body, HEADER);
   return out;
 }

@@ -1,4 +1,5 @@
 // A message store in memory: what it holds is lost with the process. Works in Node and browsers.
+import { copyOut } from "../../core/bytes.js";
 import { LiveEntries, StoreClosedError } from "./entries.js";
 import type { MessageStore, StoreLimits } from "./store.js";
 
@@ -29,13 +30,15 @@ export class MemoryStore implements MessageStore {
   async put(key: string, value: Uint8Array): Promise<void> {
     this.#assertOpen("put");
     this.#entries.checkRoom(key, value.length);
-    this.#entries.set(key, new Uint8Array(value));
+    // A copy in pooled memory (Node's Buffer pool where there is one): an ArrayBuffer of its
+    // own per message would cost more than most messages.
+    this.#entries.set(key, copyOut(value, 0, value.length));
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
     this.#assertOpen("get");
     const value = this.#entries.get(key);
-    return value && new Uint8Array(value);
+    return value && copyOut(value, 0, value.length);
   }
 
   async del(key: string): Promise<void> {
@@ -46,7 +49,7 @@ export class MemoryStore implements MessageStore {
   /** Yields the entries held when iteration starts, in first-insertion order. */
   async *iterate(): AsyncIterable<[key: string, value: Uint8Array]> {
     this.#assertOpen("iterate");
-    for (const [key, value] of this.#entries.snapshot()) yield [key, new Uint8Array(value)];
+    for (const [key, value] of this.#entries.snapshot()) yield [key, copyOut(value, 0, value.length)];
   }
 
   /** Drops every entry. Closing twice is harmless. */
