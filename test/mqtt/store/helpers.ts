@@ -28,3 +28,13 @@ export async function entriesOf(store: MessageStore): Promise<Array<[string, str
 export function bytesOf(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
+
+/** Puts a, b, c, re-puts b, deletes a and puts it again: leaves b=2', c=3, a=1' in that order. */
+export async function shuffleSample(store: MessageStore): Promise<void> {
+  await store.put("a", bytesOf("1"));
+  await store.put("b", bytesOf("2"));
+  await store.put("c", bytesOf("3"));
+  await store.put("b", bytesOf("2'"));
+  await store.del("a");
+  await store.put("a", bytesOf("1'"));
+}
