@@ -24,6 +24,11 @@ export interface CoreOptions {
   wasmDir?: URL | string;
 }
 
+/** What `Core.exclusive` feeds: a parser. */
+interface Feeder {
+  feedNow(bytes: Uint8Array): void;
+}
+
 export const DEFAULT_CORE_OPTIONS = { maxConnections: 1024, arenaBytes: 64 * 1024, maxEvents: 4096 } as const;
 
 // Measured by `npm run bench -- crossover`: below these sizes a JavaScript loop beats a call
@@ -61,7 +66,7 @@ export class Core {
    * event buffer are in use, so they wait here and run, in order, before the outer push returns.
    * It never outlives that push, so its size is bounded by what the handlers of one push do.
    */
-  readonly #deferred: Array<() => void> = [];
+  readonly #deferred: Array<[Feeder, Uint8Array]> = [];
 
   constructor(exports: CoreExports, flavour: Flavour, options: CoreOptions = {}) {
     const { maxConnections, arenaBytes, maxEvents } = { ...DEFAULT_CORE_OPTIONS, ...options };
@@ -100,21 +105,22 @@ export class Core {
   }
 
   /**
-   * @internal Runs `feed` with the input arena and event buffer to itself. A feed started from a
-   * handler of another is deferred until that one is done. A handler that throws stops only its
-   * own parser; the first such error is rethrown once every deferred feed has run.
+   * @internal Runs `parser.feedNow(bytes)` with the input arena and event buffer to itself (no
+   * closure per push). A feed started from a handler of another is deferred until that one is
+   * done. A handler that throws stops only its own parser; the first such error is rethrown
+   * once every deferred feed has run.
    */
-  exclusive(feed: () => void): void {
+  exclusive(parser: Feeder, bytes: Uint8Array): void {
     if (this.#feeding) {
-      this.#deferred.push(feed);
+      this.#deferred.push([parser, bytes]);
       return;
     }
     this.#feeding = true;
     let failure: unknown;
     try {
-      for (let next: (() => void) | undefined = feed; next; next = this.#deferred.shift()) {
+      for (let next: [Feeder, Uint8Array] | undefined = [parser, bytes]; next; next = this.#deferred.shift()) {
         try {
-          next();
+          next[0].feedNow(next[1]);
         } catch (error) {
           failure ??= error;
         }

@@ -147,16 +147,18 @@ export class FrameParser {
   push(chunk: Uint8Array): void {
     if (this.#slot < 0) throw new CoreError("this parser was destroyed");
     const core = this.#core;
-    const bytes = core.feeding ? copyOut(chunk, 0, chunk.length) : chunk;
-    core.exclusive(() => {
-      try {
-        this.#feed(bytes);
-      } catch (error) {
-        // A handler threw: the events after it are lost, so this stream can't go on.
-        this.#done = true;
-        throw error;
-      }
-    });
+    core.exclusive(this, core.feeding ? copyOut(chunk, 0, chunk.length) : chunk);
+  }
+
+  /** @internal Called by `Core.exclusive` when the core is this parser's to feed. */
+  feedNow(bytes: Uint8Array): void {
+    try {
+      this.#feed(bytes);
+    } catch (error) {
+      // A handler threw: the events after it are lost, so this stream can't go on.
+      this.#done = true;
+      throw error;
+    }
   }
 
   #feed(chunk: Uint8Array): void {

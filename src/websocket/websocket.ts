@@ -144,7 +144,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    */
   send(data: string | ArrayBufferView | ArrayBuffer, options: { binary?: boolean; compress?: boolean } = {}): void {
     const transport = this.#requireTransport("send");
-    const bytes = typeof data === "string" ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = typeof data === "string" || data instanceof Uint8Array ? data
+      : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     transport.connection.send(bytes, { binary: options.binary ?? typeof data !== "string", compress: options.compress });
   }
 
