@@ -65,6 +65,13 @@ export interface MqttClientOptions {
   offlineQueue?: OfflineQueueOptions;
   /** ms `end()` waits for in-flight messages before disconnecting anyway. Default 10,000. */
   endTimeout?: number;
+  /**
+   * Let mqtt-packet encode packet ids and lengths from a table of all 65,536 two-byte numbers
+   * (~6 MiB of heap, made on the first packet) instead of allocating them as needed. Default
+   * false: memory is scarcer than that allocation on a gateway. Like MQTT.js's `writeCache`, it
+   * is mqtt-packet's process-wide setting: the last client made decides.
+   */
+  writeCache?: boolean;
   /** Options for the WebSocket (headers, TLS, proxy…). permessage-deflate is off unless set here. */
   ws?: ClientOptions;
 }
@@ -179,6 +186,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly #backoff: Backoff | undefined;
   readonly #offline: OfflineQueue;
   readonly #ready: Promise<void>;
+  /** The store is loaded (#ready resolved): publishes need not wait on it. */
+  #loaded = false;
   #ws: WebSocket | undefined;
   #parser: Parser | undefined;
   /** Counts WebSockets; async work checks it to know whether its connection is still the current one. */
@@ -232,9 +241,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);
     this.#keepaliveMs = (options.keepalive ?? 60) * 1000;
+    mqttPacket.writeToStream.cacheNumbers = options.writeCache ?? false;
     this.#ready = this.#load();
     this.#ready.then(
       () => {
+        this.#loaded = true;
         if (!this.#ending) this.#open();
       },
       (error: Error) => {
@@ -288,7 +299,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       ...(properties ? { properties } : {}),
     };
     if (qos === 0) return this.#publishQos0(packet);
-    await this.#ready;
+    if (!this.#loaded) await this.#ready;
     if (this.#ending) throw new ClientEndedError("publishing");
     const messageId = this.#session.ids.allocate();
     const seq = this.#seq++;
