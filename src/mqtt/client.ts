@@ -341,11 +341,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       if (!entry) continue;
       this.#session.add(entry);
       // Stored after the end: it stays in the store for the next client; its promise must still settle.
-      if (this.#ended && entry.settle) {
-        const settle = entry.settle;
-        entry.settle = undefined;
-        settle(new ClientEndedError("the acknowledgement"));
-      }
+      if (this.#ended) settleOnce(entry, new ClientEndedError("the acknowledgement"));
     }
     this.#pump();
   }
@@ -353,8 +349,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #pump(): void {
     const { send, expired } = this.#session.pump();
     for (const entry of expired) {
-      void this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
-      entry.settle?.(new MessageExpiredError(entry.packet.topic));
+      this.#forget(entry);
+      settleOnce(entry, new MessageExpiredError(entry.packet.topic));
     }
     for (const entry of send) {
       if (entry.state === OutState.Pubrel) {
@@ -367,8 +363,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       } catch (error) {
         if (!(error instanceof PacketTooLargeError)) throw error;
         this.#session.drop(entry.packet.messageId);
-        void this.store.del(entry.key).catch((e: Error) => this.#emitError(e));
-        entry.settle?.(error);
+        this.#forget(entry);
+        settleOnce(entry, error);
       }
     }
     if (this.#onDrain && this.#session.inflightCount === 0 && this.#requests.size === 0) this.#onDrain();
@@ -571,12 +567,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (this.#ended) return;
     this.#ended = true;
     this.#clearTimers();
-    const ended = () => new ClientEndedError("the acknowledgement");
-    for (const entry of this.#session.outgoing()) {
-      const settle = entry.settle;
-      entry.settle = undefined;
-      settle?.(ended());
-    }
+    for (const entry of this.#session.outgoing()) settleOnce(entry, new ClientEndedError("the acknowledgement"));
     for (const request of this.#requests.values()) request.reject(new ClientEndedError(request.packet.cmd));
     this.#requests.clear();
     for (let item = this.#offline.shift(); item; item = this.#offline.shift()) item.settle(new ClientEndedError("sending the QoS 0 message"));
@@ -906,13 +897,16 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
   }
 
+  /** The message is done with (acknowledged, refused, expired): it leaves the store. */
+  #forget(entry: OutEntry): void {
+    this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
+  }
+
   #onAck(cmd: "puback" | "pubcomp", id: number, reasonCode: number, reasonString: string | undefined): void {
     const entry = this.#session.complete(id, cmd);
     if (!entry) return;
-    void this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
-    const settle = entry.settle;
-    entry.settle = undefined;
-    settle?.(reasonCode >= 0x80 ? new PublishError(entry.packet.topic, reasonCode, reasonString) : undefined);
+    this.#forget(entry);
+    settleOnce(entry, reasonCode >= 0x80 ? new PublishError(entry.packet.topic, reasonCode, reasonString) : undefined);
     this.#pump();
   }
 
@@ -925,10 +919,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const { entry, failed } = result;
     if (failed) {
-      void this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
-      const settle = entry.settle;
-      entry.settle = undefined;
-      settle?.(new PublishError(entry.packet.topic, reasonCode, reasonString));
+      this.#forget(entry);
+      settleOnce(entry, new PublishError(entry.packet.topic, reasonCode, reasonString));
       this.#pump();
       return;
     }
@@ -1057,4 +1049,11 @@ function withoutAlias(properties: NonNullable<IPublishPacket["properties"]>): IP
   if (properties.topicAlias === undefined) return properties;
   const { topicAlias: _ignored, ...rest } = properties;
   return rest;
+}
+
+/** Settles the publish promise of `entry`, if it still has one, exactly once. */
+function settleOnce(entry: OutEntry, error?: Error): void {
+  const settle = entry.settle;
+  entry.settle = undefined;
+  settle?.(error);
 }
