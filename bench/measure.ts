@@ -23,6 +23,14 @@ export interface Timing {
   sampleMs: number;
 }
 
+/**
+ * The timing of a network case (sockets, other processes): samples of `sampleMs`, longer than
+ * the in-memory benches' 20 ms, to be stable; with --quick, the harness's own smoke timing.
+ */
+export function networkTiming(quick: boolean, timing: Timing, sampleMs: number): Timing {
+  return quick ? timing : { warmupMs: 500, repeats: 11, sampleMs };
+}
+
 export interface Comparison {
   /** Median rates, units per second. */
   ours: number;

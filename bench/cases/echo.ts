@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { WebSocket as WsClient } from "ws";
 import { WebSocket as OurClient } from "../../src/index.js";
 import { asciiText, randomBytes } from "../data.js";
-import { compareAsync, compareCosts, type AsyncContender, type Comparison, type Timing } from "../measure.js";
+import { compareAsync, compareCosts, networkTiming, type AsyncContender, type Comparison, type Timing } from "../measure.js";
 import { startServer, type Impl, type ServerProcess } from "../server-process.js";
 import { quantile } from "../stats.js";
 import type { BenchSpec, CaseSpec, Env } from "../types.js";
@@ -15,8 +15,8 @@ import type { BenchSpec, CaseSpec, Env } from "../types.js";
 const IN_FLIGHT = 64;
 /** Longest a single run may wait for its echoes before the bench fails. */
 const RUN_TIMEOUT_MS = 15_000;
-/** Network samples need to be longer than the in-memory benches' 20 ms to be stable. */
-const FULL_TIMING: Timing = { warmupMs: 500, repeats: 11, sampleMs: 150 };
+/** Sample length of the full run, ms: network samples need more than the in-memory benches' 20 ms. */
+const SAMPLE_MS = 150;
 const P99_ROUND_TRIPS = { full: 2000, quick: 50 };
 
 /** The client socket, as far as this file uses it (ws's and ours agree). */
@@ -170,7 +170,7 @@ const SIZES = { "32B": 32, "1KiB": 1024, "64KiB": 64 * 1024 } as const;
 type Size = keyof typeof SIZES;
 /** ASCII text for the small sizes (validated as UTF-8 on both ends), random binary for 64 KiB. */
 const payloadOf = (size: Size): [Buffer, boolean] => (size === "64KiB" ? [randomBytes(SIZES[size], 31), true] : [asciiText(SIZES[size], 32), false]);
-const timingOf = (env: Env, timing: Timing) => (env.quick ? timing : FULL_TIMING);
+const timingOf = (env: Env, timing: Timing) => networkTiming(env.quick, timing, SAMPLE_MS);
 
 const rateCase = (size: Size, window: number, floor = false): CaseSpec => ({
   name: `${size}-${window === 1 ? "rtt" : "pipelined"}${floor ? "-floor" : ""}`,

@@ -13,7 +13,7 @@ import type { MqttClient as MqttJsClient } from "mqtt";
 import type { MqttClient as OurClient } from "../../src/mqtt/index.js";
 import type { Mosquitto } from "../../test/support/mosquitto.js";
 import { asciiText } from "../data.js";
-import { compareAsync, compareCosts, type AsyncContender, type Comparison, type Timing } from "../measure.js";
+import { compareAsync, compareCosts, networkTiming, type AsyncContender, type Comparison, type Timing } from "../measure.js";
 import { quantile } from "../stats.js";
 import type { BenchSpec, CaseSpec, Env } from "../types.js";
 
@@ -23,8 +23,8 @@ type QoS = 0 | 1;
 const PAYLOAD_BYTES = 64;
 /** Publishes outstanding at once: QoS 1 not yet acknowledged, QoS 0 not yet received. */
 const WINDOW = 100;
-/** Network samples through a broker need to be longer than the in-memory benches' 20 ms. */
-const FULL_TIMING: Timing = { warmupMs: 500, repeats: 11, sampleMs: 200 };
+/** Sample length of the full run, ms: network samples need more than the in-memory benches' 20 ms. */
+const SAMPLE_MS = 200;
 const E2E_MESSAGES = { full: 2000, quick: 50 };
 const RSS_REPEATS = { full: 5, quick: 1 };
 const OFFLINE_MESSAGES = 10_000;
@@ -231,7 +231,7 @@ async function withFlows<T>(qos: QoS, body: (ours: Flow, theirs: Flow) => Promis
   }
 }
 
-const timingOf = (env: Env, timing: Timing) => (env.quick ? timing : FULL_TIMING);
+const timingOf = (env: Env, timing: Timing) => networkTiming(env.quick, timing, SAMPLE_MS);
 
 const publishCase = (qos: QoS): CaseSpec => ({
   name: `qos${qos}-publish`,
