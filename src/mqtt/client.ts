@@ -591,12 +591,9 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         }
         const entry: OutEntry = { seq, key, packet: record.packet as OutEntry["packet"], state: record.state, sent: true, createdAt: record.createdAt };
         entry.packet.dup = false;
-        if (this.#session.ids.has(entry.packet.messageId)) {
-          // Two stored messages with one id cannot both be in flight (a foreign or damaged store):
-          // the later one goes out under a new id.
-          entry.packet.messageId = this.#session.ids.allocate();
-          this.#session.ids.release(entry.packet.messageId);
-        }
+        // Two stored messages with one id cannot both be in flight (a foreign or damaged store):
+        // the later one goes out under a new id (allocate reserves it; add finds it reserved).
+        if (this.#session.ids.has(entry.packet.messageId)) entry.packet.messageId = this.#session.ids.allocate();
         this.#session.add(entry);
         this.#seq = Math.max(this.#seq, seq + 1);
         continue;
