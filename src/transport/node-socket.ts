@@ -42,6 +42,8 @@ export class SocketConnection implements ConnectionEvents {
   readonly socket: Socket;
   readonly #options: SocketConnectionOptions;
   readonly #events: SocketConnectionEvents;
+  /** Who holds reading paused: the connection (inflation lags), the application (`pause()`), or both. */
+  #pausedBy = { connection: false, application: false };
   /** This tick's writes so far: the first goes out at once, the rest are gathered. */
   #tick: "idle" | "wrote" | "gathering" = "idle";
 
@@ -115,8 +117,22 @@ export class SocketConnection implements ConnectionEvents {
 
   /** @internal */
   setReading(reading: boolean): void {
-    if (reading) this.socket.resume();
-    else this.socket.pause();
+    this.#hold("connection", !reading);
+  }
+
+  /** Stops (true) or resumes (false) reading for the application; reading resumes only once neither holds it. */
+  holdReading(hold: boolean): void {
+    this.#hold("application", hold);
+  }
+
+  get readingHeld(): boolean {
+    return this.#pausedBy.application;
+  }
+
+  #hold(who: "connection" | "application", hold: boolean): void {
+    this.#pausedBy[who] = hold;
+    if (this.#pausedBy.connection || this.#pausedBy.application) this.socket.pause();
+    else this.socket.resume();
   }
 
   /** @internal */

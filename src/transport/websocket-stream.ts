@@ -20,7 +20,6 @@ const OPEN = 1;
 export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}): Duplex {
   /** The callback of a write that waits for `ws.bufferedAmount` to go down. */
   let waiting: ((error?: Error | null) => void) | undefined;
-  let pausedSocket = false;
 
   const duplex = new Duplex({
     // A closed WebSocket can't be written to: the writable side ends with the readable one.
@@ -30,10 +29,7 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
     readableObjectMode: false,
     writableObjectMode: false,
     read() {
-      if (pausedSocket) {
-        pausedSocket = false;
-        ws.socket?.resume();
-      }
+      if (ws.isPaused) ws.resume();
     },
     write(chunk: Buffer, _encoding, callback) {
       send(chunk, callback);
@@ -104,13 +100,9 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
     else setImmediate(waitForDrain);
   }
 
-  // Pausing the socket also holds back control frames; the connection's own flow control may
-  // resume it early, which costs only memory.
+  // Pausing also holds back control frames, as with ws.
   ws.on("message", (data: Buffer) => {
-    if (!duplex.push(data) && !pausedSocket && ws.socket) {
-      pausedSocket = true;
-      ws.socket.pause();
-    }
+    if (!duplex.push(data)) ws.pause();
   });
   ws.once("close", () => {
     waitForDrain();

@@ -164,6 +164,21 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return new Promise<number>((resolve, reject) => (this.#pings ??= []).push({ payload, sentAt: performance.now(), resolve, reject }));
   }
 
+  /** Stops reading from the socket (as ws's `pause()`): messages, pings and close frames wait. */
+  pause(): void {
+    this.#transport?.holdReading(true);
+  }
+
+  /** Reads again after `pause()`. */
+  resume(): void {
+    this.#transport?.holdReading(false);
+  }
+
+  /** `pause()` holds reading. */
+  get isPaused(): boolean {
+    return this.#transport?.readingHeld ?? false;
+  }
+
   pong(data?: string | Uint8Array): void {
     this.#requireTransport("pong").connection.pong(data);
   }

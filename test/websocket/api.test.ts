@@ -68,3 +68,30 @@ describe("WHATWG surface", () => {
     ws.close();
   });
 });
+
+describe("pause() and resume() (as ws has them)", () => {
+  it("hold every message while paused and deliver them, in order, on resume()", async () => {
+    const ws = await openClient();
+    const got: string[] = [];
+    ws.on("message", (data) => got.push(data.toString()));
+    ws.send("before");
+    await new Promise<void>((resolve) => {
+      const check = () => (got.length === 1 ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    ws.pause();
+    expect(ws.isPaused).toBe(true);
+    for (const text of ["a", "b", "c"]) ws.send(text);
+    // The echoes reach our socket's kernel buffer, but nothing is read while paused.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(got).toEqual(["before"]);
+    ws.resume();
+    expect(ws.isPaused).toBe(false);
+    await new Promise<void>((resolve) => {
+      const check = () => (got.length === 4 ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    expect(got).toEqual(["before", "a", "b", "c"]);
+    ws.close();
+  });
+});
