@@ -39,7 +39,8 @@ export function idOfInKey(key: string): number | undefined {
 }
 
 export function encodeOut(record: OutRecord, protocolVersion: 4 | 5): Uint8Array {
-  const body = mqttPacket.generate({ ...record.packet, dup: false }, { protocolVersion });
+  // The packet is the application's (dup false); no copy, no new object per message.
+  const body = mqttPacket.generate(record.packet, { protocolVersion });
   // From Node's pool where there is one: a store holds thousands of these.
   const out = allocBytes(HEADER + body.length);
   out[0] = FORMAT;

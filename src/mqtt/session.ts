@@ -5,6 +5,7 @@
 import type { IConnackPacket, IPublishPacket } from "mqtt-packet";
 import { MqttProtocolError } from "./errors.js";
 import { PacketIds } from "./packet-ids.js";
+import { publishPacket } from "./publish-packet.js";
 import { OutState } from "./record.js";
 
 export { OutState };
@@ -173,10 +174,9 @@ export class Session {
    * expiry, and a topic alias when the broker allows them.
    */
   wirePublish(entry: OutEntry): IPublishPacket {
-    const packet: IPublishPacket = { ...entry.packet, dup: entry.sent };
     const remaining = this.remainingExpiry(entry);
-    if (remaining !== undefined) packet.properties = { ...packet.properties, messageExpiryInterval: Math.max(1, remaining) };
-    return this.applyAlias(packet);
+    const properties = remaining === undefined ? undefined : { ...entry.packet.properties, messageExpiryInterval: Math.max(1, remaining) };
+    return this.applyAlias(publishPacket(entry.packet, { dup: entry.sent, properties }));
   }
 
   /**
@@ -186,11 +186,11 @@ export class Session {
   applyAlias(packet: IPublishPacket): IPublishPacket {
     if (this.#aliasOutMax === 0) return packet;
     const existing = this.#aliasOut.get(packet.topic);
-    if (existing !== undefined) return { ...packet, topic: "", properties: { ...packet.properties, topicAlias: existing } };
+    if (existing !== undefined) return publishPacket(packet, { topic: "", properties: { ...packet.properties, topicAlias: existing } });
     if (this.#aliasOut.size >= this.#aliasOutMax) return packet;
     const alias = this.#aliasOut.size + 1;
     this.#aliasOut.set(packet.topic, alias);
-    return { ...packet, properties: { ...packet.properties, topicAlias: alias } };
+    return publishPacket(packet, { properties: { ...packet.properties, topicAlias: alias } });
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the entry is done; its id is free again. */
@@ -284,7 +284,8 @@ export class Session {
   }
 
   /**
-   * Replaces an incoming topic alias by its topic (MQTT 5 §3.3.2.3.4), recording new mappings.
+   * Fills in the topic of an incoming PUBLISH that used a topic alias (MQTT 5 §3.3.2.3.4; the
+   * packet is ours, fresh from the parser, so in place), recording new mappings.
    * Throws MqttProtocolError (0x94 Topic Alias invalid) for an alias out of range or unknown.
    */
   resolveIncomingAlias(packet: IPublishPacket): IPublishPacket {
@@ -301,6 +302,7 @@ export class Session {
     }
     const topic = this.#aliasIn.get(alias);
     if (topic === undefined) throw new MqttProtocolError(`the broker used topic alias ${alias} before mapping it to a topic`, 0x94);
-    return { ...packet, topic };
+    packet.topic = topic;
+    return packet;
   }
 }
