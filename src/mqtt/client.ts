@@ -19,8 +19,9 @@ import {
 } from "./errors.js";
 import { OfflineQueue, type OfflineQueueOptions } from "./offline-queue.js";
 import { publishPacket } from "./publish-packet.js";
-import { OutState, decodeOut, encodeOut, idOfInKey, inKey, outKey, seqOfKey } from "./record.js";
-import { Session, fingerprint, type OutEntry } from "./session.js";
+import { ByteArena } from "./arena.js";
+import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, seqOfKey, setPacketId, withState } from "./record.js";
+import { Session, fingerprint, outEntry, type OutEntry } from "./session.js";
 import { validateTopicFilter, validateTopicName, matches } from "./topics.js";
 
 export type { QoS, UserProperties };
@@ -201,7 +202,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #endPromise: Promise<void> | undefined;
   #lastSend = 0;
   /** Encoded packets not yet handed to the WebSocket (flushed at the end of the current turn). */
-  #out: Buffer[] = [];
+  #out: Uint8Array[] = [];
   #outBytes = 0;
   #flushQueued = false;
   #lastReceive = 0;
@@ -213,6 +214,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #seq = 0;
   /** Entries whose store.put finished out of order wait here to join the session in publish order. */
   readonly #stored = new Map<number, OutEntry | null>();
+  /** Where the records of outgoing messages live while the client holds them. */
+  readonly #arena = new ByteArena();
   #nextAdd = 0;
   readonly #requests = new Map<number, PendingRequest>();
   readonly #subscriptions = new Map<string, Subscription>();
@@ -237,7 +240,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
     if (options.will) validateTopicName(options.will.topic);
     this.#ownStore = options.store === undefined;
-    this.store = options.store ?? new MemoryStore();
+    // Its own store may keep the very records the client holds: they never change once stored.
+    this.store = options.store ?? new MemoryStore({ shareValues: true });
     this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
     this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);
@@ -312,35 +316,57 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /**
    * QoS 1/2: writes the message to the store, then hands it to the session in publish order.
-   * Promise chains rather than async/await: until the store answers, a burst of publishes then
-   * holds little more than each message itself (a suspended async frame apiece made V8 grow
-   * its young generation to the maximum for 10,000 offline publishes).
+   * No async/await: a store that writes at once (putSync) takes the message in this turn, and
+   * otherwise a pending publish holds little beyond the message until the store answers (a
+   * suspended async frame apiece grew V8's young generation to its maximum for a burst of
+   * 10,000 offline publishes).
    */
   #publishStored(packet: IPublishPacket): Promise<void> {
     if (this.#ending) return Promise.reject(new ClientEndedError("publishing"));
     const messageId = this.#session.ids.allocate();
-    const seq = this.#seq++;
-    const entry: OutEntry = { seq, key: outKey(seq), packet: publishPacket(packet, { messageId }) as OutEntry["packet"], state: OutState.Publish, sent: false, createdAt: Date.now(), settle: undefined };
-    const acknowledged = this.#connected ? new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve()))) : undefined;
-    let stored: Promise<void>;
+    let entry: OutEntry;
+    let storing: Promise<void> | undefined;
     try {
-      stored = this.store.put(entry.key, encodeOut(entry, this.options.protocolVersion));
+      entry = this.#outEntry(this.#seq, publishPacket(packet, { messageId }), OutState.Publish, Date.now(), false);
+      storing = this.#store(entry);
     } catch (error) {
-      stored = Promise.reject(error);
+      this.#session.ids.release(messageId);
+      return Promise.reject(error);
     }
-    return stored.then(
+    const seq = this.#seq++;
+    const acknowledged = this.#connected ? new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve()))) : undefined;
+    if (!storing) {
+      this.#accept(seq, entry);
+      return acknowledged ?? Promise.resolve();
+    }
+    return storing.then(
       () => {
-        this.#stored.set(seq, entry);
-        this.#addStored();
+        this.#accept(seq, entry);
         return acknowledged;
       },
       (error: unknown) => {
         this.#session.ids.release(messageId);
-        this.#stored.set(seq, null);
-        this.#addStored();
+        this.#accept(seq, null);
         throw error;
       },
     );
+  }
+
+  /** Writes the entry to the store: at once if the store can (undefined), else the promise of the write. */
+  #store(entry: OutEntry): Promise<void> | undefined {
+    if (this.store.putSync) return void this.store.putSync(entry.key, entry.record);
+    return this.store.put(entry.key, entry.record);
+  }
+
+  /** The store has answered for publish number `seq`: its entry (null if refused) joins the session in order. */
+  #accept(seq: number, entry: OutEntry | null): void {
+    this.#stored.set(seq, entry);
+    this.#addStored();
+  }
+
+  /** An outgoing entry for `packet` (QoS 1/2, with its id, DUP 0), encoded once into its record (unless given). */
+  #outEntry(seq: number, packet: IPublishPacket, state: OutState, createdAt: number, sent: boolean, record?: Uint8Array): OutEntry {
+    return outEntry(seq, packet, record ?? encodeOut(packet, state, createdAt, this.options.protocolVersion, this.#arena), state, createdAt, sent);
   }
 
   publishAsync(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void> {
@@ -377,11 +403,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const { send, expired } = this.#session.pump();
     for (const entry of expired) {
       this.#forget(entry);
-      settleOnce(entry, new MessageExpiredError(entry.packet.topic));
+      settleOnce(entry, new MessageExpiredError(entry.topic));
     }
     for (const entry of send) {
       if (entry.state === OutState.Pubrel) {
-        this.#send({ cmd: "pubrel", messageId: entry.packet.messageId });
+        this.#send({ cmd: "pubrel", messageId: entry.messageId });
         continue;
       }
       try {
@@ -389,7 +415,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         entry.sent = true;
       } catch (error) {
         if (!(error instanceof PacketTooLargeError)) throw error;
-        this.#session.drop(entry.packet.messageId);
+        this.#session.drop(entry.messageId);
         this.#forget(entry);
         settleOnce(entry, error);
       }
@@ -616,12 +642,17 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
           this.#emitError(new MqttProtocolError(`skipping the unreadable store entry ${key}: ${(error as Error).message}`));
           continue;
         }
-        const entry: OutEntry = { seq, key, packet: record.packet as OutEntry["packet"], state: record.state, sent: true, createdAt: record.createdAt };
-        entry.packet.dup = false;
+        const { packet, state, createdAt } = record;
+        // Kept as stored unless it was stored by a client of the other MQTT version (encoded afresh).
+        const bytes = record.protocolVersion === this.options.protocolVersion ? this.#arena.copy(value) : undefined;
         // Two stored messages with one id cannot both be in flight (a foreign or damaged store):
         // the later one goes out under a new id (allocate reserves it; add finds it reserved).
-        if (this.#session.ids.has(entry.packet.messageId)) entry.packet.messageId = this.#session.ids.allocate();
-        this.#session.add(entry);
+        if (this.#session.ids.has(packet.messageId)) {
+          packet.messageId = this.#session.ids.allocate();
+          if (bytes) setPacketId(bytes, packet.messageId);
+        }
+        packet.dup = false;
+        this.#session.add(this.#outEntry(seq, packet, state, createdAt, true, bytes));
         this.#seq = Math.max(this.#seq, seq + 1);
         continue;
       }
@@ -930,7 +961,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const entry = this.#session.complete(id, cmd);
     if (!entry) return;
     this.#forget(entry);
-    settleOnce(entry, reasonCode >= 0x80 ? new PublishError(entry.packet.topic, reasonCode, reasonString) : undefined);
+    settleOnce(entry, reasonCode >= 0x80 ? new PublishError(entry.topic, reasonCode, reasonString) : undefined);
     this.#pump();
   }
 
@@ -944,7 +975,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const { entry, failed } = result;
     if (failed) {
       this.#forget(entry);
-      settleOnce(entry, new PublishError(entry.packet.topic, reasonCode, reasonString));
+      settleOnce(entry, new PublishError(entry.topic, reasonCode, reasonString));
       this.#pump();
       return;
     }
@@ -953,9 +984,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       return;
     }
     const generation = this.#generation;
-    const record = encodeOut({ state: OutState.Pubrel, createdAt: entry.createdAt, packet: entry.packet }, this.options.protocolVersion);
+    const record = withState(entry.record, OutState.Pubrel, this.#arena);
     this.store.put(entry.key, record).then(
       () => {
+        entry.record = record;
         entry.state = OutState.Pubrel;
         if (generation === this.#generation && this.#connected) this.#send({ cmd: "pubrel", messageId: id });
       },
@@ -1015,9 +1047,9 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   // ---- output ----------------------------------------------------------------------------
 
-  /** Encodes and sends one packet. Throws PacketTooLargeError above the broker's Maximum Packet Size. */
-  #send(packet: Packet): void {
-    const bytes = mqttPacket.generate(packet, { protocolVersion: this.options.protocolVersion });
+  /** Sends one packet (encoding it unless given encoded). Throws PacketTooLargeError above the broker's Maximum Packet Size. */
+  #send(packet: Packet | Uint8Array): void {
+    const bytes = packet instanceof Uint8Array ? packet : mqttPacket.generate(packet, { protocolVersion: this.options.protocolVersion });
     const max = this.#session.maxPacketSize;
     if (max !== undefined && bytes.length > max) throw new PacketTooLargeError(bytes.length, max);
     const ws = this.#ws;
@@ -1031,7 +1063,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       queueMicrotask(this.#flushSoon);
     }
     this.#lastSend = Date.now();
-    if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet);
+    if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet instanceof Uint8Array ? decodePublish(packet, this.options.protocolVersion) : packet);
   }
 
   readonly #flushSoon = () => {

@@ -6,7 +6,7 @@ import type { IConnackPacket, IPublishPacket } from "mqtt-packet";
 import { MqttProtocolError } from "./errors.js";
 import { PacketIds } from "./packet-ids.js";
 import { publishPacket } from "./publish-packet.js";
-import { OutState } from "./record.js";
+import { OutState, decodePublish, outKey, publishOf, withDup } from "./record.js";
 
 export { OutState };
 
@@ -26,14 +26,36 @@ export function fingerprint(topic: string, payload: Uint8Array): number {
 export interface OutEntry {
   seq: number;
   key: string;
-  /** The PUBLISH as the application made it (full topic, no alias, dup false), with its packet id. */
-  packet: IPublishPacket & { messageId: number };
+  /** What is in the store: see record.ts. Its PUBLISH is what goes on the wire. */
+  record: Uint8Array;
+  messageId: number;
+  qos: 1 | 2;
+  topic: string;
+  /** MQTT 5 Message Expiry Interval (seconds), if the message has one. */
+  expiry: number | undefined;
   state: OutState;
   /** Sent at least once, on this or an earlier connection (DUP on the next send). */
   sent: boolean;
   createdAt: number;
   /** Called once when the message is acknowledged (no argument) or given up (an error). */
-  settle?: (error?: Error) => void;
+  settle: ((error?: Error) => void) | undefined;
+}
+
+/** The entry of `packet` (QoS 1/2 with its id, DUP 0), whose encoded form is `record`. */
+export function outEntry(seq: number, packet: IPublishPacket, record: Uint8Array, state: OutState, createdAt: number, sent: boolean): OutEntry {
+  return {
+    seq,
+    key: outKey(seq),
+    record,
+    messageId: packet.messageId!,
+    qos: packet.qos as 1 | 2,
+    topic: packet.topic,
+    expiry: packet.properties?.messageExpiryInterval,
+    state,
+    sent,
+    createdAt,
+    settle: undefined,
+  };
 }
 
 export interface SessionOptions {
@@ -99,7 +121,7 @@ export class Session {
 
   /** A reloaded or new entry: reserves its packet id and queues it behind the others. */
   add(entry: OutEntry): void {
-    this.ids.reserve(entry.packet.messageId);
+    this.ids.reserve(entry.messageId);
     this.#waiting.push(entry);
   }
 
@@ -147,11 +169,11 @@ export class Session {
       const entry = this.#waiting[this.#head]!;
       this.#waiting[this.#head++] = undefined as unknown as OutEntry;
       if (!entry.sent && entry.state === OutState.Publish && this.remainingExpiry(entry) === 0) {
-        this.ids.release(entry.packet.messageId);
+        this.ids.release(entry.messageId);
         expired.push(entry);
         continue;
       }
-      this.#inflight.set(entry.packet.messageId, entry);
+      this.#inflight.set(entry.messageId, entry);
       send.push(entry);
     }
     if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
@@ -163,7 +185,7 @@ export class Session {
 
   /** Seconds left of the entry's Message Expiry Interval (undefined: none; 0: expired). */
   remainingExpiry(entry: OutEntry): number | undefined {
-    const interval = entry.packet.properties?.messageExpiryInterval;
+    const interval = entry.expiry;
     if (interval === undefined) return undefined;
     const elapsed = Math.floor((this.#now() - entry.createdAt) / 1000);
     return Math.max(0, interval - elapsed);
@@ -171,12 +193,24 @@ export class Session {
 
   /**
    * The PUBLISH to put on the wire for an in-flight entry: DUP if sent before, the remaining
-   * expiry, and a topic alias when the broker allows them.
+   * expiry, and a topic alias when the broker allows them. Mostly the stored bytes as they are;
+   * a packet to encode when expiry or an alias (MQTT 5) changes them.
    */
-  wirePublish(entry: OutEntry): IPublishPacket {
+  wirePublish(entry: OutEntry): Uint8Array | IPublishPacket {
     const remaining = this.remainingExpiry(entry);
-    const properties = remaining === undefined ? undefined : { ...entry.packet.properties, messageExpiryInterval: Math.max(1, remaining) };
-    return this.applyAlias(publishPacket(entry.packet, { dup: entry.sent, properties }));
+    if (remaining === undefined && !this.#aliases(entry.topic)) {
+      const publish = publishOf(entry.record);
+      return entry.sent ? withDup(publish) : publish;
+    }
+    const packet = decodePublish(publishOf(entry.record), 5);
+    packet.dup = entry.sent;
+    if (remaining !== undefined) packet.properties = { ...packet.properties, messageExpiryInterval: Math.max(1, remaining) };
+    return this.applyAlias(packet);
+  }
+
+  /** Whether applyAlias would give `topic` an alias now. */
+  #aliases(topic: string): boolean {
+    return this.#aliasOutMax > 0 && (this.#aliasOut.has(topic) || this.#aliasOut.size < this.#aliasOutMax);
   }
 
   /**
@@ -197,7 +231,7 @@ export class Session {
   complete(id: number, cmd: "puback" | "pubcomp"): OutEntry | undefined {
     const entry = this.#inflight.get(id);
     if (!entry) return undefined;
-    const expected = entry.packet.qos === 1 ? "puback" : "pubcomp";
+    const expected = entry.qos === 1 ? "puback" : "pubcomp";
     if (cmd !== expected || (cmd === "pubcomp" && entry.state !== OutState.Pubrel)) return undefined;
     this.#inflight.delete(id);
     this.ids.release(id);
@@ -213,7 +247,7 @@ export class Session {
    */
   received(id: number, reasonCode = 0): { entry: OutEntry; failed: boolean } | undefined {
     const entry = this.#inflight.get(id);
-    if (!entry || entry.packet.qos !== 2) return undefined;
+    if (!entry || entry.qos !== 2) return undefined;
     if (reasonCode >= 0x80) {
       this.#inflight.delete(id);
       this.ids.release(id);
@@ -234,7 +268,7 @@ export class Session {
   /** Removes every entry (end without a store to resend from); returns them. */
   clear(): OutEntry[] {
     const all = [...this.outgoing()];
-    for (const entry of all) this.ids.release(entry.packet.messageId);
+    for (const entry of all) this.ids.release(entry.messageId);
     this.#inflight.clear();
     this.#waiting = [];
     this.#head = 0;

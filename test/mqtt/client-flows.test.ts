@@ -9,6 +9,7 @@ import {
 } from "../../src/mqtt/index.js";
 import { startFakeBroker, type FakeBroker } from "./fake-broker.js";
 import { TestStore, collect, waitFor } from "./helpers.js";
+import { freePorts } from "../support/mosquitto.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -117,6 +118,22 @@ describe("outgoing QoS 1/2", () => {
     c1.send({ cmd: "puback", messageId: ids[0] }, { cmd: "pubcomp", messageId: ids[1] }, { cmd: "puback", messageId: ids[2] }, { cmd: "puback", messageId: four.messageId });
     await later;
     await waitFor(() => store.size === 0, "the store to empty");
+  });
+
+  it.each([[4, 5], [5, 4]] as const)("a message stored by an MQTT v%i client is resent by a v%i client, encoded for its version", async (from, to) => {
+    const store = new MemoryStore();
+    const [port] = await freePorts(1);
+    const offline = connect(`ws://127.0.0.1:${port}`, { protocolVersion: from, store, reconnect: false });
+    offline.on("error", () => {});
+    await offline.publish("a/b", "hello", { qos: 1, retain: true });
+    await offline.end(true);
+    const { broker, client } = await setup({ protocolVersion: to }, { protocolVersion: to, store });
+    const c0 = await broker.connection(0);
+    const resent = await c0.next<IPublishPacket>(isPublish);
+    expect(resent).toMatchObject({ topic: "a/b", qos: 1, retain: true, dup: true });
+    expect(String(resent.payload)).toBe("hello");
+    c0.send({ cmd: "puback", messageId: resent.messageId });
+    await waitFor(() => store.size === 0 && client.outgoingCount === 0, "the message to be acknowledged");
   });
 
   it("keeps at most maxInflight / the broker's Receive Maximum in flight, in order", async () => {

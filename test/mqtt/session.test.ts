@@ -1,18 +1,28 @@
 // The session core without I/O: packets built as mqtt-packet parses them, no network.
 import type { IConnackPacket, IPublishPacket } from "mqtt-packet";
+import mqttPacket from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { Backoff } from "../../src/mqtt/backoff.js";
 import { MessageDroppedError, MqttProtocolError, OfflineQueueFullError } from "../../src/mqtt/errors.js";
 import { OfflineQueue } from "../../src/mqtt/offline-queue.js";
-import { OutState, decodeOut, encodeOut, inKey, outKey, seqOfKey, idOfInKey } from "../../src/mqtt/record.js";
-import { Session, fingerprint, type OutEntry } from "../../src/mqtt/session.js";
+import { OutState, decodeOut, decodePublish, encodeOut, inKey, outKey, publishOf, seqOfKey, setPacketId, idOfInKey, withDup, withState } from "../../src/mqtt/record.js";
+import { Session, fingerprint, outEntry, type OutEntry } from "../../src/mqtt/session.js";
+import { ByteArena } from "../../src/mqtt/arena.js";
 
 const connack = (props: IConnackPacket["properties"] = {}, sessionPresent = false): IConnackPacket => ({ cmd: "connack", sessionPresent, reasonCode: 0, properties: props });
 
 function entry(session: Session, seq: number, qos: 1 | 2 = 1, extra: Partial<IPublishPacket> = {}, createdAt = 0): OutEntry {
   const messageId = session.ids.allocate();
   session.ids.release(messageId);
-  return { seq, key: outKey(seq), packet: { cmd: "publish", topic: "t", payload: Buffer.from(`m${seq}`), qos, dup: false, retain: false, messageId, ...extra }, state: OutState.Publish, sent: false, createdAt };
+  const packet: IPublishPacket = { cmd: "publish", topic: "t", payload: Buffer.from(`m${seq}`), qos, dup: false, retain: false, messageId, ...extra };
+  const version = packet.properties ? 5 : 4;
+  return outEntry(seq, packet, encodeOut(packet, OutState.Publish, createdAt, version, new ByteArena()), OutState.Publish, createdAt, false);
+}
+
+/** The PUBLISH the session would send for `e`, decoded. */
+function wire(s: Session, e: OutEntry): IPublishPacket {
+  const out = s.wirePublish(e);
+  return out instanceof Uint8Array ? decodePublish(out, e.expiry === undefined ? 4 : 5) : out;
 }
 
 describe("Session: outgoing", () => {
@@ -26,7 +36,7 @@ describe("Session: outgoing", () => {
     expect(first.map((e) => e.seq)).toEqual([0, 1]);
     expect(s.pump().send).toEqual([]);
     for (const e of first) e.sent = true;
-    expect(s.complete(first[0]!.packet.messageId, "puback")).toBe(first[0]);
+    expect(s.complete(first[0]!.messageId, "puback")).toBe(first[0]);
     expect(s.pump().send.map((e) => e.seq)).toEqual([2]);
     expect(s.outgoingCount).toBe(4);
   });
@@ -42,8 +52,8 @@ describe("Session: outgoing", () => {
     s.connected(connack());
     const again = s.pump().send;
     expect(again.map((e) => e.seq)).toEqual([0, 1, 2, 3]);
-    expect(again.map((e) => s.wirePublish(e).dup)).toEqual([true, true, true, false]);
-    expect(again.map((e) => e.packet.messageId)).toEqual(sent.map((e) => e.packet.messageId).concat(again[3]!.packet.messageId));
+    expect(again.map((e) => wire(s, e).dup)).toEqual([true, true, true, false]);
+    expect(again.map((e) => e.messageId)).toEqual(sent.map((e) => e.messageId).concat(again[3]!.messageId));
   });
 
   it("QoS 2: PUBREC keeps the entry in flight; PUBCOMP only after the PUBREL state; a PUBACK does not complete it", () => {
@@ -51,7 +61,7 @@ describe("Session: outgoing", () => {
     s.connected(connack());
     s.add(entry(s, 0, 2));
     const [e] = s.pump().send;
-    const id = e!.packet.messageId;
+    const id = e!.messageId;
     expect(s.complete(id, "puback")).toBeUndefined();
     expect(s.complete(id, "pubcomp")).toBeUndefined();
     expect(s.received(id)).toEqual({ entry: e, failed: false });
@@ -66,7 +76,7 @@ describe("Session: outgoing", () => {
     s.connected(connack());
     s.add(entry(s, 0, 2));
     const [e] = s.pump().send;
-    expect(s.received(e!.packet.messageId, 0x87)).toEqual({ entry: e, failed: true });
+    expect(s.received(e!.messageId, 0x87)).toEqual({ entry: e, failed: true });
     expect(s.outgoingCount).toBe(0);
   });
 
@@ -78,7 +88,7 @@ describe("Session: outgoing", () => {
     s.connected(connack());
     const { send, expired } = s.pump();
     expect(expired.map((e) => e.seq)).toEqual([0]);
-    expect(send.map((e) => s.wirePublish(e).properties?.messageExpiryInterval)).toEqual([50]);
+    expect(send.map((e) => wire(s, e).properties?.messageExpiryInterval)).toEqual([50]);
     now = 0;
   });
 
@@ -154,8 +164,9 @@ describe("Session: incoming", () => {
 describe("store records", () => {
   it.each([4, 5] as const)("round-trip a PUBLISH with its state (v%i)", (v) => {
     const packet = { cmd: "publish" as const, topic: "a/b", payload: Buffer.from("hello"), qos: 2 as const, dup: false, retain: true, messageId: 513, ...(v === 5 ? { properties: { userProperties: { k: "v" }, messageExpiryInterval: 9 } } : {}) };
-    const decoded = decodeOut(encodeOut({ state: OutState.Pubrel, createdAt: 1234.5, packet }, v));
+    const decoded = decodeOut(encodeOut(packet, OutState.Pubrel, 1234.5, v, new ByteArena()));
     expect(decoded.state).toBe(OutState.Pubrel);
+    expect(decoded.protocolVersion).toBe(v);
     expect(decoded.createdAt).toBe(1234.5);
     expect(decoded.packet).toMatchObject({ topic: "a/b", qos: 2, retain: true, messageId: 513 });
     expect(String(decoded.packet.payload)).toBe("hello");
@@ -220,5 +231,33 @@ describe("OfflineQueue", () => {
     expect(String(q.shift()!.packet.payload)).toBe("dddddddd");
     expect(q.shift()).toBeUndefined();
     expect(new MessageDroppedError("t").code).toBe("EDGEWS_MQTT_MESSAGE_DROPPED");
+  });
+});
+
+describe("encoded PUBLISH records", () => {
+  const packet: IPublishPacket = { cmd: "publish", topic: "a/b", payload: Buffer.from("hi"), qos: 1, dup: false, retain: false, messageId: 7 };
+
+  it("sends the stored bytes: DUP set on a copy, the record untouched", () => {
+    const record = encodeOut(packet, OutState.Publish, 0, 4, new ByteArena());
+    const first = publishOf(record);
+    expect(first).toEqual(mqttPacket.generate(packet, { protocolVersion: 4 }));
+    const again = withDup(first);
+    expect(decodePublish(again, 4)).toMatchObject({ dup: true, messageId: 7, topic: "a/b" });
+    expect(decodePublish(publishOf(record), 4).dup).toBe(false);
+  });
+
+  it.each([4, 5] as const)("rewrites the packet id in place (v%i)", (v) => {
+    const record = encodeOut({ ...packet, topic: "x".repeat(200), properties: v === 5 ? { userProperties: { k: "v" } } : undefined }, OutState.Publish, 0, v, new ByteArena());
+    setPacketId(record, 65_000);
+    expect(decodePublish(publishOf(record), v)).toMatchObject({ messageId: 65_000, topic: "x".repeat(200) });
+    expect(String(decodePublish(publishOf(record), v).payload)).toBe("hi");
+  });
+
+  it("a copy in another state keeps the rest", () => {
+    const arena = new ByteArena();
+    const record = encodeOut(packet, OutState.Publish, 42, 4, arena);
+    const pubrel = withState(record, OutState.Pubrel, arena);
+    expect(decodeOut(record).state).toBe(OutState.Publish);
+    expect(decodeOut(pubrel)).toMatchObject({ state: OutState.Pubrel, createdAt: 42, packet: { messageId: 7, topic: "a/b" } });
   });
 });

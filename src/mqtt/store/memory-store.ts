@@ -1,12 +1,23 @@
 // A message store in memory: what it holds is lost with the process. Works in Node and browsers.
 import { copyOut } from "../../core/bytes.js";
+import { ByteArena } from "../arena.js";
 import { LiveEntries, StoreClosedError } from "./entries.js";
 import type { MessageStore, StoreLimits } from "./store.js";
 
+export interface MemoryStoreOptions extends StoreLimits {
+  /**
+   * Keep the values given to `put` instead of copying them, for a caller that never modifies a
+   * value once it is put (the MQTT client does this for the store it makes itself: the bytes it
+   * stores are those it sends, so a message is held once). Default false.
+   */
+  shareValues?: boolean;
+}
+
 /**
- * Entries in a `Map`, in first-insertion order, within `limits` (defaults: 100,000 entries,
- * 64 MiB of keys + values). `put` copies the value, so the caller may reuse its buffer once the
- * call returns; `get` and `iterate` hand out copies, so the caller may modify what it gets.
+ * Entries in a `Map`, in first-insertion order, within its limits (defaults: 100,000 entries,
+ * 64 MiB of keys + values). `put` copies the value (packed into chunks of the store's own, see
+ * arena.ts), so the caller may reuse its buffer once the call returns, unless `shareValues`;
+ * `get` and `iterate` hand out copies, so the caller may modify what it gets.
  * A `put` that would exceed a limit rejects with `StoreFullError` and changes nothing; replacing
  * a key counts only the difference in value size. After `close` every operation rejects with
  * `StoreClosedError`.
@@ -14,10 +25,12 @@ import type { MessageStore, StoreLimits } from "./store.js";
 export class MemoryStore implements MessageStore {
   readonly durability = "memory" as const;
   readonly #entries: LiveEntries;
+  readonly #arena: ByteArena | undefined;
   #closed = false;
 
-  constructor(limits: StoreLimits = {}) {
-    this.#entries = new LiveEntries(limits);
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#entries = new LiveEntries(options);
+    this.#arena = options.shareValues ? undefined : new ByteArena();
   }
 
   get size(): number {
@@ -28,11 +41,13 @@ export class MemoryStore implements MessageStore {
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {
+    this.putSync(key, value);
+  }
+
+  putSync(key: string, value: Uint8Array): void {
     this.#assertOpen("put");
     this.#entries.checkRoom(key, value.length);
-    // A copy in pooled memory (Node's Buffer pool where there is one): an ArrayBuffer of its
-    // own per message would cost more than most messages.
-    this.#entries.set(key, copyOut(value, 0, value.length));
+    this.#entries.set(key, this.#arena ? this.#arena.copy(value) : value);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

@@ -17,6 +17,12 @@ export interface MessageStore {
   /** Bytes held now (keys + values). */
   readonly bytes: number;
   put(key: string, value: Uint8Array): Promise<void>;
+  /**
+   * Optional, for stores whose writes complete at once (MemoryStore): `put` without the promise,
+   * throwing what `put` would reject with. The client then accepts a publish in the same turn,
+   * holding nothing per message while a burst of publishes is stored.
+   */
+  putSync?(key: string, value: Uint8Array): void;
   get(key: string): Promise<Uint8Array | undefined>;
   del(key: string): Promise<void>;
   iterate(): AsyncIterable<[key: string, value: Uint8Array]>;
