@@ -227,6 +227,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Incoming deliveries wait behind store writes for QoS 2 ids, to keep their order. */
   #incomingTail: Promise<void> = Promise.resolve();
   #incomingPending = 0;
+  /** Incoming QoS 1 PUBLISHes not yet acknowledged (waiting behind store writes). */
+  #unackedQos1 = 0;
   /** Called when the session drains (graceful end). */
   #onDrain: (() => void) | undefined;
 
@@ -760,6 +762,12 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   #onPacket(packet: Packet): void {
     if (this.listenerCount("packetreceive") > 0) this.emit("packetreceive", packet);
+    // MQTT 5 §3.1.2.11.4: a packet above the Maximum Packet Size we announced is a protocol error.
+    const max = this.options.protocolVersion === 5 ? this.options.properties?.maximumPacketSize : undefined;
+    if (max !== undefined && packetSize(packet) > max) {
+      this.#protocolError(new MqttProtocolError(`the broker sent a ${packetSize(packet)}-byte ${packet.cmd.toUpperCase()}, above our maximumPacketSize ${max}`, 0x95));
+      return;
+    }
     if (!this.#connected && packet.cmd !== "connack" && packet.cmd !== "auth" && packet.cmd !== "disconnect") {
       this.#protocolError(new MqttProtocolError(`the broker sent ${packet.cmd.toUpperCase()} before CONNACK`));
       return;
@@ -872,6 +880,12 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const id = packet.messageId!;
     const generation = this.#generation;
+    // MQTT 5 §3.3.4: no more than our Receive Maximum QoS 1/2 PUBLISHes unacknowledged (PUBACK / PUBCOMP not sent).
+    const receiveMaximum = this.options.protocolVersion === 5 ? (this.options.properties?.receiveMaximum ?? 65_535) : Infinity;
+    const newExchange = resolved.qos === 1 || (resolved.qos === 2 && !this.#session.incomingIds.has(id));
+    if (newExchange && this.#unackedQos1 + this.#session.incomingIds.size >= receiveMaximum) {
+      return this.#protocolError(new MqttProtocolError(`the broker sent more than our receiveMaximum ${receiveMaximum} of unacknowledged QoS 1/2 PUBLISHes`, 0x93));
+    }
     if (resolved.qos === 2) {
       const print = fingerprint(resolved.topic, resolved.payload as Buffer);
       const { deliver, persist } = this.#session.incomingQos2(id, packet.dup, print);
@@ -892,9 +906,12 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       });
       return;
     }
+    if (resolved.qos === 1) this.#unackedQos1++;
     this.#incomingStep(undefined, () => {
       this.#deliver(resolved);
-      if (resolved.qos === 1 && generation === this.#generation && this.#connected) this.#send({ cmd: "puback", messageId: id });
+      if (resolved.qos !== 1) return;
+      this.#unackedQos1--;
+      if (generation === this.#generation && this.#connected) this.#send({ cmd: "puback", messageId: id });
     });
   }
 
@@ -1105,6 +1122,12 @@ function withoutAlias(properties: NonNullable<IPublishPacket["properties"]>): IP
   if (properties.topicAlias === undefined) return properties;
   const { topicAlias: _ignored, ...rest } = properties;
   return rest;
+}
+
+/** The size of `packet` on the wire: fixed header byte, Remaining Length, and the rest. */
+function packetSize(packet: Packet): number {
+  const length = packet.length ?? 0;
+  return 1 + (length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4) + length;
 }
 
 /** Settles the publish promise of `entry`, if it still has one, exactly once. */

@@ -302,6 +302,37 @@ describe("incoming", () => {
   });
 });
 
+describe("incoming limits we announce (MQTT 5)", () => {
+  it("more unacknowledged QoS 2 PUBLISHes than our receiveMaximum: DISCONNECT 0x93", async () => {
+    const { broker, client, errors } = await setup({ protocolVersion: 5 }, { protocolVersion: 5, properties: { receiveMaximum: 2 } });
+    const c0 = await broker.connection(0);
+    await connected(client);
+    expect((c0.packets[0] as { properties?: { receiveMaximum?: number } }).properties?.receiveMaximum).toBe(2);
+    const publish = (messageId: number) => ({ cmd: "publish" as const, qos: 2 as const, dup: false, retain: false, topic: "t", payload: Buffer.from(String(messageId)), messageId });
+    c0.send(publish(1), publish(2), publish(1)); // a resend of a held id is not a new exchange
+    await c0.next((p) => p.cmd === "pubrec", 2);
+    expect(c0.packets.some((p) => p.cmd === "disconnect")).toBe(false);
+    c0.send(publish(3));
+    expect(await c0.next((p) => p.cmd === "disconnect")).toMatchObject({ reasonCode: 0x93 });
+    await c0.waitClosed();
+    expect(errors.some((e) => /receiveMaximum 2/.test(e.message))).toBe(true);
+  });
+
+  it("a packet above our maximumPacketSize: DISCONNECT 0x95", async () => {
+    const { broker, client, errors } = await setup({ protocolVersion: 5 }, { protocolVersion: 5, properties: { maximumPacketSize: 100 } });
+    const c0 = await broker.connection(0);
+    await connected(client);
+    const received = collect(client);
+    const publish = (size: number) => ({ cmd: "publish" as const, qos: 0 as const, dup: false, retain: false, topic: "t", payload: Buffer.alloc(size) });
+    c0.send(publish(90)); // 1 + 1 + (2 + 1 topic) + 1 (properties) + 90 = 96 bytes
+    await waitFor(() => received.length === 1, "the message within the limit");
+    c0.send(publish(100));
+    expect(await c0.next((p) => p.cmd === "disconnect")).toMatchObject({ reasonCode: 0x95 });
+    expect(received).toHaveLength(1);
+    expect(errors.some((e) => /above our maximumPacketSize 100/.test(e.message))).toBe(true);
+  });
+});
+
 describe("subscriptions", () => {
   it("SUBACK 0x80 is a SubackError naming the filter; the handler is removed", async () => {
     const { broker, client } = await setup();
