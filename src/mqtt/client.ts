@@ -1,123 +1,33 @@
 // MQTT 3.1.1 / 5.0 client over our WebSocket client (subprotocol "mqtt"), shaped like MQTT.js.
 // The session state lives in session.ts (no I/O); this file owns the WebSocket, the timers, the
-// store writes and the promises. Packets are encoded and decoded by mqtt-packet.
+// store writes and the promises. Packets are encoded and decoded by mqtt-packet. Beside it: the
+// option and event types (options.ts), the batched output (packet-writer.ts), the message
+// handlers of subscriptions (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
 import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import mqttPacket from "mqtt-packet";
 import type {
   IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
-  IUnsubackPacket, IUnsubscribePacket, Packet, Parser, QoS, UserProperties,
+  IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
 import { WebSocket } from "../websocket/websocket.js";
-import type { ClientOptions } from "../client/connect.js";
 import type { MessageStore } from "./store/store.js";
 import { MemoryStore } from "./store/memory-store.js";
-import { Backoff, type ReconnectOptions } from "./backoff.js";
+import { Backoff } from "./backoff.js";
 import {
   ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
   UnsubackError,
 } from "./errors.js";
-import { OfflineQueue, type OfflineQueueOptions } from "./offline-queue.js";
+import { MessageHandlers } from "./handlers.js";
+import { OfflineQueue } from "./offline-queue.js";
+import { OrderedSteps } from "./ordered-steps.js";
+import type { MessageHandler, MqttClientEvents, MqttClientOptions, PublishOptions, SubscribeOptions, SubscriptionGrant } from "./options.js";
+import { PacketWriter } from "./packet-writer.js";
 import { publishPacket } from "./publish-packet.js";
 import { ByteArena } from "./arena.js";
 import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, seqOfKey, setPacketId, withState } from "./record.js";
 import { Session, fingerprint, outEntry, type OutEntry } from "./session.js";
-import { validateTopicFilter, validateTopicName, matches } from "./topics.js";
-
-export type { QoS, UserProperties };
-
-/** Most bytes gathered into one WebSocket message before it is handed over. */
-const FRAME_BYTES = 64 * 1024;
-
-export interface WillOptions {
-  topic: string;
-  payload: string | Buffer | Uint8Array;
-  qos?: QoS;
-  retain?: boolean;
-  properties?: NonNullable<IConnectPacket["will"]>["properties"];
-}
-
-export interface MqttClientOptions {
-  /** 4 (MQTT 3.1.1) or 5. Default 4. */
-  protocolVersion?: 4 | 5;
-  /** Default: "edgews_" and 16 random hex digits. */
-  clientId?: string;
-  /** Clean session (3.1.1) / clean start (5). Default true. */
-  clean?: boolean;
-  username?: string;
-  password?: string | Buffer;
-  /** Seconds; PINGREQ after this long without sending. 0 disables. Default 60. */
-  keepalive?: number;
-  /** ms to wait for PINGRESP before the connection counts as dead. Default keepalive/2. */
-  pingTimeout?: number;
-  will?: WillOptions;
-  /** MQTT 5 CONNECT properties. */
-  properties?: IConnectPacket["properties"];
-  /** ms from opening the WebSocket to CONNACK. Default 30,000. */
-  connectTimeout?: number;
-  /** Backoff of automatic reconnects, or false for none. */
-  reconnect?: ReconnectOptions | false;
-  /** Subscribe again after a reconnect when the broker kept no session. Default true. */
-  resubscribe?: boolean;
-  /** Where QoS 1/2 messages and QoS 2 state are kept. Default: a new MemoryStore. */
-  store?: MessageStore;
-  /** Most QoS 1/2 messages in flight (also capped by the broker's Receive Maximum). Default 20. */
-  maxInflight?: number;
-  /** Bounds of the in-memory queue of QoS 0 messages published while offline. */
-  offlineQueue?: OfflineQueueOptions;
-  /** ms `end()` waits for in-flight messages before disconnecting anyway. Default 10,000. */
-  endTimeout?: number;
-  /**
-   * Let mqtt-packet encode packet ids and lengths from a table of all 65,536 two-byte numbers
-   * (~6 MiB of heap, made on the first packet) instead of allocating them as needed. Default
-   * false: memory is scarcer than that allocation on a gateway. Like MQTT.js's `writeCache`, it
-   * is mqtt-packet's process-wide setting: the last client made decides.
-   */
-  writeCache?: boolean;
-  /** Options for the WebSocket (headers, TLS, proxy…). permessage-deflate is off unless set here. */
-  ws?: ClientOptions;
-}
-
-export interface PublishOptions {
-  qos?: QoS;
-  retain?: boolean;
-  /** MQTT 5 PUBLISH properties (topicAlias is managed by the client and ignored here). */
-  properties?: IPublishPacket["properties"];
-}
-
-export interface SubscribeOptions {
-  qos?: QoS;
-  /** MQTT 5 No Local. */
-  nl?: boolean;
-  /** MQTT 5 Retain As Published. */
-  rap?: boolean;
-  /** MQTT 5 Retain Handling (0, 1, 2). */
-  rh?: number;
-  /** MQTT 5 SUBSCRIBE properties. */
-  properties?: ISubscribePacket["properties"];
-}
-
-export interface SubscriptionGrant {
-  topic: string;
-  /** The granted QoS, or the failure code. */
-  qos: number;
-}
-
-export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
-
-export interface MqttClientEvents {
-  connect: [connack: IConnackPacket];
-  reconnect: [];
-  offline: [];
-  close: [];
-  error: [error: Error];
-  message: [topic: string, payload: Buffer, packet: IPublishPacket];
-  end: [];
-  disconnect: [packet: IDisconnectPacket];
-  auth: [packet: IAuthPacket];
-  packetsend: [packet: Packet];
-  packetreceive: [packet: Packet];
-}
+import { validateTopicFilter, validateTopicName } from "./topics.js";
 
 interface PendingRequest {
   packet: ISubscribePacket | IUnsubscribePacket;
@@ -200,11 +110,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #ending = false;
   #ended = false;
   #endPromise: Promise<void> | undefined;
-  #lastSend = 0;
-  /** Encoded packets not yet handed to the WebSocket (flushed at the end of the current turn). */
-  #out: Uint8Array[] = [];
-  #outBytes = 0;
-  #flushQueued = false;
+  readonly #writer: PacketWriter;
   #lastReceive = 0;
   #keepaliveMs: number;
   #timers = { connect: undefined, reconnect: undefined, keepalive: undefined, ping: undefined, stable: undefined } as Record<
@@ -219,14 +125,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #nextAdd = 0;
   readonly #requests = new Map<number, PendingRequest>();
   readonly #subscriptions = new Map<string, Subscription>();
-  readonly #handlers = new Map<string, Set<MessageHandler>>();
-  /** MQTT 5 Subscription Identifier → the filters of the SUBSCRIBE that carried it. */
-  readonly #subIdFilters = new Map<number, string[]>();
+  readonly #handlers = new MessageHandlers((error) => this.#emitError(error));
   #nextSubId = 1;
   #subIdsAvailable = true;
   /** Incoming deliveries wait behind store writes for QoS 2 ids, to keep their order. */
-  #incomingTail: Promise<void> = Promise.resolve();
-  #incomingPending = 0;
+  readonly #incoming = new OrderedSteps((error) => this.#emitError(error));
   /** Incoming QoS 1 PUBLISHes not yet acknowledged (waiting behind store writes). */
   #unackedQos1 = 0;
   /** Called when the session drains (graceful end). */
@@ -248,6 +151,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);
     this.#keepaliveMs = (options.keepalive ?? 60) * 1000;
+    this.#writer = new PacketWriter({
+      protocolVersion,
+      maxPacketSize: () => this.#session.maxPacketSize,
+      socket: () => this.#ws,
+      onSend: (packet) => {
+        if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet instanceof Uint8Array ? decodePublish(packet, protocolVersion) : packet);
+      },
+    });
     mqttPacket.writeToStream.cacheNumbers = options.writeCache ?? false;
     this.#ready = this.#load();
     this.#ready.then(
@@ -378,7 +289,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #publishQos0(packet: IPublishPacket): Promise<void> {
     if (this.#connected) {
       try {
-        this.#send(this.#session.applyAlias(packet));
+        this.#writer.send(this.#session.applyAlias(packet));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -409,11 +320,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     for (const entry of send) {
       if (entry.state === OutState.Pubrel) {
-        this.#send({ cmd: "pubrel", messageId: entry.messageId });
+        this.#writer.send({ cmd: "pubrel", messageId: entry.messageId });
         continue;
       }
       try {
-        this.#send(this.#session.wirePublish(entry));
+        this.#writer.send(this.#session.wirePublish(entry));
         entry.sent = true;
       } catch (error) {
         if (!(error instanceof PacketTooLargeError)) throw error;
@@ -422,7 +333,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         settleOnce(entry, error);
       }
     }
-    if (this.#onDrain && this.#session.inflightCount === 0 && this.#requests.size === 0) this.#onDrain();
+    if (this.#onDrain && this.#isDrained()) this.#onDrain();
   }
 
   // ---- subscriptions ---------------------------------------------------------------------
@@ -458,13 +369,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       properties = { ...properties, subscriptionIdentifier: id };
     }
     const subscriptionId = properties?.subscriptionIdentifier;
-    if (subscriptionId !== undefined) this.#subIdFilters.set(subscriptionId, subscriptions.map((s) => s.topic));
-    if (handler) for (const { topic } of subscriptions) this.#addHandler(topic, handler);
+    if (subscriptionId !== undefined) this.#handlers.rememberSubscriptionId(subscriptionId, subscriptions.map((s) => s.topic));
+    if (handler) for (const { topic } of subscriptions) this.#handlers.add(topic, handler);
     let suback: ISubackPacket;
     try {
       suback = (await this.#request({ cmd: "subscribe", subscriptions, ...(properties ? { properties } : {}) })) as ISubackPacket;
     } catch (error) {
-      if (handler) for (const { topic } of subscriptions) this.#removeHandler(topic, handler);
+      if (handler) for (const { topic } of subscriptions) this.#handlers.remove(topic, handler);
       throw error;
     }
     const granted = suback.granted as number[];
@@ -474,7 +385,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const failed = grants.find((g) => g.qos >= 0x80);
     if (failed) {
-      if (handler) for (const g of grants) if (g.qos >= 0x80) this.#removeHandler(g.topic, handler);
+      if (handler) for (const g of grants) if (g.qos >= 0x80) this.#handlers.remove(g.topic, handler);
       throw new SubackError(failed.topic, failed.qos, granted);
     }
     return grants;
@@ -492,7 +403,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (this.#ending) throw new ClientEndedError("unsubscribing");
     for (const filter of list) {
       this.#subscriptions.delete(filter);
-      this.#handlers.delete(filter);
+      this.#handlers.removeAll(filter);
     }
     const properties = this.options.protocolVersion === 5 ? options.properties : undefined;
     const unsuback = (await this.#request({ cmd: "unsubscribe", unsubscriptions: list, ...(properties ? { properties } : {}) })) as IUnsubackPacket;
@@ -505,18 +416,6 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     return this.unsubscribe(filters, options);
   }
 
-  #addHandler(filter: string, handler: MessageHandler): void {
-    let set = this.#handlers.get(filter);
-    if (!set) this.#handlers.set(filter, (set = new Set()));
-    set.add(handler);
-  }
-
-  #removeHandler(filter: string, handler: MessageHandler): void {
-    const set = this.#handlers.get(filter);
-    set?.delete(handler);
-    if (set?.size === 0) this.#handlers.delete(filter);
-  }
-
   /** Sends a SUBSCRIBE/UNSUBSCRIBE now, or after the next CONNACK; resolves with its ack. */
   #request(packet: ISubscribePacket | IUnsubscribePacket): Promise<ISubackPacket | IUnsubackPacket> {
     return new Promise((resolve, reject) => {
@@ -525,7 +424,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.#requests.set(messageId, request);
       if (this.#connected) {
         request.sent = true;
-        this.#send(request.packet);
+        this.#writer.send(request.packet);
       }
     });
   }
@@ -536,7 +435,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   sendAuth(properties: IAuthPacket["properties"], reasonCode = 0x18): void {
     if (this.options.protocolVersion !== 5) throw new TypeError("AUTH packets exist only in MQTT 5");
     if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
-    this.#send({ cmd: "auth", reasonCode, ...(properties ? { properties } : {}) });
+    this.#writer.send({ cmd: "auth", reasonCode, ...(properties ? { properties } : {}) });
   }
 
   // ---- ending ----------------------------------------------------------------------------
@@ -558,8 +457,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         await this.#drain(this.options.endTimeout ?? 10_000);
         if (this.#connected && this.#ws === ws) {
           const v5 = this.options.protocolVersion === 5;
-          this.#send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
-          this.#flush();
+          this.#writer.send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
+          this.#writer.flush();
           ws.close(1000);
         }
       } else if (ws) {
@@ -585,8 +484,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#open();
   }
 
+  /** Whether nothing awaits the broker: no message in flight, no (un)subscribe unanswered. */
+  #isDrained(): boolean {
+    return this.#session.inflightCount === 0 && this.#requests.size === 0;
+  }
+
   #drain(timeout: number): Promise<void> {
-    if (this.#session.inflightCount === 0 && this.#requests.size === 0) return Promise.resolve();
+    if (this.#isDrained()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -693,7 +597,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         ws.terminate();
         return;
       }
-      this.#send(this.#connectPacket());
+      this.#writer.send(this.#connectPacket());
     });
     ws.on("message", (data) => {
       this.#lastReceive = Date.now();
@@ -728,8 +632,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
     this.#parser = undefined;
-    this.#out = [];
-    this.#outBytes = 0;
+    this.#writer.discard();
     const wasConnected = this.#connected;
     this.#connected = false;
     this.#clearTimers();
@@ -833,13 +736,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     for (const request of this.#requests.values()) {
       if (request.sent) continue;
       request.sent = true;
-      this.#send(request.packet);
+      this.#writer.send(request.packet);
     }
     // Unacknowledged QoS 1/2 first, in order (DUP, or PUBREL past PUBREC), then the QoS 0 offline queue.
     this.#pump();
     for (let item = this.#offline.shift(); item && this.#connected; item = this.#offline.shift()) {
       try {
-        this.#send(this.#session.applyAlias(item.packet));
+        this.#writer.send(this.#session.applyAlias(item.packet));
         item.settle();
       } catch (error) {
         item.settle(error as Error);
@@ -893,7 +796,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       const value = new Uint8Array(4);
       new DataView(value.buffer).setUint32(0, print);
       const persisted = persist ? this.store.put(inKey(id), value) : Promise.resolve();
-      this.#incomingStep(persisted, (error) => {
+      this.#incoming.run(persisted, (error) => {
         if (error) {
           this.#session.unhold(id);
           this.#emitError(error);
@@ -902,71 +805,33 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
           return;
         }
         if (deliver) this.#deliver(resolved);
-        if (generation === this.#generation && this.#connected) this.#send({ cmd: "pubrec", messageId: id });
+        if (generation === this.#generation && this.#connected) this.#writer.send({ cmd: "pubrec", messageId: id });
       });
       return;
     }
     if (resolved.qos === 1) this.#unackedQos1++;
-    this.#incomingStep(undefined, () => {
+    this.#incoming.run(undefined, () => {
       this.#deliver(resolved);
       if (resolved.qos !== 1) return;
       this.#unackedQos1--;
-      if (generation === this.#generation && this.#connected) this.#send({ cmd: "puback", messageId: id });
+      if (generation === this.#generation && this.#connected) this.#writer.send({ cmd: "puback", messageId: id });
     });
   }
 
   #onPubrel(id: number): void {
     const generation = this.#generation;
     const held = this.#session.release(id);
-    this.#incomingStep(held ? this.store.del(inKey(id)) : undefined, (error) => {
+    this.#incoming.run(held ? this.store.del(inKey(id)) : undefined, (error) => {
       if (error) this.#emitError(error);
       const v5 = this.options.protocolVersion === 5;
       // MQTT 5: PUBCOMP 0x92 "Packet Identifier not found" for an id we did not hold.
-      if (generation === this.#generation && this.#connected) this.#send({ cmd: "pubcomp", messageId: id, ...(v5 && !held ? { reasonCode: 0x92 } : {}) });
-    });
-  }
-
-  /** Runs `then` after `wait` (a store write) and after every earlier step, in arrival order. */
-  #incomingStep(wait: Promise<void> | undefined, then: (error?: Error) => void): void {
-    if (!wait && this.#incomingPending === 0) return then();
-    this.#incomingPending++;
-    const done = wait ?? Promise.resolve();
-    const settled = done.then(
-      () => undefined,
-      (error: Error) => error,
-    );
-    this.#incomingTail = this.#incomingTail.then(async () => {
-      const error = await settled;
-      this.#incomingPending--;
-      try {
-        then(error);
-      } catch (e) {
-        this.#emitError(e as Error);
-      }
+      if (generation === this.#generation && this.#connected) this.#writer.send({ cmd: "pubcomp", messageId: id, ...(v5 && !held ? { reasonCode: 0x92 } : {}) });
     });
   }
 
   #deliver(packet: IPublishPacket): void {
-    const payload = packet.payload as Buffer;
-    this.emit("message", packet.topic, payload, packet);
-    if (this.#handlers.size === 0) return;
-    // With Subscription Identifiers, this copy is for those subscriptions only.
-    const ids = packet.properties?.subscriptionIdentifier;
-    let only: Set<string> | undefined;
-    if (ids !== undefined) {
-      only = new Set();
-      for (const id of typeof ids === "number" ? [ids] : ids) for (const filter of this.#subIdFilters.get(id) ?? []) only.add(filter);
-    }
-    for (const [filter, handlers] of this.#handlers) {
-      if (only ? !only.has(filter) : !matches(filter, packet.topic)) continue;
-      for (const handler of handlers) {
-        try {
-          handler(packet.topic, payload, packet);
-        } catch (error) {
-          this.#emitError(error as Error);
-        }
-      }
-    }
+    this.emit("message", packet.topic, packet.payload as Buffer, packet);
+    this.#handlers.dispatch(packet);
   }
 
   /** The message is done with (acknowledged, refused, expired): it leaves the store. */
@@ -986,7 +851,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const result = this.#session.received(id, reasonCode);
     if (!result) {
       // Not ours (or already complete): MQTT 5 answers PUBREL 0x92 so the broker can let go.
-      if (this.#session.ids.has(id) === false) this.#send({ cmd: "pubrel", messageId: id, ...(this.options.protocolVersion === 5 ? { reasonCode: 0x92 } : {}) });
+      if (this.#session.ids.has(id) === false) this.#writer.send({ cmd: "pubrel", messageId: id, ...(this.options.protocolVersion === 5 ? { reasonCode: 0x92 } : {}) });
       return;
     }
     const { entry, failed } = result;
@@ -997,7 +862,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       return;
     }
     if (entry.state === OutState.Pubrel) {
-      this.#send({ cmd: "pubrel", messageId: id });
+      this.#writer.send({ cmd: "pubrel", messageId: id });
       return;
     }
     const generation = this.#generation;
@@ -1006,7 +871,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       () => {
         entry.record = record;
         entry.state = OutState.Pubrel;
-        if (generation === this.#generation && this.#connected) this.#send({ cmd: "pubrel", messageId: id });
+        if (generation === this.#generation && this.#connected) this.#writer.send({ cmd: "pubrel", messageId: id });
       },
       (error: Error) => {
         this.#emitError(error);
@@ -1025,7 +890,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#session.ids.release(id);
     // MQTT 5 UNSUBACK carries reason codes in `granted`; 3.1.1 has none.
     request.resolve(packet);
-    if (this.#onDrain && this.#session.inflightCount === 0 && this.#requests.size === 0) this.#onDrain();
+    if (this.#onDrain && this.#isDrained()) this.#onDrain();
   }
 
   // ---- keepalive -------------------------------------------------------------------------
@@ -1035,12 +900,12 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const check = () => {
       // Ping when we have sent nothing (the broker's keepalive) or received nothing (a dead
       // connection can swallow a stream of QoS 0 sends without any error) for a keepalive period.
-      const idle = Date.now() - Math.min(this.#lastSend, this.#lastReceive);
+      const idle = Date.now() - Math.min(this.#writer.lastSend, this.#lastReceive);
       if (idle < this.#keepaliveMs) {
         this.#timers.keepalive = setTimeout(check, this.#keepaliveMs - idle);
         return;
       }
-      this.#send({ cmd: "pingreq" });
+      this.#writer.send({ cmd: "pingreq" });
       if (this.#timers.ping === undefined) {
         const timeout = this.options.pingTimeout ?? Math.max(1000, this.#keepaliveMs / 2);
         const ws = this.#ws;
@@ -1062,48 +927,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
   }
 
-  // ---- output ----------------------------------------------------------------------------
-
-  /** Sends one packet (encoding it unless given encoded). Throws PacketTooLargeError above the broker's Maximum Packet Size. */
-  #send(packet: Packet | Uint8Array): void {
-    const bytes = packet instanceof Uint8Array ? packet : mqttPacket.generate(packet, { protocolVersion: this.options.protocolVersion });
-    const max = this.#session.maxPacketSize;
-    if (max !== undefined && bytes.length > max) throw new PacketTooLargeError(bytes.length, max);
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    // Packets of one turn of the event loop share a WebSocket frame (one write instead of many).
-    this.#out.push(bytes);
-    this.#outBytes += bytes.length;
-    if (this.#outBytes >= FRAME_BYTES) this.#flush();
-    else if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(this.#flushSoon);
-    }
-    this.#lastSend = Date.now();
-    if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet instanceof Uint8Array ? decodePublish(packet, this.options.protocolVersion) : packet);
-  }
-
-  readonly #flushSoon = () => {
-    this.#flushQueued = false;
-    this.#flush();
-  };
-
-  /** Hands the packets sent so far to the WebSocket, as one binary message. */
-  #flush(): void {
-    if (this.#out.length === 0) return;
-    const data = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out, this.#outBytes);
-    this.#out = [];
-    this.#outBytes = 0;
-    const ws = this.#ws;
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(data, { binary: true });
-  }
+  // ---- errors ----------------------------------------------------------------------------
 
   #protocolError(error: MqttProtocolError): void {
     this.#emitError(error);
     if (this.options.protocolVersion === 5 && this.#connected) {
       try {
-        this.#send({ cmd: "disconnect", reasonCode: error.reasonCode });
-        this.#flush();
+        this.#writer.send({ cmd: "disconnect", reasonCode: error.reasonCode });
+        this.#writer.flush();
       } catch {
         // The connection is being dropped anyway.
       }

@@ -1,9 +1,8 @@
 // edgews/mqtt: an MQTT 3.1.1 / 5.0 client over edgews's WebSocket.
-export {
-  MqttClient, connect, connectAsync,
-  type MqttClientOptions, type MqttClientEvents, type PublishOptions, type SubscribeOptions, type SubscriptionGrant, type MessageHandler,
-  type WillOptions, type QoS, type UserProperties,
-} from "./client.js";
+export { MqttClient, connect, connectAsync } from "./client.js";
+export type {
+  MqttClientOptions, MqttClientEvents, PublishOptions, SubscribeOptions, SubscriptionGrant, MessageHandler, WillOptions, QoS, UserProperties,
+} from "./options.js";
 export {
   MqttError, ConnackError, SubackError, UnsubackError, PublishError, InvalidTopicError, PacketTooLargeError, OfflineQueueFullError,
   MessageDroppedError, MessageExpiredError, PacketIdsExhaustedError, ClientEndedError, MqttProtocolError, MqttTimeoutError, reasonName,
