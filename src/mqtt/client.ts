@@ -742,7 +742,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#pump();
     for (let item = this.#offline.shift(); item && this.#connected; item = this.#offline.shift()) {
       try {
-        this.#writer.send(this.#session.applyAlias(item.packet));
+        this.#writer.send(this.#session.applyAlias(this.#offline.sendable(item)));
         item.settle();
       } catch (error) {
         item.settle(error as Error);

@@ -1,9 +1,12 @@
 // QoS 0 messages published while offline, in memory, bounded by count and bytes.
 // Policy when full: drop the OLDEST queued QoS 0 messages to make room (their promises reject
 // with MessageDroppedError); if the new message alone exceeds the byte bound, it is refused
-// with OfflineQueueFullError. (QoS 1/2 messages are not kept here but in the MessageStore.)
+// with OfflineQueueFullError. An MQTT 5 message's Message Expiry Interval runs while it waits:
+// it leaves with the time left, or with MessageExpiredError once none is. (QoS 1/2 messages are
+// not kept here but in the MessageStore.)
 import type { IPublishPacket } from "mqtt-packet";
-import { MessageDroppedError, OfflineQueueFullError } from "./errors.js";
+import { MessageDroppedError, MessageExpiredError, OfflineQueueFullError } from "./errors.js";
+import { publishPacket } from "./publish-packet.js";
 
 export interface OfflineQueueOptions {
   /** Most messages queued. Default 1000. */
@@ -15,6 +18,8 @@ export interface OfflineQueueOptions {
 export interface QueuedMessage {
   packet: IPublishPacket;
   bytes: number;
+  /** When it was queued (ms, the queue's clock). */
+  queuedAt: number;
   settle(error?: Error): void;
 }
 
@@ -24,10 +29,13 @@ export class OfflineQueue {
   #items: QueuedMessage[] = [];
   #head = 0;
   #bytes = 0;
+  readonly #now: () => number;
 
-  constructor(options: OfflineQueueOptions = {}) {
+  /** `now` is the clock that message expiry is measured with (tests pass their own). */
+  constructor(options: OfflineQueueOptions = {}, now: () => number = Date.now) {
     this.maxMessages = options.maxMessages ?? 1000;
     this.maxBytes = options.maxBytes ?? 1 << 20;
+    this.#now = now;
   }
 
   get length(): number {
@@ -46,7 +54,7 @@ export class OfflineQueue {
       const dropped = this.shift()!;
       dropped.settle(new MessageDroppedError(dropped.packet.topic));
     }
-    this.#items.push({ packet, bytes, settle });
+    this.#items.push({ packet, bytes, queuedAt: this.#now(), settle });
     this.#bytes += bytes;
   }
 
@@ -63,5 +71,18 @@ export class OfflineQueue {
       this.#head = 0;
     }
     return item;
+  }
+
+  /**
+   * The PUBLISH to send for `item`: as queued, or with its Message Expiry Interval reduced by the
+   * whole seconds it waited. Throws MessageExpiredError when no time is left.
+   */
+  sendable(item: QueuedMessage): IPublishPacket {
+    const interval = item.packet.properties?.messageExpiryInterval;
+    if (interval === undefined) return item.packet;
+    const waited = Math.floor((this.#now() - item.queuedAt) / 1000);
+    if (waited >= interval) throw new MessageExpiredError(item.packet.topic);
+    if (waited === 0) return item.packet;
+    return publishPacket(item.packet, { properties: { ...item.packet.properties, messageExpiryInterval: interval - waited } });
   }
 }

@@ -4,7 +4,7 @@ import type { IPublishPacket, IPubrelPacket, ISubscribePacket, Packet } from "mq
 import mqttPacket from "mqtt-packet";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  ClientEndedError, MessageDroppedError, connectAsync, MqttTimeoutError, OfflineQueueFullError, PacketTooLargeError, PublishError, SubackError, connect,
+  ClientEndedError, MessageDroppedError, MessageExpiredError, connectAsync, MqttTimeoutError, OfflineQueueFullError, PacketTooLargeError, PublishError, SubackError, connect,
   MemoryStore, type MqttClient, type MqttClientOptions,
 } from "../../src/mqtt/index.js";
 import { startFakeBroker, type FakeBroker } from "./fake-broker.js";
@@ -515,6 +515,21 @@ describe("offline queue", () => {
     await c0.next(isPublish, 3);
     expect(c0.packets.filter(isPublish).map((p) => String(p.payload))).toEqual(["q1", "c", "d", "e"]);
     expect(await Promise.all(results.slice(2))).toEqual(["c", "d", "e"]);
+  });
+
+  it("MQTT 5: a queued QoS 0 message whose Message Expiry Interval ran out offline is refused, not sent", async () => {
+    const { broker, client } = await setup({ connack: false, protocolVersion: 5 });
+    const c0 = await broker.connection(0);
+    const stale = client.publish("t", "stale", { properties: { messageExpiryInterval: 1 } }).catch((e: Error) => e);
+    const kept = client.publish("t", "kept", { properties: { messageExpiryInterval: 60 } });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    c0.send({ cmd: "connack", sessionPresent: false, reasonCode: 0 });
+    await kept;
+    expect(await stale).toBeInstanceOf(MessageExpiredError);
+    const sent = await c0.next<IPublishPacket>(isPublish);
+    expect(String(sent.payload)).toBe("kept");
+    expect(sent.properties?.messageExpiryInterval).toBe(59);
+    expect(c0.packets.filter(isPublish)).toHaveLength(1);
   });
 
   it("a message larger than the whole queue is refused with OfflineQueueFullError", async () => {

@@ -3,7 +3,7 @@ import type { IConnackPacket, IPublishPacket } from "mqtt-packet";
 import mqttPacket from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { Backoff } from "../../src/mqtt/backoff.js";
-import { MessageDroppedError, MqttProtocolError, OfflineQueueFullError } from "../../src/mqtt/errors.js";
+import { MessageDroppedError, MessageExpiredError, MqttProtocolError, OfflineQueueFullError } from "../../src/mqtt/errors.js";
 import { OfflineQueue } from "../../src/mqtt/offline-queue.js";
 import { OutState, decodeOut, decodePublish, encodeOut, inKey, outKey, publishOf, seqOfKey, setPacketId, idOfInKey, withDup, withState } from "../../src/mqtt/record.js";
 import { Session, fingerprint, outEntry, type OutEntry } from "../../src/mqtt/session.js";
@@ -231,6 +231,24 @@ describe("OfflineQueue", () => {
     expect(String(q.shift()!.packet.payload)).toBe("dddddddd");
     expect(q.shift()).toBeUndefined();
     expect(new MessageDroppedError("t").code).toBe("EDGEWS_MQTT_MESSAGE_DROPPED");
+  });
+
+  it("runs an MQTT 5 Message Expiry Interval while a message waits: sent with the time left, refused when none is", () => {
+    let now = 0;
+    const q = new OfflineQueue({}, () => now);
+    const expiring = (payload: string, messageExpiryInterval: number) => ({ ...p(payload), properties: { messageExpiryInterval, userProperties: { k: "v" } } });
+    q.push(expiring("short", 2), () => {});
+    q.push(expiring("long", 60), () => {});
+    q.push(p("forever"), () => {});
+    now = 2_999;
+    expect(() => q.sendable(q.shift()!)).toThrow(MessageExpiredError);
+    expect(q.sendable(q.shift()!).properties).toEqual({ messageExpiryInterval: 58, userProperties: { k: "v" } });
+    const plain = q.shift()!;
+    expect(q.sendable(plain)).toBe(plain.packet);
+    q.push(expiring("fresh", 5), () => {});
+    now += 999;
+    const fresh = q.shift()!;
+    expect(q.sendable(fresh).properties?.messageExpiryInterval).toBe(5);
   });
 });
 
