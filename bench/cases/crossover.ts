@@ -124,14 +124,17 @@ const cases: CaseSpec[] = KINDS.flatMap((kind) =>
   })),
 );
 
-/** What core.ts has today, read from its source (the constants are private). */
+/** The core files that define the crossover constants. */
+const CONSTANT_SOURCES = ["core.ts", "encoder.ts"];
+
+/** What the core has today, read from its source (not every constant is exported). */
 function currentValue(constant: string): string {
-  try {
-    const source = readFileSync(new URL("../../src/core/core.ts", import.meta.url), "utf8");
-    return new RegExp(`const ${constant} = (\\d+)`).exec(source)?.[1] ?? "?";
-  } catch {
-    return "?";
+  for (const file of CONSTANT_SOURCES) {
+    const source = readFileSync(new URL(`../../src/core/${file}`, import.meta.url), "utf8");
+    const value = new RegExp(`const ${constant} = (\\d+)`).exec(source)?.[1];
+    if (value !== undefined) return `${value}, ${file}`;
   }
+  return "?";
 }
 
 /** The smallest size from which WASM wins at every size measured. */
@@ -146,7 +149,7 @@ function summary(rows: readonly Result[]): string[] {
     let from: number | undefined;
     for (let i = measured.length - 1; i >= 0 && measured[i]!.ratio >= 1; i--) from = measured[i]!.size;
     const verdict = from === undefined ? `JS wins up to ${measured.at(-1)!.size} B` : from === measured[0]!.size ? `WASM wins from ${from} B (smallest measured)` : `WASM wins from ${from} B`;
-    const advice = kind.constant ? `  => ${kind.constant} = ${from ?? `> ${measured.at(-1)!.size}`} (core.ts today: ${currentValue(kind.constant)})` : "";
+    const advice = kind.constant ? `  => ${kind.constant} = ${from ?? `> ${measured.at(-1)!.size}`} (today: ${currentValue(kind.constant)})` : "";
     lines.push(`  ${kind.name.padEnd(11)} ${measured.map((m) => `${m.size}:${m.ratio.toFixed(2)}`).join(" ")}`);
     lines.push(`  ${"".padEnd(11)} ${verdict}${advice}`);
   }
