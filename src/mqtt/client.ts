@@ -11,8 +11,7 @@ import type {
   IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
 import { WebSocket } from "../websocket/websocket.js";
-import type { MessageStore } from "./store/store.js";
-import { MemoryStore } from "./store/memory-store.js";
+import { StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
 import {
   ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
@@ -91,9 +90,11 @@ export function connectAsync(url: string | URL, options: MqttClientOptions = {})
 
 export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly options: Readonly<MqttClientOptions> & { clientId: string; protocolVersion: 4 | 5 };
-  readonly store: MessageStore;
+  /** The store given in the options, if any. */
+  readonly store: MessageStore | undefined;
   readonly #url: string;
-  readonly #ownStore: boolean;
+  /** Without a store: the bounds of what the session holds. */
+  readonly #limits: Required<StoreLimits>;
   readonly #session: Session;
   readonly #backoff: Backoff | undefined;
   readonly #offline: OfflineQueue;
@@ -144,9 +145,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocolVersion must be 4 (MQTT 3.1.1) or 5, not ${String(protocolVersion)}`);
     this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
     if (options.will) validateTopicName(options.will.topic);
-    this.#ownStore = options.store === undefined;
-    // Its own store may keep the very records the client holds: they never change once stored.
-    this.store = options.store ?? new MemoryStore({ shareValues: true });
+    this.store = options.store;
+    this.#limits = { maxEntries: options.outgoingLimits?.maxEntries ?? 100_000, maxBytes: options.outgoingLimits?.maxBytes ?? 64 << 20 };
     this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
     this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);
@@ -188,6 +188,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** QoS 1/2 messages not yet acknowledged (in flight and waiting). */
   get outgoingCount(): number {
     return this.#session.outgoingCount;
+  }
+  /** Bytes of the QoS 1/2 messages held, encoded. */
+  get outgoingBytes(): number {
+    return this.#session.outgoingBytes;
   }
   /** QoS 0 messages waiting for a connection. */
   get queuedCount(): number {
@@ -265,10 +269,21 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     );
   }
 
-  /** Writes the entry to the store: at once if the store can (undefined), else the promise of the write. */
+  /**
+   * Writes the entry to the store: at once if the store can (undefined), else the promise of the
+   * write. Without a store, only checks that the session has room for it.
+   */
   #store(entry: OutEntry): Promise<void> | undefined {
+    if (!this.store) return void this.#checkRoom(entry.record.length);
     if (this.store.putSync) return void this.store.putSync(entry.key, entry.record);
     return this.store.put(entry.key, entry.record);
+  }
+
+  /** Throws StoreFullError if one more message of `bytes` would exceed the limits (no store). */
+  #checkRoom(bytes: number): void {
+    const { maxEntries, maxBytes } = this.#limits;
+    if (this.#session.outgoingCount + 1 > maxEntries) throw new StoreFullError("maxEntries", maxEntries);
+    if (this.#session.outgoingBytes + bytes > maxBytes) throw new StoreFullError("maxBytes", maxBytes);
   }
 
   /** The store has answered for publish number `seq`: its entry (null if refused) joins the session in order. */
@@ -526,46 +541,52 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (this.#ended) return;
     this.#ended = true;
     this.#clearTimers();
-    for (const entry of this.#session.outgoing()) settleOnce(entry, new ClientEndedError("the acknowledgement"));
+    for (const entry of this.#session.entries()) settleOnce(entry, new ClientEndedError("the acknowledgement"));
     for (const request of this.#requests.values()) request.reject(new ClientEndedError(request.packet.cmd));
     this.#requests.clear();
     for (let item = this.#offline.shift(); item; item = this.#offline.shift()) item.settle(new ClientEndedError("sending the QoS 0 message"));
-    const closing = this.#ownStore ? this.store.close() : Promise.resolve();
-    void closing.catch(() => {}).then(() => this.emit("end"));
+    queueMicrotask(() => this.emit("end"));
   }
 
   // ---- connection ------------------------------------------------------------------------
 
   /** Loads what an earlier process left in the store: unacknowledged messages and QoS 2 ids. */
   async #load(): Promise<void> {
+    if (!this.store) return;
+    const stored: Array<[seq: number, key: string, value: Uint8Array]> = [];
     for await (const [key, value] of this.store.iterate()) {
       const seq = seqOfKey(key);
-      if (seq !== undefined) {
-        let record;
-        try {
-          record = decodeOut(value);
-        } catch (error) {
-          this.#emitError(new MqttProtocolError(`skipping the unreadable store entry ${key}: ${(error as Error).message}`));
-          continue;
-        }
-        const { packet, state, createdAt } = record;
-        // Kept as stored unless it was stored by a client of the other MQTT version (encoded afresh).
-        const bytes = record.protocolVersion === this.options.protocolVersion ? this.#arena.copy(value) : undefined;
-        // Two stored messages with one id cannot both be in flight (a foreign or damaged store):
-        // the later one goes out under a new id (allocate reserves it; add finds it reserved).
-        if (this.#session.ids.has(packet.messageId)) {
-          packet.messageId = this.#session.ids.allocate();
-          if (bytes) setPacketId(bytes, packet.messageId);
-        }
-        packet.dup = false;
-        this.#session.add(this.#outEntry(seq, packet, state, createdAt, true, bytes));
-        this.#seq = Math.max(this.#seq, seq + 1);
-        continue;
-      }
+      if (seq !== undefined) stored.push([seq, key, value]);
       const id = idOfInKey(key);
       if (id !== undefined) this.#session.holdIncoming(id, value.length === 4 ? new DataView(value.buffer, value.byteOffset, 4).getUint32(0) : -1);
     }
+    // In publish order (a store iterates in the order keys were first put, which is that order
+    // unless the store was filled some other way).
+    for (const [seq, key, value] of stored.sort(([a], [b]) => a - b)) this.#reload(key, seq, value);
     this.#nextAdd = this.#seq;
+  }
+
+  /** Queues a message an earlier process stored under `key`, to be resent (DUP). */
+  #reload(key: string, seq: number, value: Uint8Array): void {
+    let record;
+    try {
+      record = decodeOut(value);
+    } catch (error) {
+      this.#emitError(new MqttProtocolError(`skipping the unreadable store entry ${key}: ${(error as Error).message}`));
+      return;
+    }
+    const { packet, state, createdAt } = record;
+    // Kept as stored unless it was stored by a client of the other MQTT version (encoded afresh).
+    const bytes = record.protocolVersion === this.options.protocolVersion ? this.#arena.copy(value) : undefined;
+    // Two stored messages with one id cannot both be in flight (a foreign or damaged store):
+    // the later one goes out under a new id (allocate reserves it; add finds it reserved).
+    if (this.#session.ids.has(packet.messageId)) {
+      packet.messageId = this.#session.ids.allocate();
+      if (bytes) setPacketId(bytes, packet.messageId);
+    }
+    packet.dup = false;
+    this.#session.add(this.#outEntry(seq, packet, state, createdAt, true, bytes));
+    this.#seq = Math.max(this.#seq, seq + 1);
   }
 
   #open(): void {
@@ -720,7 +741,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const heldIncoming = [...this.#session.incomingIds.keys()];
     this.#session.connected(connack);
     this.#subIdsAvailable = connack.properties?.subscriptionIdentifiersAvailable !== false;
-    if (!connack.sessionPresent) for (const id of heldIncoming) void this.store.del(inKey(id)).catch((e: Error) => this.#emitError(e));
+    if (!connack.sessionPresent) for (const id of heldIncoming) this.store?.del(inKey(id)).catch((e: Error) => this.#emitError(e));
     // MQTT 5 §3.2.2.3.14: the client MUST use the Server Keep Alive instead of its own.
     this.#keepaliveMs = (connack.properties?.serverKeepAlive ?? this.options.keepalive ?? 60) * 1000;
     this.#connected = true;
@@ -795,7 +816,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       // Persist the id before PUBREC (and before delivering), so a crash cannot make us deliver it twice.
       const value = new Uint8Array(4);
       new DataView(value.buffer).setUint32(0, print);
-      const persisted = persist ? this.store.put(inKey(id), value) : Promise.resolve();
+      const persisted = persist ? this.store?.put(inKey(id), value) : undefined;
       this.#incoming.run(persisted, (error) => {
         if (error) {
           this.#session.unhold(id);
@@ -821,7 +842,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #onPubrel(id: number): void {
     const generation = this.#generation;
     const held = this.#session.release(id);
-    this.#incoming.run(held ? this.store.del(inKey(id)) : undefined, (error) => {
+    this.#incoming.run(held ? this.store?.del(inKey(id)) : undefined, (error) => {
       if (error) this.#emitError(error);
       const v5 = this.options.protocolVersion === 5;
       // MQTT 5: PUBCOMP 0x92 "Packet Identifier not found" for an id we did not hold.
@@ -836,7 +857,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /** The message is done with (acknowledged, refused, expired): it leaves the store. */
   #forget(entry: OutEntry): void {
-    this.store.del(entry.key).catch((error: Error) => this.#emitError(error));
+    this.store?.del(entry.key).catch((error: Error) => this.#emitError(error));
   }
 
   #onAck(cmd: "puback" | "pubcomp", id: number, reasonCode: number, reasonString: string | undefined): void {
@@ -867,7 +888,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const generation = this.#generation;
     const record = withState(entry.record, OutState.Pubrel, this.#arena);
-    this.store.put(entry.key, record).then(
+    (this.store?.put(entry.key, record) ?? Promise.resolve()).then(
       () => {
         entry.record = record;
         entry.state = OutState.Pubrel;

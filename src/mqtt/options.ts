@@ -2,7 +2,7 @@
 // what can be configured does not mean reading how the client works. Types only: no code.
 import type { IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, Packet, QoS, UserProperties } from "mqtt-packet";
 import type { ClientOptions } from "../client/connect.js";
-import type { MessageStore } from "./store/store.js";
+import type { MessageStore, StoreLimits } from "./store/store.js";
 import type { ReconnectOptions } from "./backoff.js";
 import type { OfflineQueueOptions } from "./offline-queue.js";
 
@@ -38,8 +38,18 @@ export interface MqttClientOptions {
   reconnect?: ReconnectOptions | false;
   /** Subscribe again after a reconnect when the broker kept no session. Default true. */
   resubscribe?: boolean;
-  /** Where QoS 1/2 messages and QoS 2 state are kept. Default: a new MemoryStore. */
+  /**
+   * Where QoS 1/2 messages and QoS 2 state are kept, to survive a restart (a FileStore) or be
+   * handed to a later client (a MemoryStore). Default: none; the client holds them in its own
+   * memory only, as bytes, within `outgoingLimits`.
+   */
   store?: MessageStore;
+  /**
+   * Without a store: most QoS 1/2 messages held unacknowledged (default 100,000) and most bytes
+   * of them, encoded (default 64 MiB); beyond either, publish rejects with StoreFullError.
+   * (A store has limits of its own.)
+   */
+  outgoingLimits?: StoreLimits;
   /** Most QoS 1/2 messages in flight (also capped by the broker's Receive Maximum). Default 20. */
   maxInflight?: number;
   /** Bounds of the in-memory queue of QoS 0 messages published while offline. */

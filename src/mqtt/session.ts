@@ -6,7 +6,8 @@ import type { IConnackPacket, IPublishPacket } from "mqtt-packet";
 import { MqttProtocolError } from "./errors.js";
 import { PacketIds } from "./packet-ids.js";
 import { publishPacket } from "./publish-packet.js";
-import { OutState, decodePublish, outKey, publishOf, withDup } from "./record.js";
+import { OutState, decodeOut, decodePublish, outKey, publishOf, withDup } from "./record.js";
+import { RecordQueue, type QueuedRecord } from "./record-queue.js";
 
 export { OutState };
 
@@ -58,6 +59,12 @@ export function outEntry(seq: number, packet: IPublishPacket, record: Uint8Array
   };
 }
 
+/** The entry of a message that waited as bytes (see record.ts for what a record holds). */
+function entryOfRecord({ seq, sent, record }: QueuedRecord): OutEntry {
+  const { packet, state, createdAt } = decodeOut(record);
+  return outEntry(seq, packet, record, state, createdAt, sent);
+}
+
 export interface SessionOptions {
   /** Our own cap on messages in flight. Default 20 (Mosquitto's max_inflight_messages default). */
   maxInflight?: number;
@@ -73,9 +80,16 @@ export class Session {
   readonly #now: () => number;
   /** Sent on this connection and unacknowledged, by packet id, in send order (= publish order). */
   readonly #inflight = new Map<number, OutEntry>();
-  /** Accepted, not sent on this connection yet, in publish order: a deque (#waiting from #head). */
+  /**
+   * Accepted, not sent on this connection yet, in publish order, in two queues merged by `seq`:
+   * entries with a publish promise to settle (and those back from flight) as objects, a deque
+   * (#waiting from #head); the others (published offline, reloaded) as bytes only.
+   */
   #waiting: OutEntry[] = [];
   #head = 0;
+  readonly #held = new RecordQueue();
+  /** Bytes of the records of every outgoing entry held. */
+  #bytes = 0;
   /** Incoming QoS 2 packet ids we acknowledged with PUBREC and await PUBREL for → message fingerprint. */
   readonly #incoming = new Map<number, number>();
   /** Recently completed incoming QoS 2 ids (PUBCOMP sent) → fingerprint, oldest first, bounded. */
@@ -107,22 +121,31 @@ export class Session {
   }
   /** Outgoing QoS 1/2 messages held: in flight plus waiting. */
   get outgoingCount(): number {
-    return this.#inflight.size + this.#waiting.length - this.#head;
+    return this.#inflight.size + this.#waiting.length - this.#head + this.#held.length;
+  }
+  /** Bytes of the outgoing messages held (their records: see record.ts). */
+  get outgoingBytes(): number {
+    return this.#bytes;
   }
   get incomingIds(): ReadonlyMap<number, number> {
     return this.#incoming;
   }
 
-  /** Every held outgoing entry, in publish order. */
-  *outgoing(): IterableIterator<OutEntry> {
+  /** The entries held as objects, in flight then waiting: those that may have a publish promise to settle. */
+  *entries(): IterableIterator<OutEntry> {
     yield* this.#inflight.values();
     for (let i = this.#head; i < this.#waiting.length; i++) yield this.#waiting[i]!;
   }
 
-  /** A reloaded or new entry: reserves its packet id and queues it behind the others. */
+  /**
+   * A reloaded or new entry: reserves its packet id and queues it behind the others (entries
+   * come in rising `seq`). One with no promise to settle is kept as its record's bytes only.
+   */
   add(entry: OutEntry): void {
     this.ids.reserve(entry.messageId);
-    this.#waiting.push(entry);
+    this.#bytes += entry.record.length;
+    if (entry.settle === undefined) this.#held.push(entry.seq, entry.messageId, entry.sent, entry.record);
+    else this.#waiting.push(entry);
   }
 
   /** A reloaded incoming QoS 2 id (from the store), with its message fingerprint if known (else -1). */
@@ -165,11 +188,11 @@ export class Session {
   pump(): { send: OutEntry[]; expired: OutEntry[] } {
     const send: OutEntry[] = [];
     const expired: OutEntry[] = [];
-    while (this.#online && this.#inflight.size < this.#window && this.#head < this.#waiting.length) {
-      const entry = this.#waiting[this.#head]!;
-      this.#waiting[this.#head++] = undefined as unknown as OutEntry;
+    while (this.#online && this.#inflight.size < this.#window) {
+      const entry = this.#nextWaiting();
+      if (!entry) break;
       if (!entry.sent && entry.state === OutState.Publish && this.remainingExpiry(entry) === 0) {
-        this.ids.release(entry.messageId);
+        this.#release(entry);
         expired.push(entry);
         continue;
       }
@@ -181,6 +204,17 @@ export class Session {
       this.#head = 0;
     }
     return { send, expired };
+  }
+
+  /** Takes the first waiting entry, of either queue. */
+  #nextWaiting(): OutEntry | undefined {
+    const object = this.#waiting[this.#head];
+    if (object && object.seq < this.#held.firstSeq) {
+      this.#waiting[this.#head++] = undefined as unknown as OutEntry;
+      return object;
+    }
+    const held = this.#held.shift();
+    return held && entryOfRecord(held);
   }
 
   /** Seconds left of the entry's Message Expiry Interval (undefined: none; 0: expired). */
@@ -233,9 +267,7 @@ export class Session {
     if (!entry) return undefined;
     const expected = entry.qos === 1 ? "puback" : "pubcomp";
     if (cmd !== expected || (cmd === "pubcomp" && entry.state !== OutState.Pubrel)) return undefined;
-    this.#inflight.delete(id);
-    this.ids.release(id);
-    return entry;
+    return this.#removeInflight(entry);
   }
 
   /**
@@ -248,31 +280,27 @@ export class Session {
   received(id: number, reasonCode = 0): { entry: OutEntry; failed: boolean } | undefined {
     const entry = this.#inflight.get(id);
     if (!entry || entry.qos !== 2) return undefined;
-    if (reasonCode >= 0x80) {
-      this.#inflight.delete(id);
-      this.ids.release(id);
-      return { entry, failed: true };
-    }
+    if (reasonCode >= 0x80) return { entry: this.#removeInflight(entry), failed: true };
     return { entry, failed: false };
+  }
+
+  #removeInflight(entry: OutEntry): OutEntry {
+    this.#inflight.delete(entry.messageId);
+    this.#release(entry);
+    return entry;
+  }
+
+  /** The entry has left the session: its id is free again, its bytes no longer held. */
+  #release(entry: OutEntry): void {
+    this.ids.release(entry.messageId);
+    this.#bytes -= entry.record.length;
   }
 
   /** Removes an in-flight entry (refused by the broker, too large to send). */
   drop(id: number): OutEntry | undefined {
     const entry = this.#inflight.get(id);
     if (!entry) return undefined;
-    this.#inflight.delete(id);
-    this.ids.release(id);
-    return entry;
-  }
-
-  /** Removes every entry (end without a store to resend from); returns them. */
-  clear(): OutEntry[] {
-    const all = [...this.outgoing()];
-    for (const entry of all) this.ids.release(entry.messageId);
-    this.#inflight.clear();
-    this.#waiting = [];
-    this.#head = 0;
-    return all;
+    return this.#removeInflight(entry);
   }
 
   /**

@@ -120,6 +120,24 @@ describe("outgoing QoS 1/2", () => {
     await waitFor(() => store.size === 0, "the store to empty");
   });
 
+  it("resends in publish order even from a store that iterates in another order", async () => {
+    class ReversedStore extends TestStore {
+      override async *iterate(): AsyncIterable<[string, Uint8Array]> {
+        for (const entry of [...this.map].reverse()) yield entry;
+      }
+    }
+    const store = new ReversedStore();
+    const [port] = await freePorts(1);
+    const offline = connect(`ws://127.0.0.1:${port}`, { store, reconnect: false });
+    offline.on("error", () => {});
+    for (const p of ["a", "b", "c"]) await offline.publish("t", p, { qos: 1 });
+    await offline.end(true);
+    const { broker } = await setup({}, { store });
+    const c0 = await broker.connection(0);
+    await c0.next(isPublish, 2);
+    expect(c0.packets.filter(isPublish).map((p) => String(p.payload))).toEqual(["a", "b", "c"]);
+  });
+
   it.each([[4, 5], [5, 4]] as const)("a message stored by an MQTT v%i client is resent by a v%i client, encoded for its version", async (from, to) => {
     const store = new MemoryStore();
     const [port] = await freePorts(1);
@@ -535,6 +553,20 @@ describe("offline queue", () => {
   it("a message larger than the whole queue is refused with OfflineQueueFullError", async () => {
     const { client } = await setup({ connack: false }, { offlineQueue: { maxBytes: 10 } });
     await expect(client.publish("t", "x".repeat(20))).rejects.toBeInstanceOf(OfflineQueueFullError);
+  });
+
+  it("without a store, QoS 1/2 messages are bounded by outgoingLimits: beyond them publish rejects with StoreFullError", async () => {
+    const byCount = (await setup({ connack: false }, { outgoingLimits: { maxEntries: 2 } })).client;
+    await byCount.publish("t", "1", { qos: 1 });
+    await byCount.publish("t", "2", { qos: 2 });
+    await expect(byCount.publish("t", "3", { qos: 1 })).rejects.toMatchObject({ code: "EDGEWS_STORE_FULL", limit: "maxEntries" });
+    expect(byCount.outgoingCount).toBe(2);
+    const byBytes = (await setup({ connack: false }, { outgoingLimits: { maxBytes: 250 } })).client;
+    await byBytes.publish("t", "x".repeat(100), { qos: 1 });
+    expect(byBytes.outgoingBytes).toBeGreaterThan(100);
+    await expect(byBytes.publish("t", "x".repeat(150), { qos: 1 })).rejects.toMatchObject({ code: "EDGEWS_STORE_FULL", limit: "maxBytes" });
+    await byBytes.publish("t", "x".repeat(50), { qos: 1 });
+    expect(byBytes.outgoingCount).toBe(2);
   });
 
   it("QoS 1 while offline is bounded by the store: a full store rejects the publish", async () => {

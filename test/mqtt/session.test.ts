@@ -56,6 +56,51 @@ describe("Session: outgoing", () => {
     expect(again.map((e) => e.messageId)).toEqual(sent.map((e) => e.messageId).concat(again[3]!.messageId));
   });
 
+  it("keeps entries with no promise to settle as bytes only, and sends both kinds in publish order", () => {
+    const s = new Session({ maxInflight: 2 });
+    const settled: number[] = [];
+    const withPromise = (seq: number) => {
+      const e = entry(s, seq);
+      e.settle = () => settled.push(seq);
+      return e;
+    };
+    // Online: 0 and 1 go in flight, 2 and 3 wait as objects; the connection drops; 4..6 are
+    // published offline (bytes); back online, 7 waits as an object behind them.
+    s.connected(connack());
+    for (let i = 0; i < 4; i++) s.add(withPromise(i));
+    for (const e of s.pump().send) e.sent = true;
+    s.disconnected();
+    for (let i = 4; i < 7; i++) s.add(entry(s, i, 2, { properties: { userProperties: { k: "v" } } }));
+    s.connected(connack());
+    s.add(withPromise(7));
+    expect(s.outgoingCount).toBe(8);
+    expect([...s.entries()].map((e) => e.seq)).toEqual([0, 1, 2, 3, 7]);
+    const order: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const { send } = s.pump();
+      for (const e of send) {
+        order.push(e.seq);
+        s.complete(e.messageId, e.qos === 1 ? "puback" : "pubcomp") ?? s.drop(e.messageId);
+      }
+    }
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(s.outgoingCount).toBe(0);
+    expect(s.outgoingBytes).toBe(0);
+    expect(s.ids.inUse).toBe(0);
+  });
+
+  it("an entry taken from the bytes is the one that was added", () => {
+    const s = new Session();
+    const added = entry(s, 5, 2, { topic: "a/b", retain: true, properties: { messageExpiryInterval: 60 } }, 1_000);
+    added.sent = true;
+    s.add(added);
+    expect([...s.entries()]).toEqual([]);
+    s.connected(connack());
+    const [taken] = s.pump().send;
+    expect(taken).not.toBe(added);
+    expect({ ...taken, record: Buffer.from(taken!.record) }).toEqual({ ...added, record: Buffer.from(added.record) });
+  });
+
   it("QoS 2: PUBREC keeps the entry in flight; PUBCOMP only after the PUBREL state; a PUBACK does not complete it", () => {
     const s = new Session();
     s.connected(connack());

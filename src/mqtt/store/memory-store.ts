@@ -7,8 +7,8 @@ import type { MessageStore, StoreLimits } from "./store.js";
 export interface MemoryStoreOptions extends StoreLimits {
   /**
    * Keep the values given to `put` instead of copying them, for a caller that never modifies a
-   * value once it is put (the MQTT client does this for the store it makes itself: the bytes it
-   * stores are those it sends, so a message is held once). Default false.
+   * value once it is put (the MQTT client never modifies its records: with this, a message is
+   * held once, not once by the client and once by the store). Default false.
    */
   shareValues?: boolean;
 }
