@@ -24,7 +24,7 @@ import type { MessageHandler, MqttClientEvents, MqttClientOptions, PublishOption
 import { PacketWriter } from "./packet-writer.js";
 import { publishPacket } from "./publish-packet.js";
 import { ByteArena } from "./arena.js";
-import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, seqOfKey, setPacketId, withState } from "./record.js";
+import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, outKey, seqOfKey, setPacketId, withState } from "./record.js";
 import { Session, fingerprint, outEntry, type OutEntry } from "./session.js";
 import { validateTopicFilter, validateTopicName } from "./topics.js";
 
@@ -275,8 +275,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
    */
   #store(entry: OutEntry): Promise<void> | undefined {
     if (!this.store) return void this.#checkRoom(entry.record.length);
-    if (this.store.putSync) return void this.store.putSync(entry.key, entry.record);
-    return this.store.put(entry.key, entry.record);
+    if (this.store.putSync) return void this.store.putSync(outKey(entry.seq), entry.record);
+    return this.store.put(outKey(entry.seq), entry.record);
   }
 
   /** Throws StoreFullError if one more message of `bytes` would exceed the limits (no store). */
@@ -286,9 +286,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (this.#session.outgoingBytes + bytes > maxBytes) throw new StoreFullError("maxBytes", maxBytes);
   }
 
-  /** The store has answered for publish number `seq`: its entry (null if refused) joins the session in order. */
+  /**
+   * The store has answered for publish number `seq`: its entry (null if refused) joins the
+   * session in publish order, at once when it is next, else once those before it have.
+   */
   #accept(seq: number, entry: OutEntry | null): void {
-    this.#stored.set(seq, entry);
+    if (seq === this.#nextAdd) {
+      this.#nextAdd++;
+      this.#join(entry);
+    } else this.#stored.set(seq, entry);
     this.#addStored();
   }
 
@@ -315,16 +321,19 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /** Moves stored entries into the session in publish order, then sends what the window allows. */
   #addStored(): void {
-    for (;;) {
-      if (!this.#stored.has(this.#nextAdd)) break;
+    while (this.#stored.has(this.#nextAdd)) {
       const entry = this.#stored.get(this.#nextAdd)!;
       this.#stored.delete(this.#nextAdd++);
-      if (!entry) continue;
-      this.#session.add(entry);
-      // Stored after the end: it stays in the store for the next client; its promise must still settle.
-      if (this.#ended) settleOnce(entry, new ClientEndedError("the acknowledgement"));
+      this.#join(entry);
     }
     this.#pump();
+  }
+
+  #join(entry: OutEntry | null): void {
+    if (!entry) return;
+    this.#session.add(entry);
+    // Stored after the end: it stays in the store for the next client; its promise must still settle.
+    if (this.#ended) settleOnce(entry, new ClientEndedError("the acknowledgement"));
   }
 
   #pump(): void {
@@ -857,7 +866,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /** The message is done with (acknowledged, refused, expired): it leaves the store. */
   #forget(entry: OutEntry): void {
-    this.store?.del(entry.key).catch((error: Error) => this.#emitError(error));
+    this.store?.del(outKey(entry.seq)).catch((error: Error) => this.#emitError(error));
   }
 
   #onAck(cmd: "puback" | "pubcomp", id: number, reasonCode: number, reasonString: string | undefined): void {
@@ -888,7 +897,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const generation = this.#generation;
     const record = withState(entry.record, OutState.Pubrel, this.#arena);
-    (this.store?.put(entry.key, record) ?? Promise.resolve()).then(
+    (this.store?.put(outKey(entry.seq), record) ?? Promise.resolve()).then(
       () => {
         entry.record = record;
         entry.state = OutState.Pubrel;

@@ -6,7 +6,7 @@ import type { IConnackPacket, IPublishPacket } from "mqtt-packet";
 import { MqttProtocolError } from "./errors.js";
 import { PacketIds } from "./packet-ids.js";
 import { publishPacket } from "./publish-packet.js";
-import { OutState, decodeOut, decodePublish, outKey, publishOf, withDup } from "./record.js";
+import { OutState, decodeOut, decodePublish, publishOf, withDup } from "./record.js";
 import { RecordQueue, type QueuedRecord } from "./record-queue.js";
 
 export { OutState };
@@ -25,8 +25,8 @@ export function fingerprint(topic: string, payload: Uint8Array): number {
 
 /** An outgoing QoS 1/2 message the client has accepted (and stored). */
 export interface OutEntry {
+  /** Its place in publish order; its store key is outKey(seq). */
   seq: number;
-  key: string;
   /** What is in the store: see record.ts. Its PUBLISH is what goes on the wire. */
   record: Uint8Array;
   messageId: number;
@@ -46,7 +46,6 @@ export interface OutEntry {
 export function outEntry(seq: number, packet: IPublishPacket, record: Uint8Array, state: OutState, createdAt: number, sent: boolean): OutEntry {
   return {
     seq,
-    key: outKey(seq),
     record,
     messageId: packet.messageId!,
     qos: packet.qos as 1 | 2,
