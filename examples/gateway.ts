@@ -143,7 +143,7 @@ const dropAt = setTimeout(() => {
   setTimeout(() => (broker.outage = false), (SECONDS * 1000) / 4);
 }, (SECONDS * 1000) / 2);
 const stats = setInterval(() => {
-  const state = gateway.connected ? "online " : `OFFLINE (${lastError})`;
+  const state = gateway.connected ? "online " : lastError ? `OFFLINE (${lastError})` : "OFFLINE";
   const line = `  ${((Date.now() - started) / 1000).toFixed(1)} s  published ${seq * DEVICES}  accepted ${accepted}  delivered ${tally.unique}  in store ${store.size}  reconnects ${reconnects}  ${state}`;
   process.stdout.write(process.stdout.isTTY ? `\r${line}   ` : `${line}\n`);
 }, 500);
