@@ -3,7 +3,7 @@
 // with MessageDroppedError); if the new message alone exceeds the byte bound, it is refused
 // with OfflineQueueFullError. An MQTT 5 message's Message Expiry Interval runs while it waits:
 // it leaves with the time left, or with MessageExpiredError once none is. (QoS 1/2 messages are
-// not kept here but in the MessageStore.)
+// not kept here but in the session, and in the store if the client has one.)
 import type { IPublishPacket } from "mqtt-packet";
 import { MessageDroppedError, MessageExpiredError, OfflineQueueFullError } from "./errors.js";
 import { publishPacket } from "./publish-packet.js";
