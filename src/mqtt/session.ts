@@ -82,11 +82,11 @@ export class Session {
   /**
    * Accepted, not sent on this connection yet, in publish order, in two queues merged by `seq`:
    * entries with a publish promise to settle (and those back from flight) as objects, a deque
-   * (#waiting from #head); the others (published offline, reloaded) as bytes only.
+   * (#waiting from #head); the others (published offline, reloaded) as bytes only (#waitingBytes).
    */
   #waiting: OutEntry[] = [];
   #head = 0;
-  readonly #held = new RecordQueue();
+  readonly #waitingBytes = new RecordQueue();
   /** Bytes of the records of every outgoing entry held. */
   #bytes = 0;
   /** Incoming QoS 2 packet ids we acknowledged with PUBREC and await PUBREL for → message fingerprint. */
@@ -120,7 +120,7 @@ export class Session {
   }
   /** Outgoing QoS 1/2 messages held: in flight plus waiting. */
   get outgoingCount(): number {
-    return this.#inflight.size + this.#waiting.length - this.#head + this.#held.length;
+    return this.#inflight.size + this.#waiting.length - this.#head + this.#waitingBytes.length;
   }
   /** Bytes of the outgoing messages held (their records: see record.ts). */
   get outgoingBytes(): number {
@@ -143,7 +143,7 @@ export class Session {
   add(entry: OutEntry): void {
     this.ids.reserve(entry.messageId);
     this.#bytes += entry.record.length;
-    if (entry.settle === undefined) this.#held.push(entry.seq, entry.messageId, entry.sent, entry.record);
+    if (entry.settle === undefined) this.#waitingBytes.push(entry.seq, entry.messageId, entry.sent, entry.record);
     else this.#waiting.push(entry);
   }
 
@@ -208,12 +208,12 @@ export class Session {
   /** Takes the first waiting entry, of either queue. */
   #nextWaiting(): OutEntry | undefined {
     const object = this.#waiting[this.#head];
-    if (object && object.seq < this.#held.firstSeq) {
+    if (object && object.seq < this.#waitingBytes.firstSeq) {
       this.#waiting[this.#head++] = undefined as unknown as OutEntry;
       return object;
     }
-    const held = this.#held.shift();
-    return held && entryOfRecord(held);
+    const bytes = this.#waitingBytes.shift();
+    return bytes && entryOfRecord(bytes);
   }
 
   /** Seconds left of the entry's Message Expiry Interval (undefined: none; 0: expired). */
