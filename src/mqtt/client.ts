@@ -11,7 +11,7 @@ import type {
   IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
 import { WebSocket } from "../websocket/websocket.js";
-import { StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
+import { DEFAULT_STORE_LIMITS, StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
 import {
   ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
@@ -146,7 +146,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
     if (options.will) validateTopicName(options.will.topic);
     this.store = options.store;
-    this.#limits = { maxEntries: options.outgoingLimits?.maxEntries ?? 100_000, maxBytes: options.outgoingLimits?.maxBytes ?? 64 << 20 };
+    const limits = options.outgoingLimits;
+    this.#limits = { maxEntries: limits?.maxEntries ?? DEFAULT_STORE_LIMITS.maxEntries, maxBytes: limits?.maxBytes ?? DEFAULT_STORE_LIMITS.maxBytes };
     this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
     this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);

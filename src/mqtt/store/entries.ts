@@ -1,9 +1,6 @@
 // What every message store keeps in memory: its live entries in first-insertion order, the
 // limits on them, and the byte accounting. The stores add durability (or not) around it.
-import { StoreFullError, type StoreLimits } from "./store.js";
-
-const DEFAULT_MAX_ENTRIES = 100_000;
-const DEFAULT_MAX_BYTES = 64 << 20;
+import { DEFAULT_STORE_LIMITS, StoreFullError, type StoreLimits } from "./store.js";
 
 /** An operation on a store that has been closed; open a new one. */
 export class StoreClosedError extends Error {
@@ -25,8 +22,8 @@ export class LiveEntries {
   #bytes = 0;
 
   constructor(limits: StoreLimits = {}) {
-    this.maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    this.maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.maxEntries = limits.maxEntries ?? DEFAULT_STORE_LIMITS.maxEntries;
+    this.maxBytes = limits.maxBytes ?? DEFAULT_STORE_LIMITS.maxBytes;
   }
 
   get size(): number {

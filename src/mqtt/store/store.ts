@@ -36,6 +36,9 @@ export interface StoreLimits {
   maxBytes?: number;
 }
 
+/** The limits of a store that sets none (also the client's own, when it has no store). */
+export const DEFAULT_STORE_LIMITS: Readonly<Required<StoreLimits>> = { maxEntries: 100_000, maxBytes: 64 << 20 };
+
 /** `put` would take the store beyond one of its limits; nothing was written. */
 export class StoreFullError extends Error {
   readonly code = "EDGEWS_STORE_FULL";
