@@ -330,6 +330,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#pump();
   }
 
+  /** Hands an accepted entry (null: the store refused it) to the session. */
   #join(entry: OutEntry | null): void {
     if (!entry) return;
     this.#session.add(entry);
