@@ -1,16 +1,17 @@
 // The client's opening handshake over Node's http(s).request: the pure checks live in
 // src/handshake/, this file moves the bytes and hands the upgraded socket to the WebSocket.
 import http from "node:http";
-import https from "node:https";
 import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { sharedCorePool } from "../core/pool.js";
 import { PerMessageDeflate } from "../deflate/permessage-deflate.js";
+import { loadHttps } from "./lazy-tls.js";
 import { openTunnel, proxyFor } from "./proxy.js";
-import {
-  HandshakeError, createClientRequest, offerPerMessageDeflate, verifyServerResponse, formatExtensions, perMessageDeflateExtension,
-  type ClientRequest, type PerMessageDeflateOptions, type UserHeaders,
-} from "../handshake/index.js";
+import { createClientRequest, verifyServerResponse, type ClientRequest } from "../handshake/client.js";
+import { HandshakeError } from "../handshake/errors.js";
+import { formatExtensions } from "../handshake/extensions.js";
+import type { UserHeaders } from "../handshake/headers.js";
+import { offerPerMessageDeflate, perMessageDeflateExtension, type PerMessageDeflateOptions } from "../handshake/permessage-deflate.js";
 import type { ConnectionSettings, WebSocket } from "../websocket/websocket.js";
 
 export interface ClientOptions extends ConnectionSettings {
@@ -56,7 +57,7 @@ export function startHandshake(ws: WebSocket, address: string | URL, protocols: 
 
 /** Sends the upgrade request, over `tunnel` when a proxy opened one. */
 function sendRequest(ws: WebSocket, request: ClientRequest, tunnel: Socket | undefined, protocols: string | string[] | undefined, options: ClientOptions, redirects: number): void {
-  const lib = request.secure && !tunnel ? https : http;
+  const lib = request.secure && !tunnel ? loadHttps() : http;
   const req = lib.request({
     host: request.hostname,
     port: request.port,

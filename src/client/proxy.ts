@@ -2,8 +2,9 @@
 // curl and most Node HTTP clients read them).
 import http from "node:http";
 import { isIP, type Socket } from "node:net";
-import tls from "node:tls";
-import { HandshakeError } from "../handshake/index.js";
+import type tls from "node:tls";
+import { HandshakeError } from "../handshake/errors.js";
+import { loadTls } from "./lazy-tls.js";
 
 /** The proxy to use for `target`, from the option or the environment; undefined: connect directly. */
 export function proxyFor(target: URL, option: string | false | undefined, env: NodeJS.ProcessEnv = process.env): URL | undefined {
@@ -50,7 +51,7 @@ export function openTunnel(proxy: URL, host: string, port: number, secure: boole
         return;
       }
       if (!secure) return resolve(socket);
-      const secured = tls.connect({ ...tlsOptions, socket, servername: tlsOptions.servername ?? (isIP(host) ? undefined : host) });
+      const secured = loadTls().connect({ ...tlsOptions, socket, servername: tlsOptions.servername ?? (isIP(host) ? undefined : host) });
       // A TLS socket over an existing one neither ends nor closes it: without these the
       // tunnel would stay open after the WebSocket closed.
       secured.once("end", () => socket.end());
