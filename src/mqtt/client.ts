@@ -41,6 +41,13 @@ interface Subscription {
   properties?: ISubscribePacket["properties"];
 }
 
+/**
+ * What publish returns for a message accepted while offline with nothing left to wait for: one
+ * settled promise shared by all, not a new one each (an app that keeps the promises of a burst
+ * of 10,000 offline publishes would otherwise keep 10,000 objects alive).
+ */
+const ACCEPTED: Promise<void> = Promise.resolve();
+
 /** Opens a client; it connects (and reconnects) in the background. */
 export function connect(url: string | URL, options: MqttClientOptions = {}): MqttClient {
   return new MqttClient(url, options);
@@ -255,7 +262,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const acknowledged = this.#connected ? new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve()))) : undefined;
     if (!storing) {
       this.#accept(seq, entry);
-      return acknowledged ?? Promise.resolve();
+      return acknowledged ?? ACCEPTED;
     }
     return storing.then(
       () => {
