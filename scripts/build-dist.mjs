@@ -10,18 +10,19 @@
 // core pool, whichever entries an app imports.
 //
 // usage: node scripts/build-dist.mjs [--outdir DIR] [--no-types]
-//   --outdir DIR  write the JavaScript there instead of dist/ (the package test builds a copy)
+//   --outdir DIR  write there instead of dist/ (the package test builds a copy)
 //   --no-types    skip the declarations
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
 const { values: args } = parseArgs({ options: { outdir: { type: "string" }, "no-types": { type: "boolean" } } });
-const root = new URL("../", import.meta.url);
-const outdir = resolve(args.outdir ?? new URL("dist", root).pathname);
-const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
+const root = fileURLToPath(new URL("../", import.meta.url));
+const outdir = args.outdir ? resolve(args.outdir) : resolve(root, "dist");
+const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8"));
 
 /** src/<x>.ts for every dist/<x>.js entry that package.json exports. */
 const entryPoints = Object.values(pkg.exports).map(({ default: file }) => {
@@ -32,7 +33,7 @@ const entryPoints = Object.values(pkg.exports).map(({ default: file }) => {
 
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
-  absWorkingDir: new URL(".", root).pathname,
+  absWorkingDir: root,
   entryPoints,
   outbase: "src",
   outdir,
@@ -50,7 +51,7 @@ const { metafile } = await build({
 });
 checkWasmDir(metafile);
 if (!args["no-types"]) {
-  execFileSync(process.execPath, [new URL("node_modules/typescript/bin/tsc", root).pathname, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+  execFileSync(process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", outdir], { cwd: root, stdio: "inherit" });
 }
 
 /**
@@ -61,6 +62,6 @@ if (!args["no-types"]) {
 function checkWasmDir({ outputs }) {
   for (const [file, { inputs }] of Object.entries(outputs)) {
     if (!("src/core/wasm.ts" in inputs)) continue;
-    if (relative(outdir, resolve(root.pathname, file)).split(sep).length !== 2) throw new Error(`src/core/wasm.ts was bundled into ${file}, from where "../../build/" is not the package's build/: keep it two folders deep`);
+    if (relative(outdir, resolve(root, file)).split(sep).length !== 2) throw new Error(`src/core/wasm.ts was bundled into ${file}, from where "../../build/" is not the package's build/: keep it two folders deep`);
   }
 }
