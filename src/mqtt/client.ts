@@ -42,9 +42,9 @@ interface Subscription {
 }
 
 /**
- * What publish returns for a message accepted while offline with nothing left to wait for: one
- * settled promise shared by all, not a new one each (an app that keeps the promises of a burst
- * of 10,000 offline publishes would otherwise keep 10,000 objects alive).
+ * What publish returns when nothing is left to wait for (QoS 0 handed to the WebSocket, QoS 1/2
+ * accepted offline): one settled promise shared by all, not a new one each (an app that keeps
+ * the promises of a burst of 10,000 offline publishes would otherwise keep 10,000 objects alive).
  */
 const ACCEPTED: Promise<void> = Promise.resolve();
 
@@ -322,7 +322,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       } catch (error) {
         return Promise.reject(error);
       }
-      return Promise.resolve();
+      return ACCEPTED;
     }
     return new Promise((resolve, reject) => this.#offline.push(packet, (error) => (error ? reject(error) : resolve())));
   }
