@@ -3,17 +3,23 @@
 import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../protocol/connection.js";
+import { PolicyViolationError } from "../protocol/errors.js";
 
-export type SocketConnectionEvents = Omit<ConnectionEvents, "write" | "end" | "destroy" | "setReading">;
+export type SocketConnectionEvents = Omit<ConnectionEvents, "write" | "end" | "destroy" | "setReading" | "stopReading">;
 
 export interface SocketConnectionOptions extends ConnectionOptions {
   /**
-   * Most bytes that may wait to be written (compression queue plus the socket's buffer). Past
-   * it the peer is too slow to read: the connection closes with 1008 instead of buffering
-   * without end. Default 16 MiB.
+   * Most bytes that may wait to be written (compression queue plus the socket's buffer),
+   * checked on every write. Past it the peer is too slow to read: the connection fails with
+   * 1008 instead of buffering without end. One message larger than the limit may still go when
+   * what waits before it is within the limit. Default 16 MiB.
    */
   maxBufferedAmount?: number;
 }
+
+const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
+
+type ReadingHolder = "connection" | "application" | "failure";
 
 const kConnection = Symbol("edgews.connection");
 type BoundSocket = Socket & { [kConnection]: SocketConnection };
@@ -42,8 +48,11 @@ export class SocketConnection implements ConnectionEvents {
   readonly socket: Socket;
   readonly #options: SocketConnectionOptions;
   readonly #events: SocketConnectionEvents;
-  /** Who holds reading paused: the connection (inflation lags), the application (`pause()`), or both. */
-  #pausedBy = { connection: false, application: false };
+  /**
+   * Who holds reading paused: the connection (inflation lags), the application (`pause()`), the
+   * connection's failure (for good).
+   */
+  #pausedBy: Record<ReadingHolder, boolean> = { connection: false, application: false, failure: false };
   /** This tick's writes so far: the first goes out at once, the rest are gathered. */
   #tick: "idle" | "wrote" | "gathering" = "idle";
 
@@ -72,9 +81,7 @@ export class SocketConnection implements ConnectionEvents {
   write(bytes: Uint8Array, payload?: Uint8Array): void {
     const socket = this.socket;
     if (socket.destroyed) return;
-    // A backlog from earlier writes makes the peer slow; one message, however large, does not
-    // (a 16 MiB message, the default maxMessage, would otherwise close the connection at once).
-    const backlog = this.bufferedAmount;
+    const waitingBefore = this.bufferedAmount;
     // A lone write (a reply with one message in flight) goes out at once. What follows it in
     // the same tick (the replies to a chunk of many messages) is gathered into one system call
     // when the tick ends, instead of one call per frame.
@@ -89,9 +96,22 @@ export class SocketConnection implements ConnectionEvents {
     }
     socket.write(bytes);
     if (payload) socket.write(payload);
-    if (backlog > (this.#options.maxBufferedAmount ?? 16 * 1024 * 1024) && this.connection.readyState === 1) {
-      this.connection.close(1008, "peer too slow to read");
-    }
+    this.#checkBufferedAmount(waitingBefore, bytes.length + (payload?.length ?? 0));
+  }
+
+  /**
+   * A backlog past maxBufferedAmount makes the peer too slow. One message larger than the limit
+   * does not, when what waited before it is within the limit (a 16 MiB message, the default
+   * maxMessage, would otherwise fail the connection at once).
+   */
+  #checkBufferedAmount(waitingBefore: number, written: number): void {
+    const limit = this.#options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
+    const tooSlow = written > limit ? waitingBefore > limit : waitingBefore + written > limit;
+    if (!tooSlow) return;
+    this.connection.fail(new PolicyViolationError(
+      "WS_ERR_SLOW_READER",
+      `${waitingBefore + written} bytes waiting to be written, over maxBufferedAmount (${limit}): the peer reads too slowly`,
+    ));
   }
 
   #gather(): void {
@@ -120,6 +140,11 @@ export class SocketConnection implements ConnectionEvents {
     this.#hold("connection", !reading);
   }
 
+  /** @internal */
+  stopReading(): void {
+    this.#hold("failure", true);
+  }
+
   /** Stops (true) or resumes (false) reading for the application; reading resumes only once neither holds it. */
   holdReading(hold: boolean): void {
     this.#hold("application", hold);
@@ -129,9 +154,10 @@ export class SocketConnection implements ConnectionEvents {
     return this.#pausedBy.application;
   }
 
-  #hold(who: "connection" | "application", hold: boolean): void {
+  #hold(who: ReadingHolder, hold: boolean): void {
     this.#pausedBy[who] = hold;
-    if (this.#pausedBy.connection || this.#pausedBy.application) this.socket.pause();
+    const pausedBy = this.#pausedBy;
+    if (pausedBy.connection || pausedBy.application || pausedBy.failure) this.socket.pause();
     else this.socket.resume();
   }
 

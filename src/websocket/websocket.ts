@@ -25,11 +25,20 @@ export interface ConnectionSettings extends ConnectionLimits {
   autoPong?: boolean;
   /** Wait this long for the closing handshake before dropping the socket. Default 30 s. */
   closeTimeout?: number;
+  /**
+   * After failing the connection (a protocol error or a broken limit: the close frame is sent,
+   * nothing more from the peer is parsed or delivered, and reading stops), drop the socket this
+   * long after unless the peer closes first. Default 1 s.
+   */
+  failGraceTimeout?: number;
   /** Ping after `interval` ms of silence; drop the peer when nothing comes back within `timeout`. */
   heartbeat?: HeartbeatOptions;
   /** Close (1000, "idle timeout") after this many ms without a message either way. Default: never. */
   idleTimeout?: number;
-  /** Most bytes waiting to be written before the peer counts as too slow (close 1008). Default 16 MiB. */
+  /**
+   * Most bytes waiting to be written before the peer counts as too slow (1008), checked on every
+   * write; one larger message may go alone. Default 16 MiB.
+   */
   maxBufferedAmount?: number;
 }
 
