@@ -4,6 +4,8 @@ import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../protocol/connection.js";
 import { PolicyViolationError } from "../protocol/errors.js";
+import type { BudgetMember, WriteBudget } from "./write-budget.js";
+import { WriteStallWatch, type StallWatchOwner } from "./write-stall.js";
 
 export type SocketConnectionEvents = Omit<ConnectionEvents, "write" | "end" | "destroy" | "setReading" | "stopReading">;
 
@@ -15,6 +17,17 @@ export interface SocketConnectionOptions extends ConnectionOptions {
    * what waits before it is within the limit. Default 16 MiB.
    */
   maxBufferedAmount?: number;
+  /**
+   * Fail the connection (1008) when bytes have waited in the socket this many ms without one
+   * of them reaching the peer: a reader that stopped reading holds its backlog until then.
+   * Progress inside one large write counts, so a slow reader that keeps reading is not cut
+   * (the kernel takes bytes in bursts, up to a third of its send buffer at a time: the timeout
+   * must cover reading that much). 30 s is as long as ws waits for a closing handshake. 0:
+   * never. Default 30 s.
+   */
+  writeStallTimeout?: number;
+  /** A bound on bytes waiting to be written shared with other connections (a WebSocketServer makes one per server). */
+  writeBudget?: WriteBudget;
 }
 
 const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
@@ -36,14 +49,20 @@ function onEnd(this: BoundSocket): void {
 /** A reset or a write after the peer left: 'close' follows and reports 1006. */
 function onError(): void {}
 function onClose(this: BoundSocket): void {
-  this[kConnection].connection.transportClosed();
+  this[kConnection].transportClosed();
+}
+function onDrain(this: BoundSocket): void {
+  this[kConnection].backlogChecked();
 }
 function endOfTick(connection: SocketConnection): void {
   connection.flush();
 }
 
-/** The Connection's transport: it is the connection's event sink, and forwards the rest to `events`. */
-export class SocketConnection implements ConnectionEvents {
+/**
+ * The Connection's transport: it is the connection's event sink, and forwards the rest to
+ * `events`. It also holds the peer to the write limits, which only the socket can see.
+ */
+export class SocketConnection implements ConnectionEvents, BudgetMember, StallWatchOwner {
   readonly connection: Connection;
   readonly socket: Socket;
   readonly #options: SocketConnectionOptions;
@@ -55,6 +74,8 @@ export class SocketConnection implements ConnectionEvents {
   #pausedBy: Record<ReadingHolder, boolean> = { connection: false, application: false, failure: false };
   /** This tick's writes so far: the first goes out at once, the rest are gathered. */
   #tick: "idle" | "wrote" | "gathering" = "idle";
+  /** Made the first time bytes are left waiting at the end of a tick. */
+  #stallWatch: WriteStallWatch | undefined;
 
   /** `options` may be shared by many connections: it is read, never copied or changed. */
   constructor(core: Core, socket: Socket, options: SocketConnectionOptions, events: SocketConnectionEvents, head?: Uint8Array) {
@@ -69,6 +90,7 @@ export class SocketConnection implements ConnectionEvents {
     socket.on("end", onEnd);
     socket.on("error", onError);
     socket.on("close", onClose);
+    socket.on("drain", onDrain);
     if (head && head.length > 0) this.connection.receive(head);
   }
 
@@ -119,10 +141,47 @@ export class SocketConnection implements ConnectionEvents {
     this.socket.cork();
   }
 
-  /** @internal The tick is over: send what it gathered. */
+  /** @internal The tick is over: send what it gathered, then account for what is left waiting. */
   flush(): void {
     if (this.#tick === "gathering") this.socket.uncork();
     this.#tick = "idle";
+    this.backlogChecked();
+    this.#options.writeBudget?.enforce();
+    const stallTimeout = this.#options.writeStallTimeout ?? 30_000;
+    if (this.socket.writableLength > 0 && stallTimeout > 0 && !this.socket.destroyed) {
+      (this.#stallWatch ??= new WriteStallWatch(this, stallTimeout)).start();
+    }
+  }
+
+  /** @internal Bytes waiting now, for the write budget. */
+  waitingBytes(): number {
+    return this.socket.destroyed ? 0 : this.bufferedAmount;
+  }
+
+  /** @internal Reports the backlog to the write budget (after a tick's writes, a drain, a stall check). */
+  backlogChecked(): void {
+    this.#options.writeBudget?.update(this, this.waitingBytes());
+  }
+
+  /** @internal The write budget needs this connection's backlog back. */
+  evict(error: PolicyViolationError): void {
+    this.connection.fail(error);
+    this.destroy();
+  }
+
+  /** @internal */
+  writeStalled(waiting: number, ms: number): void {
+    this.connection.fail(new PolicyViolationError(
+      "WS_ERR_WRITE_STALLED",
+      `none of the ${waiting} bytes waiting to be written reached the peer for ${ms} ms (writeStallTimeout ${this.#options.writeStallTimeout ?? 30_000} ms): the peer stopped reading`,
+    ));
+  }
+
+  /** @internal The socket closed: nothing waits any more. */
+  transportClosed(): void {
+    this.#stallWatch?.stop();
+    this.backlogChecked();
+    this.connection.transportClosed();
   }
 
   /** @internal */

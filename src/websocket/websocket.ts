@@ -7,6 +7,7 @@ import type { Core } from "../core/index.js";
 import { ReadyState, type ConnectionLimits, type HeartbeatOptions } from "../protocol/connection.js";
 import { InvalidStateError } from "../protocol/errors.js";
 import { SocketConnection, type SocketConnectionEvents, type SocketConnectionOptions } from "../transport/node-socket.js";
+import type { WriteBudget } from "../transport/write-budget.js";
 import { startHandshake, type ClientOptions } from "../client/connect.js";
 import {
   CloseEvent, ErrorEvent, MessageEvent, WsEvent, addEventListener, getOnProperty, removeEventListener, setOnProperty,
@@ -40,6 +41,14 @@ export interface ConnectionSettings extends ConnectionLimits {
    * write; one larger message may go alone. Default 16 MiB.
    */
   maxBufferedAmount?: number;
+  /** Fail (1008) a peer that took none of the bytes waiting for it in this many ms. 0: never. Default 30 s. */
+  writeStallTimeout?: number;
+  /**
+   * A bound on bytes waiting to be written shared by connections: past its limit the largest
+   * backlogs are dropped (1008). A WebSocketServer makes one per server (`maxTotalBufferedAmount`);
+   * pass your own to share one among servers or clients, or to read its `used` counter.
+   */
+  writeBudget?: WriteBudget;
 }
 
 const textDecoder = new TextDecoder();
