@@ -41,6 +41,13 @@ export interface ConnectionOptions extends ConnectionLimits {
   autoPong?: boolean;
   /** How long to wait for the peer's close frame (or, as a client, the server's TCP close). Default 30 s (as ws). */
   closeTimeout?: number;
+  /**
+   * After failing the connection (the peer broke the protocol or a limit: our close frame is
+   * sent, nothing more from the peer is processed), drop the transport this many ms later
+   * instead of waiting `closeTimeout` for a peer that has shown it does not play by the rules.
+   * The grace lets the close frame reach a peer that still reads. Default 1 s.
+   */
+  failGraceTimeout?: number;
   heartbeat?: HeartbeatOptions;
   /** Close (1000, "idle timeout") after this many ms without a data message either way. Default 0: never. */
   idleTimeout?: number;
@@ -60,6 +67,8 @@ export interface ConnectionEvents {
   destroy(): void;
   /** Stop (false) or resume (true) reading from the transport: backpressure on received messages. */
   setReading?(reading: boolean): void;
+  /** Stop reading from the transport for good: the connection failed and what the peer sends is dropped unread. */
+  stopReading?(): void;
   message(data: Uint8Array, isBinary: boolean): void;
   ping?(data: Uint8Array): void;
   pong?(data: Uint8Array): void;
@@ -87,6 +96,13 @@ const ZERO_COPY_FROM = 4096;
 const MAX_CLOSE_REASON = 123;
 
 /**
+ * After a failure, bytes the peer sends are dropped unparsed, and reading stops once this many
+ * have come: enough for what a well-behaved peer had in flight plus its close frame and TCP
+ * close (which then ends the connection at once), little for a flood to cost.
+ */
+const DISCARD_AFTER_FAILURE = 64 * 1024;
+
+/**
  * Per-connection state is kept small (a server may hold thousands of idle connections): the
  * connection is its parser's handler object, and what only compression, rate limits or
  * timers need exists only when they are in use.
@@ -108,6 +124,8 @@ export class Connection implements ParserHandlers {
   #closeSent = false;
   #closeReceived: { code: number; reason: string } | undefined;
   #failure: { code: number; reason: string } | undefined;
+  /** Bytes received and dropped since the failure. */
+  #discarded = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #awaitingPong = false;
@@ -126,8 +144,8 @@ export class Connection implements ParserHandlers {
     if (messageRate > 0) this.#messageRate = new TokenBucket(messageRate, messageRate, options.now ?? defaultNow);
     this.#encoder = new FrameEncoder(core, { mask: options.role === "client" });
     if (deflate) {
-      this.#inbound = new Sequencer((e) => this.#fail(asCloseable(e)), () => this.#resumeReading());
-      this.#outbound = new Sequencer((e) => this.#fail(asCloseable(e)));
+      this.#inbound = new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading());
+      this.#outbound = new Sequencer((e) => this.fail(asCloseable(e)));
     }
     this.#parser = new FrameParser(core, { ...options, ...wireLimits(options), perMessageDeflate: deflate !== undefined }, this);
     this.#armHeartbeat();
@@ -145,6 +163,7 @@ export class Connection implements ParserHandlers {
 
   /** Bytes from the transport. */
   receive(chunk: Uint8Array): void {
+    if (this.#failure) return this.#discard(chunk.length);
     if (this.#state === ReadyState.CLOSED) return;
     this.#awaitingPong = false;
     this.#armHeartbeat();
@@ -259,13 +278,19 @@ export class Connection implements ParserHandlers {
     try {
       task();
     } catch (error) {
-      this.#fail(asCloseable(error));
+      this.fail(asCloseable(error));
     }
   }
 
   /** Drops the transport if the closing handshake (or the server's TCP close) takes too long. */
   #armCloseTimer(): void {
     this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
+  }
+
+  /** After a failure the peer gets `failGraceTimeout`, not the closing handshake's `closeTimeout`. */
+  #armGraceTimer(): void {
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = setTimeout(() => this.#events.destroy(), this.#options.failGraceTimeout ?? 1000);
   }
 
   /**
@@ -280,7 +305,7 @@ export class Connection implements ParserHandlers {
   onMessage(data: Uint8Array, isBinary: boolean, compressed: boolean): void {
     this.#touch();
     if (this.#messageRate && !this.#messageRate.take()) {
-      this.#fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
+      this.fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
       return;
     }
     const inbound = this.#inbound;
@@ -289,7 +314,7 @@ export class Connection implements ParserHandlers {
       try {
         this.#deliver(data, isBinary);
       } catch (error) {
-        this.#fail(asCloseable(error));
+        this.fail(asCloseable(error));
       }
       return;
     }
@@ -327,7 +352,7 @@ export class Connection implements ParserHandlers {
 
   /** @internal Parser handler: the peer broke the protocol or a limit. */
   onError(error: ProtocolError): void {
-    this.#fail(error);
+    this.fail(error);
   }
 
   #deliver(data: Uint8Array, isBinary: boolean): void {
@@ -345,7 +370,7 @@ export class Connection implements ParserHandlers {
     const limit = this.#options.maxControlFramesPerSecond ?? 20;
     this.#controlRate ??= new TokenBucket(limit, limit, this.#options.now ?? defaultNow);
     if (!this.#controlRate.take()) {
-      this.#fail(new PolicyViolationError("WS_ERR_CONTROL_RATE", `more than ${limit} pings and pongs per second`));
+      this.fail(new PolicyViolationError("WS_ERR_CONTROL_RATE", `more than ${limit} pings and pongs per second`));
       return;
     }
     this.#afterInbound(() => {
@@ -362,6 +387,7 @@ export class Connection implements ParserHandlers {
   }
 
   #onCloseFrame(code: number, reason: string): void {
+    if (this.#failure) return; // It was queued behind a message whose inflation failed.
     this.#closeReceived = { code, reason };
     if (this.#closeSent) {
       this.#afterOutbound(() => this.#handshakeDone());
@@ -372,9 +398,17 @@ export class Connection implements ParserHandlers {
     this.#sendClose(code === 1005 ? new Uint8Array(0) : closeBody(this.#core, code, reason));
   }
 
-  /** §7.1.7 Fail the WebSocket Connection: send a close frame with the error's code, then close. */
-  #fail(error: Error & { closeCode?: number }): void {
+  /**
+   * §7.1.7 Fail the WebSocket Connection: send a close frame with the error's code (1011 without
+   * one), stop processing what the peer sends, and drop the transport after `failGraceTimeout`.
+   * The transport calls it too, for the limits it enforces (a peer too slow to read).
+   */
+  fail(error: Error & { closeCode?: number }): void {
     if (this.#failure || this.#state === ReadyState.CLOSED) return;
+    // §7.1.7: "an endpoint MUST NOT continue to attempt to process data (including a responding
+    // Close frame) from the remote endpoint". The parser goes first, so the rest of the chunk
+    // being parsed is dropped too (a ping flood's next thousand pings).
+    this.#parser.destroy();
     // As ws does, the close event reports the code we failed with (1002, 1007, 1008, 1009...).
     const code = error.closeCode ?? 1011;
     this.#failure = { code, reason: error.message };
@@ -384,9 +418,15 @@ export class Connection implements ParserHandlers {
       this.#state = ReadyState.CLOSING;
       this.#closeSent = true;
       this.#events.write(this.#encoder.encode(Opcode.Close, closeBody(this.#core, code, "")));
-      this.#armCloseTimer();
     }
     this.#events.end();
+    this.#armGraceTimer();
+  }
+
+  /** What arrives after a failure is dropped unparsed; past a little, reading stops. */
+  #discard(bytes: number): void {
+    this.#discarded += bytes;
+    if (this.#discarded > DISCARD_AFTER_FAILURE) this.#events.stopReading?.();
   }
 
   #now(): number {

@@ -13,6 +13,7 @@ import {
   type PerMessageDeflateOptions, type UpgradeCheckOptions,
 } from "../handshake/index.js";
 import type { SocketConnectionOptions } from "../transport/node-socket.js";
+import { WriteBudget } from "../transport/write-budget.js";
 import { WebSocket, type ConnectionSettings } from "../websocket/websocket.js";
 
 /** Reject a handshake from `authenticate` with this to answer a specific status (401, 403, ...). */
@@ -42,6 +43,12 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
   maxConnections?: number;
   /** Open connections per client IP at most; more get 429. Default 100. */
   maxConnectionsPerIp?: number;
+  /**
+   * Most bytes waiting to be written on all connections together (the server's `writeBudget`);
+   * past it the connections with the largest backlogs are failed (1008) and dropped at once.
+   * Default 64 MiB: what a 1 GB Raspberry Pi can spare next to 1,000 connections.
+   */
+  maxTotalBufferedAmount?: number;
   /** Time allowed for the whole handshake (slowloris). Default 10 s. */
   handshakeTimeout?: number;
   /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
@@ -71,10 +78,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #closing = false;
   /** What every connection without compression shares (made on the first connection). */
   #connectionOptions: SocketConnectionOptions | undefined;
+  /** Bytes waiting to be written, counted across this server's connections. */
+  readonly #writeBudget: WriteBudget;
 
   constructor(options: WebSocketServerOptions, onListening?: () => void) {
     super();
     this.options = options;
+    this.#writeBudget = options.writeBudget ?? new WriteBudget(options.maxTotalBufferedAmount);
     if (options.noServer) return;
     if (options.server) {
       this.#server = options.server;
@@ -137,7 +147,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       socket.write(buildUpgradeResponse({ key: check.key, protocol: check.protocol, extensions: extensions || undefined }));
       const ws = new WebSocket(null);
       const core = options.core ?? sharedCorePool().acquire();
-      const shared = (this.#connectionOptions ??= { ...options, role: "server" });
+      const shared = (this.#connectionOptions ??= { ...options, role: "server", writeBudget: this.#writeBudget });
       const connectionOptions = params
         ? { ...shared, deflate: new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) }
         : shared;

@@ -3,17 +3,36 @@
 import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../protocol/connection.js";
+import { PolicyViolationError } from "../protocol/errors.js";
+import type { BudgetMember, WriteBudget } from "./write-budget.js";
+import { WriteStallWatch, type StallWatchOwner } from "./write-stall.js";
 
-export type SocketConnectionEvents = Omit<ConnectionEvents, "write" | "end" | "destroy" | "setReading">;
+export type SocketConnectionEvents = Omit<ConnectionEvents, "write" | "end" | "destroy" | "setReading" | "stopReading">;
 
 export interface SocketConnectionOptions extends ConnectionOptions {
   /**
-   * Most bytes that may wait to be written (compression queue plus the socket's buffer). Past
-   * it the peer is too slow to read: the connection closes with 1008 instead of buffering
-   * without end. Default 16 MiB.
+   * Most bytes that may wait to be written (compression queue plus the socket's buffer),
+   * checked on every write. Past it the peer is too slow to read: the connection fails with
+   * 1008 instead of buffering without end. One message larger than the limit may still go when
+   * what waits before it is within the limit. Default 16 MiB.
    */
   maxBufferedAmount?: number;
+  /**
+   * Fail the connection (1008) when bytes have waited in the socket this many ms without one
+   * of them reaching the peer: a reader that stopped reading holds its backlog until then.
+   * Progress inside one large write counts, so a slow reader that keeps reading is not cut
+   * (the kernel takes bytes in bursts, up to a third of its send buffer at a time: the timeout
+   * must cover reading that much). 30 s is as long as ws waits for a closing handshake. 0:
+   * never. Default 30 s.
+   */
+  writeStallTimeout?: number;
+  /** A bound on bytes waiting to be written shared with other connections (a WebSocketServer makes one per server). */
+  writeBudget?: WriteBudget;
 }
+
+const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
+
+type ReadingHolder = "connection" | "application" | "failure";
 
 const kConnection = Symbol("edgews.connection");
 type BoundSocket = Socket & { [kConnection]: SocketConnection };
@@ -30,22 +49,33 @@ function onEnd(this: BoundSocket): void {
 /** A reset or a write after the peer left: 'close' follows and reports 1006. */
 function onError(): void {}
 function onClose(this: BoundSocket): void {
-  this[kConnection].connection.transportClosed();
+  this[kConnection].transportClosed();
+}
+function onDrain(this: BoundSocket): void {
+  this[kConnection].backlogChecked();
 }
 function endOfTick(connection: SocketConnection): void {
   connection.flush();
 }
 
-/** The Connection's transport: it is the connection's event sink, and forwards the rest to `events`. */
-export class SocketConnection implements ConnectionEvents {
+/**
+ * The Connection's transport: it is the connection's event sink, and forwards the rest to
+ * `events`. It also holds the peer to the write limits, which only the socket can see.
+ */
+export class SocketConnection implements ConnectionEvents, BudgetMember, StallWatchOwner {
   readonly connection: Connection;
   readonly socket: Socket;
   readonly #options: SocketConnectionOptions;
   readonly #events: SocketConnectionEvents;
-  /** Who holds reading paused: the connection (inflation lags), the application (`pause()`), or both. */
-  #pausedBy = { connection: false, application: false };
+  /**
+   * Who holds reading paused: the connection (inflation lags), the application (`pause()`), the
+   * connection's failure (for good).
+   */
+  #pausedBy: Record<ReadingHolder, boolean> = { connection: false, application: false, failure: false };
   /** This tick's writes so far: the first goes out at once, the rest are gathered. */
   #tick: "idle" | "wrote" | "gathering" = "idle";
+  /** Made the first time bytes are left waiting at the end of a tick. */
+  #stallWatch: WriteStallWatch | undefined;
 
   /** `options` may be shared by many connections: it is read, never copied or changed. */
   constructor(core: Core, socket: Socket, options: SocketConnectionOptions, events: SocketConnectionEvents, head?: Uint8Array) {
@@ -60,6 +90,7 @@ export class SocketConnection implements ConnectionEvents {
     socket.on("end", onEnd);
     socket.on("error", onError);
     socket.on("close", onClose);
+    socket.on("drain", onDrain);
     if (head && head.length > 0) this.connection.receive(head);
   }
 
@@ -72,9 +103,7 @@ export class SocketConnection implements ConnectionEvents {
   write(bytes: Uint8Array, payload?: Uint8Array): void {
     const socket = this.socket;
     if (socket.destroyed) return;
-    // A backlog from earlier writes makes the peer slow; one message, however large, does not
-    // (a 16 MiB message, the default maxMessage, would otherwise close the connection at once).
-    const backlog = this.bufferedAmount;
+    const waitingBefore = this.bufferedAmount;
     // A lone write (a reply with one message in flight) goes out at once. What follows it in
     // the same tick (the replies to a chunk of many messages) is gathered into one system call
     // when the tick ends, instead of one call per frame.
@@ -89,9 +118,22 @@ export class SocketConnection implements ConnectionEvents {
     }
     socket.write(bytes);
     if (payload) socket.write(payload);
-    if (backlog > (this.#options.maxBufferedAmount ?? 16 * 1024 * 1024) && this.connection.readyState === 1) {
-      this.connection.close(1008, "peer too slow to read");
-    }
+    this.#checkBufferedAmount(waitingBefore, bytes.length + (payload?.length ?? 0));
+  }
+
+  /**
+   * A backlog past maxBufferedAmount makes the peer too slow. One message larger than the limit
+   * does not, when what waited before it is within the limit (a 16 MiB message, the default
+   * maxMessage, would otherwise fail the connection at once).
+   */
+  #checkBufferedAmount(waitingBefore: number, written: number): void {
+    const limit = this.#options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
+    const tooSlow = written > limit ? waitingBefore > limit : waitingBefore + written > limit;
+    if (!tooSlow) return;
+    this.connection.fail(new PolicyViolationError(
+      "WS_ERR_SLOW_READER",
+      `${waitingBefore + written} bytes waiting to be written, over maxBufferedAmount (${limit}): the peer reads too slowly`,
+    ));
   }
 
   #gather(): void {
@@ -99,10 +141,47 @@ export class SocketConnection implements ConnectionEvents {
     this.socket.cork();
   }
 
-  /** @internal The tick is over: send what it gathered. */
+  /** @internal The tick is over: send what it gathered, then account for what is left waiting. */
   flush(): void {
     if (this.#tick === "gathering") this.socket.uncork();
     this.#tick = "idle";
+    this.backlogChecked();
+    this.#options.writeBudget?.enforce();
+    const stallTimeout = this.#options.writeStallTimeout ?? 30_000;
+    if (this.socket.writableLength > 0 && stallTimeout > 0 && !this.socket.destroyed) {
+      (this.#stallWatch ??= new WriteStallWatch(this, stallTimeout)).start();
+    }
+  }
+
+  /** @internal Bytes waiting now, for the write budget. */
+  waitingBytes(): number {
+    return this.socket.destroyed ? 0 : this.bufferedAmount;
+  }
+
+  /** @internal Reports the backlog to the write budget (after a tick's writes, a drain, a stall check). */
+  backlogChecked(): void {
+    this.#options.writeBudget?.update(this, this.waitingBytes());
+  }
+
+  /** @internal The write budget needs this connection's backlog back. */
+  evict(error: PolicyViolationError): void {
+    this.connection.fail(error);
+    this.destroy();
+  }
+
+  /** @internal */
+  writeStalled(waiting: number, ms: number): void {
+    this.connection.fail(new PolicyViolationError(
+      "WS_ERR_WRITE_STALLED",
+      `none of the ${waiting} bytes waiting to be written reached the peer for ${ms} ms (writeStallTimeout ${this.#options.writeStallTimeout ?? 30_000} ms): the peer stopped reading`,
+    ));
+  }
+
+  /** @internal The socket closed: nothing waits any more. */
+  transportClosed(): void {
+    this.#stallWatch?.stop();
+    this.backlogChecked();
+    this.connection.transportClosed();
   }
 
   /** @internal */
@@ -120,6 +199,11 @@ export class SocketConnection implements ConnectionEvents {
     this.#hold("connection", !reading);
   }
 
+  /** @internal */
+  stopReading(): void {
+    this.#hold("failure", true);
+  }
+
   /** Stops (true) or resumes (false) reading for the application; reading resumes only once neither holds it. */
   holdReading(hold: boolean): void {
     this.#hold("application", hold);
@@ -129,9 +213,10 @@ export class SocketConnection implements ConnectionEvents {
     return this.#pausedBy.application;
   }
 
-  #hold(who: "connection" | "application", hold: boolean): void {
+  #hold(who: ReadingHolder, hold: boolean): void {
     this.#pausedBy[who] = hold;
-    if (this.#pausedBy.connection || this.#pausedBy.application) this.socket.pause();
+    const pausedBy = this.#pausedBy;
+    if (pausedBy.connection || pausedBy.application || pausedBy.failure) this.socket.pause();
     else this.socket.resume();
   }
 

@@ -7,6 +7,7 @@ import type { Core } from "../core/index.js";
 import { ReadyState, type ConnectionLimits, type HeartbeatOptions } from "../protocol/connection.js";
 import { InvalidStateError } from "../protocol/errors.js";
 import { SocketConnection, type SocketConnectionEvents, type SocketConnectionOptions } from "../transport/node-socket.js";
+import type { WriteBudget } from "../transport/write-budget.js";
 import { startHandshake, type ClientOptions } from "../client/connect.js";
 import {
   CloseEvent, ErrorEvent, MessageEvent, WsEvent, addEventListener, getOnProperty, removeEventListener, setOnProperty,
@@ -25,12 +26,29 @@ export interface ConnectionSettings extends ConnectionLimits {
   autoPong?: boolean;
   /** Wait this long for the closing handshake before dropping the socket. Default 30 s. */
   closeTimeout?: number;
+  /**
+   * After failing the connection (a protocol error or a broken limit: the close frame is sent,
+   * nothing more from the peer is parsed or delivered, and reading stops), drop the socket this
+   * long after unless the peer closes first. Default 1 s.
+   */
+  failGraceTimeout?: number;
   /** Ping after `interval` ms of silence; drop the peer when nothing comes back within `timeout`. */
   heartbeat?: HeartbeatOptions;
   /** Close (1000, "idle timeout") after this many ms without a message either way. Default: never. */
   idleTimeout?: number;
-  /** Most bytes waiting to be written before the peer counts as too slow (close 1008). Default 16 MiB. */
+  /**
+   * Most bytes waiting to be written before the peer counts as too slow (1008), checked on every
+   * write; one larger message may go alone. Default 16 MiB.
+   */
   maxBufferedAmount?: number;
+  /** Fail (1008) a peer that took none of the bytes waiting for it in this many ms. 0: never. Default 30 s. */
+  writeStallTimeout?: number;
+  /**
+   * A bound on bytes waiting to be written shared by connections: past its limit the largest
+   * backlogs are dropped (1008). A WebSocketServer makes one per server (`maxTotalBufferedAmount`);
+   * pass your own to share one among servers or clients, or to read its `used` counter.
+   */
+  writeBudget?: WriteBudget;
 }
 
 const textDecoder = new TextDecoder();

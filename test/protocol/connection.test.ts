@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadCoreSync } from "../../src/core/node.js";
 import { PerMessageDeflate } from "../../src/deflate/permessage-deflate.js";
 import { Connection, ReadyState, type ConnectionEvents, type ConnectionOptions } from "../../src/protocol/connection.js";
-import { InvalidCloseError, InvalidStateError } from "../../src/protocol/errors.js";
+import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "../../src/protocol/errors.js";
 import { frame } from "../support/frames.js";
 
 const core = loadCoreSync({ maxConnections: 64 });
@@ -194,6 +194,96 @@ describe("Connection", () => {
     for (let i = 0; i < 30; i++) flooded.client.conn.ping();
     expect((await flooded.server.closed)[0]).toBe(1008);
     expect(flooded.server.log).toContainEqual(["error", "WS_ERR_CONTROL_RATE", 1008]);
+  });
+
+  describe("once failed", () => {
+    /** A server connection whose peer never closes TCP (half-open): only our timers end it. */
+    function halfOpen(options: Partial<ConnectionOptions>) {
+      const log: Log = [];
+      const conn = new Connection(core, { role: "server", ...options }, {
+        write: (bytes) => log.push(["write", bytes[0]]),
+        end: () => log.push(["end"]),
+        destroy: () => log.push(["destroy"]),
+        stopReading: () => log.push(["stop reading"]),
+        message: () => log.push(["message"]),
+        ping: () => log.push(["ping"]),
+        error: (error) => log.push(["error", (error as { code?: string }).code, error.closeCode]),
+      });
+      return { conn, log, parsedPings: vi.spyOn(conn, "onPing"), parsedMessages: vi.spyOn(conn, "onMessage") };
+    }
+    const pings = (n: number) => Buffer.concat(Array.from({ length: n }, () => frame({ opcode: 9 })));
+    const texts = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => frame({ opcode: 1, payload: `m${i}` })));
+
+    it("a ping flood: nothing after the failing ping is parsed, in that chunk or later ones, and the core slot is free at once", () => {
+      const { conn, log, parsedPings } = halfOpen({ maxControlFramesPerSecond: 10 });
+      const freeSlots = core.freeSlots;
+      conn.receive(pings(1000));
+      expect(parsedPings).toHaveBeenCalledTimes(11);
+      expect(log.filter((e) => e[0] === "ping")).toHaveLength(10);
+      expect(log.filter((e) => e[0] === "error")).toEqual([["error", "WS_ERR_CONTROL_RATE", 1008]]);
+      expect(log).toContainEqual(["write", 0x88]);
+      expect(core.freeSlots).toBe(freeSlots + 1);
+      conn.receive(pings(1000));
+      expect(parsedPings).toHaveBeenCalledTimes(11);
+      conn.transportClosed();
+    });
+
+    it("a message-rate failure delivers and parses nothing more", () => {
+      const { conn, log, parsedMessages } = halfOpen({ maxMessagesPerSecond: 5 });
+      conn.receive(texts(100));
+      conn.receive(texts(100));
+      expect(parsedMessages).toHaveBeenCalledTimes(6);
+      expect(log.filter((e) => e[0] === "message")).toHaveLength(5);
+      conn.transportClosed();
+    });
+
+    it("reads a little more (the peer's close frame and TCP close), then stops reading for good", () => {
+      const { conn, log } = halfOpen({ maxControlFramesPerSecond: 10 });
+      conn.receive(pings(11));
+      conn.receive(Buffer.alloc(1000));
+      expect(log).not.toContainEqual(["stop reading"]);
+      conn.receive(Buffer.alloc(64 * 1024));
+      expect(log).toContainEqual(["stop reading"]);
+      conn.transportClosed();
+    });
+
+    it("drops a half-open peer after failGraceTimeout, not closeTimeout; a normal close still waits closeTimeout", async () => {
+      vi.useFakeTimers();
+      const failed = halfOpen({ maxControlFramesPerSecond: 10, failGraceTimeout: 1000, closeTimeout: 30_000 });
+      failed.conn.receive(pings(11));
+      expect(failed.log).toContainEqual(["end"]);
+      vi.advanceTimersByTime(999);
+      expect(failed.log).not.toContainEqual(["destroy"]);
+      vi.advanceTimersByTime(1);
+      expect(failed.log).toContainEqual(["destroy"]);
+
+      const closing = halfOpen({ failGraceTimeout: 1000, closeTimeout: 30_000 });
+      closing.conn.close(1000);
+      vi.advanceTimersByTime(29_999);
+      expect(closing.log).not.toContainEqual(["destroy"]);
+      vi.advanceTimersByTime(1);
+      expect(closing.log).toContainEqual(["destroy"]);
+      // A failure during the closing handshake shortens the wait to the grace.
+      const late = halfOpen({ maxControlFramesPerSecond: 10, failGraceTimeout: 1000, closeTimeout: 30_000 });
+      late.conn.close(1000);
+      late.conn.receive(pings(11));
+      vi.advanceTimersByTime(1000);
+      expect(late.log).toContainEqual(["destroy"]);
+      for (const { conn } of [failed, closing, late]) conn.transportClosed();
+    });
+
+    it("the transport can fail it too (a peer too slow to read): the same close, error and grace", async () => {
+      vi.useFakeTimers();
+      const { conn, log } = halfOpen({ failGraceTimeout: 500 });
+      conn.fail(new PolicyViolationError("WS_ERR_SLOW_READER", "too slow"));
+      expect(log).toEqual([["error", "WS_ERR_SLOW_READER", 1008], ["write", 0x88], ["end"]]);
+      expect(conn.readyState).toBe(ReadyState.CLOSING);
+      conn.receive(texts(3));
+      expect(log.filter((e) => e[0] === "message")).toHaveLength(0);
+      vi.advanceTimersByTime(500);
+      expect(log.at(-1)).toEqual(["destroy"]);
+      conn.transportClosed();
+    });
   });
 
   describe("with permessage-deflate", () => {
