@@ -1,23 +1,40 @@
 import type { Core } from "./core.js";
 import { View, allocBytes, copyOut } from "./bytes.js";
-import { CoreError, ProtocolError, type ErrorKind } from "./errors.js";
+import { CoreError, ProtocolError, type ErrorKind, type LimitsInForce } from "./errors.js";
 
 export type Role = "client" | "server";
 
 export interface ParserLimits {
   /** Largest frame payload accepted, in bytes; bigger closes with 1009. Default 16 MiB. */
   maxPayload?: number;
-  /** Largest message (all fragments) accepted, in bytes; bigger closes with 1009. Default 16 MiB. */
+  /**
+   * Largest message (all fragments) accepted, in bytes; bigger closes with 1009. Default 16 MiB.
+   * It also bounds what small fragments cost: each data frame under 64 bytes is charged the
+   * difference (an empty one 64 bytes), and a message whose charges pass maxMessage (or 1 MiB,
+   * if that is more) closes with 1009. Fragments of 64 bytes or more are never charged, so at
+   * the default an empty-fragment flood ends after 262,144 frames, while any message within
+   * maxMessage in fragments of 64 bytes or more (and an empty last one) arrives.
+   */
   maxMessage?: number;
-  /** Most fragments one message may have; more closes with 1009. Default 65536. */
+  /** Most fragments one message may have; more closes with 1009. Default 0: no count (their cost is bounded, see maxMessage). */
   maxFragments?: number;
 }
 
 export const DEFAULT_PARSER_LIMITS: Required<ParserLimits> = {
   maxPayload: 16 * 1024 * 1024,
   maxMessage: 16 * 1024 * 1024,
-  maxFragments: 65536,
+  maxFragments: 0,
 };
+
+/** Data frames shorter than this are charged the difference against the message's overhead budget (core twin: assembly/parser.ts). */
+export const SMALL_FRAGMENT_BYTES = 64;
+/** The overhead budget is maxMessage, but at least this (core twin: assembly/parser.ts). */
+export const MIN_FRAGMENT_OVERHEAD = 1024 * 1024;
+
+/** Bytes of small-fragment overhead a message may cost under `maxMessage` (0: no limit). */
+export function fragmentOverheadBudget(maxMessage: number): number {
+  return maxMessage === 0 ? 0 : Math.max(maxMessage, MIN_FRAGMENT_OVERHEAD);
+}
 
 export interface ParserHandlers {
   /** A complete data message. `compressed`: RSV1 was set (permessage-deflate data, still deflated). */
@@ -127,7 +144,7 @@ export class FrameParser {
   readonly #core: Core;
   readonly #handlers: ParserHandlers;
   readonly #copy: boolean;
-  readonly #maxMessage: number;
+  readonly #limits: LimitsInForce;
   /** Made for the first message that spans several pushes. */
   #message: MessageAssembler | undefined;
   #slot: number;
@@ -149,7 +166,7 @@ export class FrameParser {
     this.#core = core;
     this.#handlers = handlers;
     this.#copy = options.copy ?? true;
-    this.#maxMessage = limits.maxMessage;
+    this.#limits = { ...limits, smallFragmentBytes: SMALL_FRAGMENT_BYTES, fragmentOverhead: fragmentOverheadBudget(limits.maxMessage) };
     this.#slot = core.allocSlot();
     core.x.openSlot(this.#slot, options.role === "server" ? 1 : 0, options.perMessageDeflate ? 1 : 0, limits.maxPayload, limits.maxMessage, limits.maxFragments);
   }
@@ -228,7 +245,7 @@ export class FrameParser {
         case Event.FrameStart:
           if (opcode !== 0) {
             const knownSize = (flags & FLAG_FIN) !== 0 ? a + b * 0x100000000 : -1;
-            (this.#message ??= new MessageAssembler(this.#maxMessage)).begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
+            (this.#message ??= new MessageAssembler(this.#limits.maxMessage)).begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
           }
           break;
         case Event.Chunk:
@@ -245,7 +262,7 @@ export class FrameParser {
         case Event.Error:
           this.#done = true;
           this.#message = undefined; // what it held is refused: free it now, not at destroy
-          this.#handlers.onError(new ProtocolError(a as ErrorKind, ev[i + 3]!));
+          this.#handlers.onError(new ProtocolError(a as ErrorKind, ev[i + 3]!, this.#limits));
           break;
       }
     }
