@@ -30,6 +30,8 @@ export const S_UTF8_STATE: u32 = 56; // u32
 export const S_CONTROL_HAVE: u32 = 60; // u32
 export const S_HEADER_BUF: u32 = 64; // 14 bytes (a header is at most 14 bytes)
 export const S_CONTROL_BUF: u32 = 80; // 125 bytes (a control payload is at most 125 bytes)
+export const S_FRAGMENT_OVERHEAD: u32 = 208; // u64, what the message's small fragments cost so far
+export const S_MAX_FRAGMENT_OVERHEAD: u32 = 216; // u64
 
 export const enum Stage {
   Free = 0,

@@ -2,8 +2,8 @@
 // payload in place, validates as early as the bytes allow and writes events (see events.ts).
 import {
   FLAG_FIN, FLAG_MASKED, FLAG_RSV1, OPT_DEFLATE, Role, Stage,
-  S_CONTROL_BUF, S_CONTROL_HAVE, S_FRAGMENTS, S_FRAME_FLAGS, S_FRAME_OPCODE, S_FRAME_REMAINING,
-  S_HEADER_BUF, S_HEADER_HAVE, S_MASK_KEY, S_MAX_FRAGMENTS, S_MAX_MESSAGE, S_MAX_PAYLOAD,
+  S_CONTROL_BUF, S_CONTROL_HAVE, S_FRAGMENT_OVERHEAD, S_FRAGMENTS, S_FRAME_FLAGS, S_FRAME_OPCODE, S_FRAME_REMAINING,
+  S_HEADER_BUF, S_HEADER_HAVE, S_MASK_KEY, S_MAX_FRAGMENT_OVERHEAD, S_MAX_FRAGMENTS, S_MAX_MESSAGE, S_MAX_PAYLOAD,
   S_MESSAGE_BYTES, S_MESSAGE_FLAGS, S_MESSAGE_OPCODE, S_OPTIONS, S_ROLE, S_STAGE, S_UTF8_STATE,
   SLOT_SIZE, maxSlots, slotPtr,
 } from "./layout";
@@ -17,6 +17,23 @@ const OP_BINARY: u32 = 2;
 const OP_CLOSE: u32 = 8;
 const OP_PONG: u32 = 10;
 
+// RFC 6455 §10.4: implementations "MUST protect themselves against exceeding those limits. (For
+// example, a malicious endpoint can try to exhaust its peer's memory or mount a denial-of-service
+// attack by sending either a single big frame (e.g., of size 2**60) or by sending a long stream of
+// small frames that are a part of a fragmented message.)" maxMessage bounds the bytes; a frame
+// also costs a header, events and host work whatever it carries, so a data frame shorter than
+// SMALL_FRAGMENT bytes is charged the difference, and a message's charges may not pass its
+// overhead budget. Honest fragments (64 bytes or more) are never charged: a peer that sends many
+// of them is bounded by maxMessage alone, while a flood of empty fragments ends after
+// budget / 64 frames (16 MiB: 262,144 frames, 1.5 MiB of masked headers).
+/** Host twin: SMALL_FRAGMENT_BYTES in src/core/parser.ts (test/core/boundary.test.ts). */
+const SMALL_FRAGMENT: u64 = 64;
+/**
+ * The budget is maxMessage, but never less than this: a small maxMessage still admits 16,384
+ * empty fragments (as many fragments as ws admits by default). Host twin: MIN_FRAGMENT_OVERHEAD.
+ */
+const MIN_FRAGMENT_OVERHEAD: u64 = 1 << 20;
+
 /** Initialises slot `slot`; limits of 0 mean "no limit". Returns false for a bad slot index. */
 export function openSlot(slot: u32, role: u32, options: u32, maxPayload: f64, maxMessage: f64, maxFragments: u32): bool {
   if (slot >= maxSlots) return false;
@@ -28,6 +45,7 @@ export function openSlot(slot: u32, role: u32, options: u32, maxPayload: f64, ma
   store<u64>(s, maxPayload > 0 ? <u64>maxPayload : u64.MAX_VALUE, S_MAX_PAYLOAD);
   store<u64>(s, maxMessage > 0 ? <u64>maxMessage : u64.MAX_VALUE, S_MAX_MESSAGE);
   store<u32>(s, maxFragments > 0 ? maxFragments : u32.MAX_VALUE, S_MAX_FRAGMENTS);
+  store<u64>(s, maxMessage > 0 ? max<u64>(<u64>maxMessage, MIN_FRAGMENT_OVERHEAD) : u64.MAX_VALUE, S_MAX_FRAGMENT_OVERHEAD);
   return true;
 }
 
@@ -193,6 +211,7 @@ function onHeader(s: usize, h: usize, pos: usize, end: usize): usize {
 function startDataFrame(s: usize, opcode: u32, fin: bool, rsv1: bool, length: u64, pos: usize, end: usize): usize {
   let fragments: u32 = 1;
   let messageBytes: u64 = 0;
+  let overhead: u64 = 0;
   if (opcode != OP_CONTINUATION) {
     store<u8>(s, <u8>opcode, S_MESSAGE_OPCODE);
     store<u8>(s, rsv1 ? FLAG_RSV1 : 0, S_MESSAGE_FLAGS);
@@ -200,12 +219,16 @@ function startDataFrame(s: usize, opcode: u32, fin: bool, rsv1: bool, length: u6
   } else {
     fragments = load<u32>(s, S_FRAGMENTS) + 1;
     messageBytes = load<u64>(s, S_MESSAGE_BYTES);
+    overhead = load<u64>(s, S_FRAGMENT_OVERHEAD);
   }
+  if (length < SMALL_FRAGMENT) overhead += SMALL_FRAGMENT - length;
   if (length > load<u64>(s, S_MAX_PAYLOAD)) return failAt(s, ErrorKind.FrameTooBig, 1009, end);
   if (length > load<u64>(s, S_MAX_MESSAGE) - messageBytes) return failAt(s, ErrorKind.MessageTooBig, 1009, end);
   if (fragments > load<u32>(s, S_MAX_FRAGMENTS)) return failAt(s, ErrorKind.TooManyFragments, 1009, end);
+  if (overhead > load<u64>(s, S_MAX_FRAGMENT_OVERHEAD)) return failAt(s, ErrorKind.TooManyFragments, 1009, end);
   store<u32>(s, fragments, S_FRAGMENTS);
   store<u64>(s, messageBytes + length, S_MESSAGE_BYTES);
+  store<u64>(s, overhead, S_FRAGMENT_OVERHEAD);
 
   if (fin && opcode != OP_CONTINUATION && <u64>(end - pos) >= length) {
     return wholeMessage(s, opcode, rsv1, pos, <usize>length, end);

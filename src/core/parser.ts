@@ -1,23 +1,40 @@
 import type { Core } from "./core.js";
 import { View, allocBytes, copyOut } from "./bytes.js";
-import { CoreError, ProtocolError, type ErrorKind } from "./errors.js";
+import { CoreError, ProtocolError, type ErrorKind, type LimitsInForce } from "./errors.js";
 
 export type Role = "client" | "server";
 
 export interface ParserLimits {
   /** Largest frame payload accepted, in bytes; bigger closes with 1009. Default 16 MiB. */
   maxPayload?: number;
-  /** Largest message (all fragments) accepted, in bytes; bigger closes with 1009. Default 16 MiB. */
+  /**
+   * Largest message (all fragments) accepted, in bytes; bigger closes with 1009. Default 16 MiB.
+   * It also bounds what small fragments cost: each data frame under 64 bytes is charged the
+   * difference (an empty one 64 bytes), and a message whose charges pass maxMessage (or 1 MiB,
+   * if that is more) closes with 1009. Fragments of 64 bytes or more are never charged, so at
+   * the default an empty-fragment flood ends after 262,144 frames, while any message within
+   * maxMessage in fragments of 64 bytes or more (and an empty last one) arrives.
+   */
   maxMessage?: number;
-  /** Most fragments one message may have; more closes with 1009. Default 65536. */
+  /** Most fragments one message may have; more closes with 1009. Default 0: no count (their cost is bounded, see maxMessage). */
   maxFragments?: number;
 }
 
 export const DEFAULT_PARSER_LIMITS: Required<ParserLimits> = {
   maxPayload: 16 * 1024 * 1024,
   maxMessage: 16 * 1024 * 1024,
-  maxFragments: 65536,
+  maxFragments: 0,
 };
+
+/** Data frames shorter than this are charged the difference against the message's overhead budget (core twin: assembly/parser.ts). */
+export const SMALL_FRAGMENT_BYTES = 64;
+/** The overhead budget is maxMessage, but at least this (core twin: assembly/parser.ts). */
+export const MIN_FRAGMENT_OVERHEAD = 1024 * 1024;
+
+/** Bytes of small-fragment overhead a message may cost under `maxMessage` (0: no limit). */
+export function fragmentOverheadBudget(maxMessage: number): number {
+  return maxMessage === 0 ? 0 : Math.max(maxMessage, MIN_FRAGMENT_OVERHEAD);
+}
 
 export interface ParserHandlers {
   /** A complete data message. `compressed`: RSV1 was set (permessage-deflate data, still deflated). */
@@ -57,52 +74,64 @@ const OP_PONG = 10;
 const FLAG_FIN = 1;
 const FLAG_RSV1 = 2;
 
-/** Messages up to this size spanning several pushes are collected in one buffer of their declared size. */
+/** A message's declared size is trusted up to this much before its bytes arrive. */
 const PREALLOCATE_LIMIT = 64 * 1024;
+/** The first buffer for a message of unknown size holds at least this much. */
+const MIN_CAPACITY = 256;
+/** What the assembler holds between messages. */
+const NOTHING = allocBytes(0);
 
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
- * Collects a data message that spans several feeds. With a known, modest size (a single FIN
- * frame of up to 64 KiB) it writes into one buffer; otherwise it keeps the pieces and joins
- * them at the end, so a header alone never makes it allocate more than 64 KiB.
+ * Collects a data message that spans several feeds in one buffer that doubles as it fills, so
+ * what a message in progress holds is at most twice its bytes, however many fragments brought
+ * them (a Buffer per piece would cost ~100 bytes of heap each). The buffer never outgrows the
+ * message's ceiling: its declared size for a single frame, else maxMessage. A header alone never
+ * makes it allocate more than 64 KiB.
  */
 class MessageAssembler {
   isBinary = false;
   compressed = false;
-  #whole: Uint8Array | undefined;
-  #pieces: Uint8Array[] | undefined;
+  #buffer = NOTHING;
   #size = 0;
+  #ceiling = 0;
+  readonly #maxMessage: number;
 
+  /** `maxMessage`: the parser's limit (0: none). */
+  constructor(maxMessage: number) {
+    this.#maxMessage = maxMessage > 0 ? maxMessage : Infinity;
+  }
+
+  /** `knownSize`: the message's size when its first frame is also its last, else -1. */
   begin(opcode: number, compressed: boolean, knownSize: number): void {
     this.isBinary = opcode === OP_BINARY;
     this.compressed = compressed;
     this.#size = 0;
-    this.#pieces = undefined;
-    this.#whole = knownSize >= 0 && knownSize <= PREALLOCATE_LIMIT ? allocBytes(knownSize) : undefined;
+    this.#ceiling = knownSize >= 0 ? knownSize : this.#maxMessage;
+    this.#buffer = allocBytes(knownSize >= 0 ? Math.min(knownSize, PREALLOCATE_LIMIT) : 0);
   }
 
   /** Copies core memory [from, to) into the message. */
   append(mem: Uint8Array, from: number, to: number): void {
-    if (this.#whole) this.#whole.set(new View(mem.buffer, from, to - from), this.#size);
-    else (this.#pieces ??= []).push(copyOut(mem, from, to));
-    this.#size += to - from;
+    const end = this.#size + (to - from);
+    if (end > this.#buffer.length) this.#grow(end);
+    this.#buffer.set(new View(mem.buffer, from, to - from), this.#size);
+    this.#size = end;
   }
 
+  /** The whole message, in a buffer of its own size (it pins no spare capacity); the assembler lets go of it. */
   finish(): Uint8Array {
-    if (this.#whole) {
-      const whole = this.#whole;
-      this.#whole = undefined;
-      return whole;
-    }
-    const out = allocBytes(this.#size);
-    let at = 0;
-    for (const piece of this.#pieces ?? []) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    this.#pieces = undefined;
-    return out;
+    const buffer = this.#buffer;
+    this.#buffer = NOTHING;
+    return buffer.length === this.#size ? buffer : copyOut(buffer, 0, this.#size);
+  }
+
+  #grow(needed: number): void {
+    const capacity = Math.max(needed, Math.min(this.#ceiling, Math.max(this.#buffer.length * 2, MIN_CAPACITY)));
+    const bigger = allocBytes(capacity);
+    bigger.set(this.#buffer.subarray(0, this.#size));
+    this.#buffer = bigger;
   }
 }
 
@@ -115,6 +144,7 @@ export class FrameParser {
   readonly #core: Core;
   readonly #handlers: ParserHandlers;
   readonly #copy: boolean;
+  readonly #limits: LimitsInForce;
   /** Made for the first message that spans several pushes. */
   #message: MessageAssembler | undefined;
   #slot: number;
@@ -136,6 +166,7 @@ export class FrameParser {
     this.#core = core;
     this.#handlers = handlers;
     this.#copy = options.copy ?? true;
+    this.#limits = { ...limits, smallFragmentBytes: SMALL_FRAGMENT_BYTES, fragmentOverhead: fragmentOverheadBudget(limits.maxMessage) };
     this.#slot = core.allocSlot();
     core.x.openSlot(this.#slot, options.role === "server" ? 1 : 0, options.perMessageDeflate ? 1 : 0, limits.maxPayload, limits.maxMessage, limits.maxFragments);
   }
@@ -182,6 +213,7 @@ export class FrameParser {
     this.#core.releaseSlot(this.#slot);
     this.#slot = -1;
     this.#done = true;
+    this.#message = undefined;
   }
 
   #drain(base: number, length: number): void {
@@ -213,7 +245,7 @@ export class FrameParser {
         case Event.FrameStart:
           if (opcode !== 0) {
             const knownSize = (flags & FLAG_FIN) !== 0 ? a + b * 0x100000000 : -1;
-            (this.#message ??= new MessageAssembler()).begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
+            (this.#message ??= new MessageAssembler(this.#limits.maxMessage)).begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
           }
           break;
         case Event.Chunk:
@@ -229,7 +261,8 @@ export class FrameParser {
           break;
         case Event.Error:
           this.#done = true;
-          this.#handlers.onError(new ProtocolError(a as ErrorKind, ev[i + 3]!));
+          this.#message = undefined; // what it held is refused: free it now, not at destroy
+          this.#handlers.onError(new ProtocolError(a as ErrorKind, ev[i + 3]!, this.#limits));
           break;
       }
     }
