@@ -417,7 +417,7 @@ export class Connection implements ParserHandlers {
       // Straight to the transport, ahead of anything still queued behind compression.
       this.#state = ReadyState.CLOSING;
       this.#closeSent = true;
-      this.#events.write(this.#encoder.encode(Opcode.Close, closeBody(this.#core, code, "")));
+      this.#events.write(this.#encoder.encode(Opcode.Close, closeBody(this.#core, code, closeReasonOf(error))));
     }
     this.#events.end();
     this.#armGraceTimer();
@@ -485,6 +485,25 @@ function wireLimits(options: ConnectionOptions): ParserLimits {
     maxPayload: bound(options.maxPayload ?? DEFAULT_PARSER_LIMITS.maxPayload),
     maxMessage: bound(options.maxMessage ?? DEFAULT_PARSER_LIMITS.maxMessage),
   };
+}
+
+/**
+ * What the peer is told about a failure we detected: the limit or rule it broke, cut to fit a
+ * close frame. An error without a close code is our own (1011: a handler threw): its message
+ * stays here.
+ */
+function closeReasonOf(error: Error & { closeCode?: number; closeReason?: string }): string {
+  if (error.closeCode === undefined) return "";
+  return truncateUtf8(error.closeReason ?? error.message, MAX_CLOSE_REASON);
+}
+
+/** `text` cut to at most `max` bytes of UTF-8, never inside a character. */
+function truncateUtf8(text: string, max: number): string {
+  const bytes = textEncoder.encode(text);
+  if (bytes.length <= max) return text;
+  let end = max;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return new TextDecoder().decode(bytes.subarray(0, end));
 }
 
 function asCloseable(error: unknown): Error & { closeCode?: number } {
