@@ -8,3 +8,4 @@ export { ProtocolError, CoreError } from "./core/index.js";
 export { InvalidStateError, InvalidCloseError, PolicyViolationError } from "./protocol/errors.js";
 export { MessageTooBigError, InvalidDeflateDataError } from "./deflate/permessage-deflate.js";
 export { createWebSocketStream } from "./transport/websocket-stream.js";
+export { WriteBudget } from "./transport/write-budget.js";

@@ -9,7 +9,7 @@ import { frame } from "../support/frames.js";
 import { nextEvent, withDeadline } from "../support/interop.js";
 import { startServer } from "../support/net.js";
 import { acceptKeyOf } from "../support/raw-peer.js";
-import { flood, halfOpenClient } from "../transport/half-open-peer.js";
+import { flood, halfOpenClient } from "../support/half-open-peer.js";
 
 const KiB = 1024;
 const cleanups: Array<() => unknown> = [];

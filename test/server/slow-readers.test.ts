@@ -9,7 +9,7 @@ import { WriteBudget } from "../../src/transport/write-budget.js";
 import { frame } from "../support/frames.js";
 import { nextEvent, withDeadline } from "../support/interop.js";
 import { startServer } from "../support/net.js";
-import { halfOpenClient } from "../transport/half-open-peer.js";
+import { halfOpenClient } from "../support/half-open-peer.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
