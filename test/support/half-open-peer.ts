@@ -1,8 +1,8 @@
 // Raw TCP peers that misbehave below WebSocket: they finish the upgrade, then never read again
 // and never close (a half-open peer), and may write as fast as the other side reads.
 import net from "node:net";
-import { withDeadline } from "../support/interop.js";
-import { requestHead, upgradeHeaders } from "../support/net.js";
+import { withDeadline } from "./interop.js";
+import { requestHead, upgradeHeaders } from "./net.js";
 
 /** Connects to our server on 127.0.0.1:`port`, upgrades, and stops reading. Destroy it when done. */
 export async function halfOpenClient(port: number): Promise<net.Socket> {
