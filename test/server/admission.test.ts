@@ -2,10 +2,12 @@
 // core answers 503 before the 101, nothing after the 101 escapes the 'upgrade' listener, and
 // fields that may appear once are refused when repeated. On loopback with raw sockets.
 import net from "node:net";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CoreError } from "../../src/core/index.js";
 import { loadCoreSync } from "../../src/core/node.js";
-import { sharedCorePool } from "../../src/core/pool.js";
+import { CorePool, sharedCorePool } from "../../src/core/pool.js";
 import { AuthenticationError, WebSocket, type WebSocketServer } from "../../src/index.js";
 import { withDeadline } from "../support/interop.js";
 import { rawRequest, requestHead, startServer, statusOf, upgradeHeaders } from "../support/net.js";
@@ -134,6 +136,23 @@ describe("a handshake waiting for authenticate releases its counts exactly once"
     await expectExactPerIpCount(url, first!);
   });
 
+  it("keeps no hold on the request once the connection is open (memory per connection)", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const { url, wss } = await serve({ authenticate: async () => {} });
+    let request: WeakRef<object> | undefined;
+    wss.once("connection", (_ws, req) => (request = new WeakRef(req)));
+    const ws = await open(url);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // No deref() until the end: a deref keeps its target alive until the current job ends.
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(request!.deref()).toBeUndefined();
+    ws.close();
+  });
+
   it("when the server closes during authenticate: 503 to each, and close() does not wait for them", async () => {
     const auth = steeredAuthentication();
     const { port, wss } = await serve({ handshakeTimeout: 10_000, authenticate: auth.authenticate });
@@ -173,6 +192,12 @@ describe("capacity of the core", () => {
   });
 
   it("the shared pool grows by a core when one is full; if it cannot, 503", async () => {
+    const pool1 = new CorePool({ maxConnections: 1 });
+    const parser = pool1.acquire().createParser({ role: "server" }, { onMessage: () => {}, onError: () => {} });
+    expect(pool1.acquire()).not.toBe(pool1.cores[0]);
+    expect(pool1.cores).toHaveLength(2);
+    parser.destroy();
+
     const { url } = await serve({});
     const pool = sharedCorePool();
     const ws = await open(url);
