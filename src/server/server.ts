@@ -42,7 +42,7 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
   maxConnections?: number;
   /** Open connections per client IP at most; more get 429. Default 100. */
   maxConnectionsPerIp?: number;
-  /** Time allowed for the whole handshake (slowloris). Default 10 s. */
+  /** Time allowed for the whole handshake, `authenticate` included (slowloris). Default 10 s. */
   handshakeTimeout?: number;
   /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
   shutdownTimeout?: number;
@@ -55,6 +55,7 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
 export interface WebSocketServerEvents {
   connection: [ws: WebSocket, request: http.IncomingMessage];
   listening: [];
+  /** The HTTP server's errors; also a connection dropped because its setup threw (only when listened to). */
   error: [error: Error];
   close: [];
   /** A handshake was refused with `status` (also logged through `log`). */
