@@ -2,7 +2,7 @@
 // src/handshake/, this file moves the bytes and hands the upgraded socket to the WebSocket.
 import http from "node:http";
 import type { Socket } from "node:net";
-import type { Core } from "../core/index.js";
+import { CoreError, type Core } from "../core/index.js";
 import { sharedCorePool } from "../core/pool.js";
 import { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { loadHttps } from "./lazy-tls.js";
@@ -18,11 +18,15 @@ export interface ClientOptions extends ConnectionSettings {
   /** Extra request headers (Authorization, Cookie, ...). */
   headers?: UserHeaders;
   origin?: string;
-  /** Give up when the handshake takes longer. Default 10 s. */
+  /**
+   * Give up when the handshake takes longer: one deadline for all of it, up to `open` or the
+   * error (proxy CONNECT, TLS, every redirect, and at most 200 ms more of a refusal's body after
+   * its head). Default 10 s.
+   */
   handshakeTimeout?: number;
   /** Offer permessage-deflate. Default true (as ws's client). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Follow 3xx redirects to another ws/wss/http/https URL. Default false. */
+  /** Follow 3xx redirects to another ws/wss/http/https URL (within the one `handshakeTimeout`). Default false. */
   followRedirects?: boolean;
   /** Redirects followed at most. Default 10. */
   maxRedirects?: number;
@@ -41,88 +45,195 @@ export interface ClientOptions extends ConnectionSettings {
   core?: Core;
 }
 
+/** Bytes of a refusal's body kept for the error message. */
+const EXCERPT_BYTES = 512;
+/**
+ * How long a refusal's body may take after its head. Servers send the two together; a body that
+ * trickles or never ends (a Content-Length larger than what is sent, endless chunks) must not
+ * hold the failure back. (`ws` does not read the body at all.)
+ */
+const EXCERPT_WAIT_MS = 200;
+
 /** Runs the opening handshake for `ws`, then attaches the socket (or fails `ws`). */
-export function startHandshake(ws: WebSocket, address: string | URL, protocols: string | string[] | undefined, options: ClientOptions, redirects = 0): void {
+export function startHandshake(ws: WebSocket, address: string | URL, protocols: string | string[] | undefined, options: ClientOptions): void {
   // Like a browser's constructor, a bad URL or option throws here, synchronously.
+  const target = prepare(address, protocols, options);
+  new Handshake(ws, protocols, options).connect(target);
+}
+
+interface Target {
+  request: ClientRequest;
+  /** The CONNECT proxy to go through, if any. */
+  proxy: URL | undefined;
+}
+
+/** The request for `address` and the proxy to reach it through. Throws HandshakeError on bad input. */
+function prepare(address: string | URL, protocols: string | string[] | undefined, options: ClientOptions): Target {
   const deflateOptions = typeof options.perMessageDeflate === "object" ? options.perMessageDeflate : {};
   const offer = options.perMessageDeflate === false ? undefined : offerPerMessageDeflate(deflateOptions);
   const request = createClientRequest({ url: address, protocols, origin: options.origin, headers: options.headers, extensions: offer });
-  const proxy = proxyFor(new URL(request.url), options.proxy);
-  if (!proxy) return sendRequest(ws, request, undefined, protocols, options, redirects);
-  openTunnel(proxy, request.hostname, request.port, request.secure, tlsOptionsOf(options), options.handshakeTimeout ?? 10_000).then(
-    (socket) => sendRequest(ws, request, socket, protocols, options, redirects),
-    (error: Error) => ws.failHandshake(error),
-  );
+  return { request, proxy: proxyFor(new URL(request.url), options.proxy) };
 }
 
-/** Sends the upgrade request, over `tunnel` when a proxy opened one. */
-function sendRequest(ws: WebSocket, request: ClientRequest, tunnel: Socket | undefined, protocols: string | string[] | undefined, options: ClientOptions, redirects: number): void {
-  const lib = request.secure && !tunnel ? loadHttps() : http;
-  const req = lib.request({
-    host: request.hostname,
-    port: request.port,
-    path: request.path,
-    method: "GET",
-    headers: Object.fromEntries(request.headers.map(([name, value]) => [name, value])),
-    setHost: false,
-    ...tlsOptionsOf(options),
-    // Node uses createConnection only without an agent (agent: false still makes one).
-    ...(tunnel ? { agent: undefined, createConnection: () => tunnel } : { agent: false }),
-  });
-  const timer = setTimeout(() => {
-    req.destroy(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Opening handshake with ${request.url} timed out after ${options.handshakeTimeout ?? 10_000} ms`));
-  }, options.handshakeTimeout ?? 10_000);
-  const fail = (error: Error) => {
-    clearTimeout(timer);
-    ws.failHandshake(error);
-  };
-  req.on("error", fail);
-  req.on("response", (res) => {
-    clearTimeout(timer);
+/**
+ * One opening handshake under one deadline (`handshakeTimeout`) from the start to `open` or a
+ * reported failure: the proxy's tunnel, TLS, every redirect and a refusal's body all count.
+ * It ends once, either way; whatever is still in progress then is aborted.
+ */
+class Handshake {
+  readonly #ws: WebSocket;
+  readonly #protocols: string | string[] | undefined;
+  readonly #options: ClientOptions;
+  readonly #abort = new AbortController();
+  readonly #deadline: number;
+  readonly #timer: ReturnType<typeof setTimeout>;
+  #ended = false;
+  #redirects = 0;
+  /** The current request's URL and what it waits for, for the timeout's message. */
+  #url = "";
+  #waitingFor = "";
+
+  constructor(ws: WebSocket, protocols: string | string[] | undefined, options: ClientOptions) {
+    this.#ws = ws;
+    this.#protocols = protocols;
+    this.#options = options;
+    const ms = options.handshakeTimeout ?? 10_000;
+    this.#deadline = performance.now() + ms;
+    this.#timer = setTimeout(() => {
+      this.#fail(new HandshakeError("WS_ERR_HANDSHAKE_TIMEOUT", `Opening handshake with ${this.#url} timed out after ${ms} ms waiting for ${this.#waitingFor}`));
+    }, ms);
+  }
+
+  connect({ request, proxy }: Target): void {
+    this.#url = request.url;
+    if (!proxy) return this.#send(request, undefined);
+    this.#waitingFor = `a tunnel from the proxy ${proxy.host}`;
+    openTunnel(proxy, request.hostname, request.port, request.secure, tlsOptionsOf(this.#options), this.#abort.signal).then(
+      (socket) => this.#send(request, socket),
+      (error: Error) => this.#fail(error),
+    );
+  }
+
+  /** Sends the upgrade request, over `tunnel` when a proxy opened one. */
+  #send(request: ClientRequest, tunnel: Socket | undefined): void {
+    if (this.#ended) return void tunnel?.destroy();
+    this.#waitingFor = "the server's response";
+    const lib = request.secure && !tunnel ? loadHttps() : http;
+    const req = lib.request({
+      host: request.hostname,
+      port: request.port,
+      path: request.path,
+      method: "GET",
+      headers: Object.fromEntries(request.headers.map(([name, value]) => [name, value])),
+      setHost: false,
+      ...tlsOptionsOf(this.#options),
+      // Node uses createConnection only without an agent (agent: false still makes one).
+      ...(tunnel ? { agent: undefined, createConnection: () => tunnel } : { agent: false }),
+    });
+    const abort = () => req.destroy();
+    this.#abort.signal.addEventListener("abort", abort, { once: true });
+    req.on("error", (error) => this.#fail(error));
+    req.on("response", (res) => this.#onResponse(request, req, res));
+    req.on("upgrade", (res, socket: Socket, head: Buffer) => {
+      this.#abort.signal.removeEventListener("abort", abort);
+      this.#onUpgrade(request, res, socket, head);
+    });
+    req.end();
+  }
+
+  /** A response other than 101: a redirect to follow, or a refusal to report with its body's start. */
+  #onResponse(request: ClientRequest, req: http.ClientRequest, res: http.IncomingMessage): void {
+    const statusCode = res.statusCode ?? 0;
     const location = res.headers.location;
-    if (options.followRedirects && res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && location) {
-      res.resume();
+    if (this.#options.followRedirects && statusCode >= 300 && statusCode < 400 && location) {
       req.destroy();
-      if (redirects >= (options.maxRedirects ?? 10)) {
-        fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Too many redirects (more than ${options.maxRedirects ?? 10}) from ${request.url}`, { statusCode: res.statusCode }));
-        return;
+      return this.#redirect(request.url, location, statusCode);
+    }
+    // The outcome is known; only the excerpt is still to come, by the deadline at the latest.
+    clearTimeout(this.#timer);
+    readExcerpt(res, Math.min(EXCERPT_WAIT_MS, this.#deadline - performance.now())).then((bodyExcerpt) => {
+      req.destroy();
+      try {
+        verifyServerResponse(request, { statusCode, statusMessage: res.statusMessage, headers: res.headers, bodyExcerpt });
+      } catch (error) {
+        return this.#fail(error as Error);
       }
-      startHandshake(ws, new URL(location, request.url.replace(/^ws/, "http")), protocols, options, redirects + 1);
+      // A 101 that Node did not take for an upgrade passes the check, yet no socket came with it.
+      this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Unexpected response ${statusCode}`));
+    });
+  }
+
+  #redirect(from: string, location: string, statusCode: number): void {
+    const maxRedirects = this.#options.maxRedirects ?? 10;
+    if (this.#redirects >= maxRedirects) {
+      return this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Too many redirects (more than ${maxRedirects}) from ${from}`, { statusCode }));
+    }
+    this.#redirects++;
+    const base = from.replace(/^ws/, "http");
+    try {
+      // A Location that isn't a URL, or one with another scheme, is reported by prepare().
+      this.connect(prepare(URL.canParse(location, base) ? new URL(location, base) : location, this.#protocols, this.#options));
+    } catch (error) {
+      this.#fail(error as Error);
+    }
+  }
+
+  #onUpgrade(request: ClientRequest, res: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    const options = this.#options;
+    // Closed by its owner meanwhile (close() or terminate() while CONNECTING): it must not open.
+    if (this.#ended || this.#ws.readyState !== this.#ws.CONNECTING) {
+      socket.destroy();
+      this.#stop();
       return;
     }
-    readExcerpt(res).then((bodyExcerpt) => {
-      try {
-        verifyServerResponse(request, { statusCode: res.statusCode ?? 0, statusMessage: res.statusMessage, headers: res.headers, bodyExcerpt });
-      } catch (error) {
-        fail(error as Error);
-        return;
-      }
-      fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Unexpected response ${res.statusCode}`));
-    });
-  });
-  req.on("upgrade", (res, socket: Socket, head: Buffer) => {
-    clearTimeout(timer);
+    let deflate: PerMessageDeflate | undefined;
     let result: ReturnType<typeof verifyServerResponse>;
+    let core: Core;
     try {
       result = verifyServerResponse(request, { statusCode: res.statusCode ?? 0, headers: res.headers });
+      deflate = acceptedDeflate(result, options);
+      core = coreWithFreeSlot(options);
     } catch (error) {
       socket.destroy();
-      fail(error as Error);
-      return;
+      return this.#fail(error as Error);
     }
-    const params = result.perMessageDeflate;
-    let deflate: PerMessageDeflate | undefined;
-    try {
-      deflate = params ? new PerMessageDeflate({ role: "client", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) : undefined;
-    } catch (error) {
-      socket.destroy();
-      fail(new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server's permessage-deflate parameters can't be honoured: ${(error as Error).message}`));
-      return;
-    }
-    const extensions = params ? formatExtensions([perMessageDeflateExtension(params)]) : "";
-    ws.attach(options.core ?? sharedCorePool().acquire(), socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate } });
-  });
-  req.end();
+    this.#stop();
+    const extensions = result.perMessageDeflate ? formatExtensions([perMessageDeflateExtension(result.perMessageDeflate)]) : "";
+    this.#ws.attach(core, socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate } });
+  }
+
+  /** Ends the handshake, once (false if it had ended), aborting whatever is still in progress. */
+  #stop(): boolean {
+    if (this.#ended) return false;
+    this.#ended = true;
+    clearTimeout(this.#timer);
+    this.#abort.abort();
+    return true;
+  }
+
+  #fail(error: Error): void {
+    if (this.#stop()) this.#ws.failHandshake(error);
+  }
+}
+
+/** The permessage-deflate state the server's answer asks for, if it accepted the offer. */
+function acceptedDeflate(result: ReturnType<typeof verifyServerResponse>, options: ClientOptions): PerMessageDeflate | undefined {
+  const params = result.perMessageDeflate;
+  if (!params) return undefined;
+  try {
+    return new PerMessageDeflate({ role: "client", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 });
+  } catch (error) {
+    throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server's permessage-deflate parameters can't be honoured: ${(error as Error).message}`);
+  }
+}
+
+/** The core for this connection; checked before attaching, which can't be undone halfway. */
+function coreWithFreeSlot(options: ClientOptions): Core {
+  const core = options.core ?? sharedCorePool().acquire();
+  if (core.freeSlots === 0) {
+    throw new CoreError(`all ${core.maxConnections} connection slots of the client's core are in use: raise its maxConnections or close connections`);
+  }
+  return core;
 }
 
 function tlsOptionsOf(options: ClientOptions) {
@@ -130,22 +241,28 @@ function tlsOptionsOf(options: ClientOptions) {
   return { ca, cert, key, rejectUnauthorized, servername };
 }
 
-/** The first 512 bytes of a refusal's body, for the error message. */
-function readExcerpt(res: http.IncomingMessage): Promise<string> {
+/**
+ * The start of a refusal's body (EXCERPT_BYTES at most), for the error message: what arrived by
+ * the end of the body or by `waitMs`, whichever comes first.
+ */
+function readExcerpt(res: http.IncomingMessage, waitMs: number): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = () => resolve(Buffer.concat(chunks).subarray(0, 512).toString("utf8"));
-    res.on("data", (chunk: Buffer) => {
-      if (size < 512) chunks.push(chunk);
+    const finish = () => {
+      clearTimeout(timer);
+      res.removeListener("data", onData);
+      resolve(Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8"));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
       size += chunk.length;
-      if (size >= 512) {
-        res.destroy();
-        finish();
-      }
-    });
-    res.on("end", finish);
-    res.on("error", finish);
-    res.on("close", finish);
+      if (size >= EXCERPT_BYTES) finish();
+    };
+    const timer = setTimeout(finish, Math.max(0, waitMs));
+    res.on("data", onData);
+    res.once("end", finish);
+    res.once("error", finish);
+    res.once("close", finish);
   });
 }

@@ -31,10 +31,12 @@ function bypassed(hostname: string, noProxy: string): boolean {
 
 /**
  * Opens a tunnel to `host:port` through `proxy` (then TLS inside it for wss). Resolves with the
- * socket the WebSocket handshake runs over.
+ * socket the WebSocket handshake runs over; `signal` (the handshake's deadline) aborts it at any
+ * stage, destroying what was opened.
  */
-export function openTunnel(proxy: URL, host: string, port: number, secure: boolean, tlsOptions: tls.ConnectionOptions, timeoutMs: number): Promise<Socket> {
+export function openTunnel(proxy: URL, host: string, port: number, secure: boolean, tlsOptions: tls.ConnectionOptions, signal: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
     const authority = `${host.includes(":") ? `[${host}]` : host}:${port}`;
     const headers: Record<string, string> = { Host: authority };
     if (proxy.username) {
@@ -42,22 +44,36 @@ export function openTunnel(proxy: URL, host: string, port: number, secure: boole
       headers["Proxy-Authorization"] = `Basic ${Buffer.from(credentials).toString("base64")}`;
     }
     const req = http.request({ host: proxy.hostname.replace(/^\[|\]$/g, ""), port: Number(proxy.port || 80), method: "CONNECT", path: authority, headers, agent: false });
-    req.setTimeout(timeoutMs, () => req.destroy(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `The proxy ${proxy.host} did not open a tunnel within ${timeoutMs} ms`)));
-    req.once("error", reject);
+    /** The tunnel once the proxy opened it, then the TLS socket inside it. */
+    let tunnel: Socket | undefined;
+    const abort = () => {
+      req.destroy();
+      tunnel?.destroy();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    const settle = (error: Error | undefined) => {
+      signal.removeEventListener("abort", abort);
+      if (error === undefined) return resolve(tunnel!);
+      tunnel?.destroy();
+      reject(error);
+    };
+    req.once("error", settle);
     req.once("connect", (res, socket) => {
+      tunnel = socket;
       if (res.statusCode !== 200) {
-        socket.destroy();
-        reject(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `The proxy ${proxy.host} refused the tunnel to ${authority}: ${res.statusCode} ${res.statusMessage ?? ""}`.trim(), { statusCode: res.statusCode }));
+        settle(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `The proxy ${proxy.host} refused the tunnel to ${authority}: ${res.statusCode} ${res.statusMessage ?? ""}`.trim(), { statusCode: res.statusCode }));
         return;
       }
-      if (!secure) return resolve(socket);
+      if (!secure) return settle(undefined);
       const secured = loadTls().connect({ ...tlsOptions, socket, servername: tlsOptions.servername ?? (isIP(host) ? undefined : host) });
+      tunnel = secured;
       // A TLS socket over an existing one neither ends nor closes it: without these the
       // tunnel would stay open after the WebSocket closed.
       secured.once("end", () => socket.end());
       secured.once("close", () => socket.destroy());
-      secured.once("secureConnect", () => resolve(secured));
-      secured.once("error", reject);
+      secured.once("secureConnect", () => settle(undefined));
+      secured.once("error", settle);
     });
     req.end();
   });

@@ -13,6 +13,7 @@ export type HandshakeErrorCode =
   | "WS_ERR_INVALID_KEY"
   // Client side: the server's response.
   | "WS_ERR_UNEXPECTED_STATUS"
+  | "WS_ERR_HANDSHAKE_TIMEOUT"
   | "WS_ERR_INVALID_UPGRADE"
   | "WS_ERR_INVALID_ACCEPT"
   | "WS_ERR_UNEXPECTED_PROTOCOL"

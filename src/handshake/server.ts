@@ -89,7 +89,9 @@ export type UpgradeCheck = UpgradeAccepted | UpgradeRejected;
  * Checks run in this order, the first failure answering: header limits (431), path (404), method
  * (405), HTTP version, Host, Upgrade (426 when absent), Connection, Sec-WebSocket-Version (426 when
  * another version), Sec-WebSocket-Key, Sec-WebSocket-Protocol, Sec-WebSocket-Extensions, Origin
- * (403). Malformed input answers 400.
+ * (403). Malformed input answers 400, as does a repeated Host, Upgrade, Sec-WebSocket-Version,
+ * Sec-WebSocket-Key or Origin field (counted in `rawHeaders` when given: Node's `headers` hides
+ * repeats). The list-valued Connection, Sec-WebSocket-Protocol and Sec-WebSocket-Extensions may repeat.
  */
 export function checkUpgradeRequest(request: UpgradeRequest, options: UpgradeCheckOptions = {}): UpgradeCheck {
   try {
@@ -124,7 +126,7 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   // RFC 7230 §5.4: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
   // request message that lacks a Host header field and to any request message that contains more
   // than one Host header field".
-  const host = singleValue(headers, "host");
+  const host = singleField(request, "host");
   if (host === undefined || host === null) {
     throw reject(400, "WS_ERR_INVALID_HOST", host === undefined ? "Missing Host header" : "Host header appears more than once");
   }
@@ -133,11 +135,13 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   // an ASCII case-insensitive value": any element of the list will do (`ws` wants the whole value).
   // Without any Upgrade header this is a plain HTTP request to a WebSocket endpoint, which `ws`'s
   // own HTTP server answers with 426. RFC 7231 §6.5.15: "The server MUST send an Upgrade header
-  // field in a 426 response to indicate the required protocol(s)".
-  const upgrade = listValue(headers, "upgrade");
+  // field in a 426 response to indicate the required protocol(s)". A client sends one Upgrade
+  // field (RFC 6455 §4.1); a repeated one is refused as `ws` does (it wants the exact value).
+  const upgrade = singleField(request, "upgrade");
   if (upgrade === undefined) {
     throw reject(426, "WS_ERR_UPGRADE_REQUIRED", "This is a WebSocket endpoint: the request needs Upgrade: websocket and Connection: Upgrade headers", UPGRADE_REQUIRED_HEADERS);
   }
+  if (upgrade === null) throw reject(400, "WS_ERR_INVALID_UPGRADE", "Upgrade header appears more than once");
   if (!lowerCaseTokens(upgrade).includes("websocket")) {
     throw reject(400, "WS_ERR_INVALID_UPGRADE", `Invalid Upgrade header ${quote(upgrade)}: it must include "websocket"`);
   }
@@ -148,11 +152,11 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
     throw reject(400, "WS_ERR_INVALID_UPGRADE", connection === undefined ? 'Missing Connection header: it must include "Upgrade"' : `Invalid Connection header ${quote(connection)}: it must include "Upgrade"`);
   }
 
-  checkVersion(singleValue(headers, "sec-websocket-version"));
+  checkVersion(singleField(request, "sec-websocket-version"));
 
   // RFC 6455 §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more than once in an
   // HTTP request."
-  const key = singleValue(headers, "sec-websocket-key");
+  const key = singleField(request, "sec-websocket-key");
   if (key === undefined || key === null || !isValidKey(key)) {
     const problem = key === undefined ? "Missing" : key === null ? "Repeated" : "Invalid";
     throw reject(400, "WS_ERR_INVALID_KEY", `${problem} Sec-WebSocket-Key header: it must be 16 random bytes in base64`);
@@ -167,7 +171,7 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   // list with 400; edgews always parses them, so a malformed list is always a 400.
   const requestedExtensions = extensionHeader === undefined ? [] : badRequest(() => parseExtensions(extensionHeader));
 
-  const origin = checkOrigin(singleValue(headers, "origin"), options.origins);
+  const origin = checkOrigin(singleField(request, "origin"), options.origins);
   const protocol = selectProtocol(protocols, request, options.handleProtocols);
   return {
     ok: true,
@@ -201,6 +205,20 @@ function checkVersion(version: string | undefined | null): void {
   if (version !== "13") {
     throw reject(426, "WS_ERR_UNSUPPORTED_VERSION", `Unsupported Sec-WebSocket-Version ${quote(version)}: this server speaks version 13`, UPGRADE_REQUIRED_HEADERS);
   }
+}
+
+/**
+ * A header that may appear only once, as `singleValue` gives it (`null`: repeated). Node's
+ * `headers` hides repeats: it keeps only the first Host and joins repeated Sec-WebSocket-Key,
+ * Sec-WebSocket-Version, Upgrade and Origin fields with ", ". So `rawHeaders`, when given, decides.
+ */
+function singleField(request: UpgradeRequest, name: string): string | undefined | null {
+  const raw = request.rawHeaders;
+  if (raw !== undefined) {
+    let count = 0;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name && ++count > 1) return null;
+  }
+  return singleValue(request.headers, name);
 }
 
 function checkHeaderLimits(request: UpgradeRequest, options: UpgradeCheckOptions): void {

@@ -10,7 +10,7 @@ import { sharedCorePool } from "../core/pool.js";
 import { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import {
   acceptPerMessageDeflate, buildErrorResponse, buildUpgradeResponse, checkUpgradeRequest, formatExtensions, perMessageDeflateExtension,
-  type PerMessageDeflateOptions, type UpgradeCheckOptions,
+  type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions,
 } from "../handshake/index.js";
 import type { SocketConnectionOptions } from "../transport/node-socket.js";
 import { WriteBudget } from "../transport/write-budget.js";
@@ -49,7 +49,7 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
    * Default 64 MiB: what a 1 GB Raspberry Pi can spare next to 1,000 connections.
    */
   maxTotalBufferedAmount?: number;
-  /** Time allowed for the whole handshake (slowloris). Default 10 s. */
+  /** Time allowed for the whole handshake, `authenticate` included (slowloris). Default 10 s. */
   handshakeTimeout?: number;
   /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
   shutdownTimeout?: number;
@@ -62,6 +62,7 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
 export interface WebSocketServerEvents {
   connection: [ws: WebSocket, request: http.IncomingMessage];
   listening: [];
+  /** The HTTP server's errors; also a connection dropped because its setup threw (only when listened to). */
   error: [error: Error];
   close: [];
   /** A handshake was refused with `status` (also logged through `log`). */
@@ -74,7 +75,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #server: http.Server | undefined;
   #ownsServer = false;
   #perIp = new Map<string, number>();
-  #pending = 0;
+  /** Handshakes admitted and counted (in #perIp too) that have not been answered yet. */
+  #pending = new Map<Duplex, PendingHandshake>();
   #closing = false;
   /** What every connection without compression shares (made on the first connection). */
   #connectionOptions: SocketConnectionOptions | undefined;
@@ -128,39 +130,26 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       handleProtocols: options.handleProtocols ? (set) => options.handleProtocols!(set, req) : undefined,
     });
     if (!check.ok) return this.#refuse(socket, check.status, check.body, req, check.headers);
-    const ip = req.socket.remoteAddress ?? "";
-    this.#pending++;
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    const release = () => this.#releaseIp(ip);
-    // Named for the socket only: a closure over this scope would keep the request alive.
-    const timer = setTimeout(destroySocket.bind(socket), options.handshakeTimeout ?? 10_000);
+    this.#admit(socket, req);
     const accept = () => {
-      clearTimeout(timer);
+      // Settled already when the timer fired, the socket closed or the server closed meanwhile.
+      const ip = this.#settle(socket);
+      if (ip === undefined) return;
       stopHandshakeTimer(socket);
       socket.removeListener("error", destroySocket);
-      this.#pending--;
-      if (socket.destroyed) return release();
-      const offer = options.perMessageDeflate ? acceptPerMessageDeflate(check.requestedExtensions, options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;
-      // zlib can't compress with an 8-bit window; a client that insists gets no compression.
-      const params = offer && (offer.serverMaxWindowBits ?? 15) >= 9 ? offer : null;
-      const extensions = params ? formatExtensions([perMessageDeflateExtension(params)]) : "";
-      socket.write(buildUpgradeResponse({ key: check.key, protocol: check.protocol, extensions: extensions || undefined }));
-      const ws = new WebSocket(null);
-      const core = options.core ?? sharedCorePool().acquire();
-      const shared = (this.#connectionOptions ??= { ...options, role: "server", writeBudget: this.#writeBudget });
-      const connectionOptions = params
-        ? { ...shared, deflate: new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) }
-        : shared;
-      const url = `ws://${check.host}${req.url ?? "/"}`;
-      ws.attach(core, socket as Socket, head, { url, protocol: check.protocol, extensions, options: connectionOptions }, () => {
-        this.#track(ws, ip, `${ip} ${req.url}`);
-        done(ws, req);
-      });
+      if (socket.destroyed) return this.#releaseIp(ip);
+      // Checked before the 101: once it is sent, a connection without a slot could only be dropped.
+      const core = this.#coreForConnection();
+      if (typeof core === "string") {
+        this.#releaseIp(ip);
+        return this.#refuse(socket, 503, core, req);
+      }
+      this.#open(core, socket, head, req, check, ip, done);
     };
     const refuse = (error: unknown) => {
-      clearTimeout(timer);
-      this.#pending--;
-      release();
+      const ip = this.#settle(socket);
+      if (ip === undefined) return;
+      this.#releaseIp(ip);
       const status = error instanceof AuthenticationError ? error.status : 401;
       this.#refuse(socket, status, error instanceof Error ? error.message : "authentication failed", req);
     };
@@ -171,12 +160,48 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /**
-   * Stops accepting, sends 1001 (going away) to every client and waits up to `shutdownTimeout`
-   * for them to close, then drops the rest.
+   * Answers 101 and hands the socket to a WebSocket on `core`. Nothing thrown here (by a
+   * 'connection' listener, a message handler fed from `head`) may leave the 'upgrade' listener:
+   * it would end the process. It drops this connection and is reported instead.
+   */
+  #open(core: Core, socket: Duplex, head: Buffer, req: http.IncomingMessage, check: UpgradeAccepted, ip: string, done: (ws: WebSocket, req: http.IncomingMessage) => void): void {
+    const options = this.options;
+    const ws = new WebSocket(null);
+    try {
+      const offer = options.perMessageDeflate ? acceptPerMessageDeflate(check.requestedExtensions, options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;
+      // zlib can't compress with an 8-bit window; a client that insists gets no compression.
+      const params = offer && (offer.serverMaxWindowBits ?? 15) >= 9 ? offer : null;
+      const extensions = params ? formatExtensions([perMessageDeflateExtension(params)]) : "";
+      socket.write(buildUpgradeResponse({ key: check.key, protocol: check.protocol, extensions: extensions || undefined }));
+      const shared = (this.#connectionOptions ??= { ...options, role: "server", writeBudget: this.#writeBudget });
+      const connectionOptions = params
+        ? { ...shared, deflate: new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) }
+        : shared;
+      const url = `ws://${check.host}${req.url ?? "/"}`;
+      ws.attach(core, socket as Socket, head, { url, protocol: check.protocol, extensions, options: connectionOptions }, () => {
+        this.#track(ws, ip, `${ip} ${req.url}`);
+        done(ws, req);
+      });
+    } catch (error) {
+      socket.destroy();
+      // A tracked connection releases its count when it closes.
+      if (!this.clients.has(ws)) this.#releaseIp(ip);
+      this.#report(new Error(`dropped the connection from ${ip} ${req.url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+    }
+  }
+
+  /**
+   * Stops accepting, answers 503 to handshakes still waiting for `authenticate`, sends 1001
+   * (going away) to every client and waits up to `shutdownTimeout` for them to close, then
+   * drops the rest.
    */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    for (const [socket, { req }] of this.#pending) {
+      this.#releaseIp(this.#settle(socket)!);
+      this.#refuse(socket, 503, "the server is shutting down", req);
+    }
     const closed = [...this.clients].map((ws) => new Promise<void>((resolve) => {
       ws.once("close", () => resolve());
       ws.close(1001, "server shutting down");
@@ -213,6 +238,64 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     });
   }
 
+  /**
+   * Counts a handshake until it is answered (see #settle). Its timer and close listener are made
+   * here, where the only variables are the socket and the server: a closure made in
+   * handleUpgrade would hold the request and the check result as long as it lived.
+   */
+  #admit(socket: Duplex, req: http.IncomingMessage): void {
+    const ip = req.socket.remoteAddress ?? "";
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    const ms = this.options.handshakeTimeout ?? 10_000;
+    const timer = setTimeout(() => this.#abandon(socket, `no answer from authenticate within the handshake timeout (${ms} ms)`), ms);
+    // A client that half-closes (FIN) can't go on with a WebSocket; the server's socket (half-open
+    // allowed) would not close until the timer.
+    const onLeave = () => this.#abandon(socket, "the client left during authenticate");
+    socket.once("end", onLeave);
+    socket.once("close", onLeave);
+    this.#pending.set(socket, { ip, req, timer, onLeave });
+  }
+
+  /**
+   * Ends the waiting of a pending handshake, once: returns its IP, whose count the caller now
+   * holds (to release it, or hand it to the connection), or undefined if it was settled before.
+   */
+  #settle(socket: Duplex): string | undefined {
+    const pending = this.#pending.get(socket);
+    if (pending === undefined) return undefined;
+    this.#pending.delete(socket);
+    clearTimeout(pending.timer);
+    socket.removeListener("end", pending.onLeave);
+    socket.removeListener("close", pending.onLeave);
+    return pending.ip;
+  }
+
+  /** A pending handshake that timed out or whose client left: release its counts, drop the socket. */
+  #abandon(socket: Duplex, why: string): void {
+    const ip = this.#settle(socket);
+    if (ip === undefined) return;
+    this.#releaseIp(ip);
+    socket.destroy();
+    this.options.log?.(`dropped a handshake from ${ip}: ${why}`);
+  }
+
+  /** An error in one connection's setup: logged, and emitted when someone listens (never thrown). */
+  #report(error: Error): void {
+    this.options.log?.(error.message);
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  }
+
+  /** The core for one more connection, or why there is none (to answer 503 before the 101). */
+  #coreForConnection(): Core | string {
+    const core = this.options.core;
+    if (core) return core.freeSlots > 0 ? core : `the server is at capacity: all ${core.maxConnections} connection slots of its core are in use`;
+    try {
+      return sharedCorePool().acquire();
+    } catch (error) {
+      return `the server is at capacity: no core for another connection (${error instanceof Error ? error.message : String(error)})`;
+    }
+  }
+
   #releaseIp(ip: string): void {
     const n = (this.#perIp.get(ip) ?? 1) - 1;
     if (n > 0) this.#perIp.set(ip, n);
@@ -222,7 +305,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #admissionRefusal(req: http.IncomingMessage): { status: number; body: string } | undefined {
     if (this.#closing) return { status: 503, body: "the server is shutting down" };
     const max = this.options.maxConnections ?? 1000;
-    if (this.clients.size + this.#pending >= max) return { status: 503, body: `the server is at its limit of ${max} connections` };
+    if (this.clients.size + this.#pending.size >= max) return { status: 503, body: `the server is at its limit of ${max} connections` };
     const perIp = this.options.maxConnectionsPerIp ?? 100;
     const ip = req.socket.remoteAddress ?? "";
     if ((this.#perIp.get(ip) ?? 0) >= perIp) return { status: 429, body: `too many connections from ${ip} (limit ${perIp})` };
@@ -235,6 +318,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     else socket.destroy();
     this.emit("refused", req, status, body);
   }
+}
+
+interface PendingHandshake {
+  ip: string;
+  /** Kept only while the handshake waits (authenticate holds it meanwhile anyway). */
+  req: http.IncomingMessage;
+  timer: ReturnType<typeof setTimeout>;
+  onLeave: () => void;
 }
 
 const kHandshakeTimer = Symbol("edgews.handshakeTimer");

@@ -110,6 +110,37 @@ describe("checkUpgradeRequest", () => {
     expect(result.error).toMatchObject({ code, status, message: result.body });
   });
 
+  describe("fields that may appear once, repeated where Node's `headers` hides it (rawHeaders decides)", () => {
+    /** A request as Node's http hands it over: `headers` with the repeat dropped or joined, and the raw list. */
+    function nodeRequest(name: string, [first, second]: [string, string], asNodeHasIt: string): UpgradeRequest {
+      const base = request({ [name.toLowerCase()]: asNodeHasIt });
+      const rawHeaders = Object.entries(base.headers).flatMap(([field, value]) => (field === name.toLowerCase() ? [name, first, name, second] : [field, String(value)]));
+      return { ...base, rawHeaders };
+    }
+
+    it.each<[string, [string, string], string, string, RegExp, Record<string, string>]>([
+      // Node keeps the first Host and drops the second.
+      ["Host", ["server.example", "evil.example"], "server.example", "WS_ERR_INVALID_HOST", /^Host header appears more than once$/, {}],
+      // Node joins the others with ", ".
+      ["Sec-WebSocket-Key", [RFC_KEY, RFC_KEY], `${RFC_KEY}, ${RFC_KEY}`, "WS_ERR_INVALID_KEY", /^Repeated Sec-WebSocket-Key header/, {}],
+      ["Sec-WebSocket-Version", ["13", "13"], "13, 13", "WS_ERR_INVALID_VERSION", /^Repeated Sec-WebSocket-Version header/, { "Sec-WebSocket-Version": "13" }],
+      ["Upgrade", ["websocket", "websocket"], "websocket, websocket", "WS_ERR_INVALID_UPGRADE", /^Upgrade header appears more than once$/, {}],
+      ["Origin", ["https://a.example", "https://b.example"], "https://a.example, https://b.example", "WS_ERR_INVALID_HEADER", /^Origin header appears more than once$/, {}],
+    ])("a second %s field answers 400 naming it", (name, values, asNodeHasIt, code, body, headers) => {
+      const result = rejected(nodeRequest(name, values, asNodeHasIt));
+      expect(result).toMatchObject({ status: 400, headers, error: { code } });
+      expect(result.body).toMatch(body);
+    });
+
+    it.each<[string, [string, string], string]>([
+      ["Connection", ["keep-alive", "Upgrade"], "keep-alive, Upgrade"],
+      ["Sec-WebSocket-Protocol", ["a", "b"], "a, b"],
+      ["Sec-WebSocket-Extensions", ["x-foo", "x-bar"], "x-foo, x-bar"],
+    ])("a repeated %s field (a list) is accepted", (name, values, asNodeHasIt) => {
+      expect(checkUpgradeRequest(nodeRequest(name, values, asNodeHasIt))).toMatchObject({ ok: true });
+    });
+  });
+
   describe("header limits (431)", () => {
     const manyHeaders = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x-h${i}`, "v"]));
 
