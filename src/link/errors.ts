@@ -44,3 +44,8 @@ export class PayloadError extends Error {
     this.offset = offset;
   }
 }
+
+/** A byte as two hex digits, for messages. */
+export function hex(byte: number): string {
+  return byte.toString(16).padStart(2, "0");
+}

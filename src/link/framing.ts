@@ -63,6 +63,20 @@ export function writeFrame(data: Uint8Array, out: Uint8Array, at: number): numbe
   return o;
 }
 
+/**
+ * The bytes a sender writes for `packets` (each with its CRC): a leading delimiter, which ends
+ * whatever garbage the line carried before so that the first packet is not lost with it, then
+ * each packet COBS-encoded and delimited.
+ */
+export function frameAll(packets: readonly Uint8Array[]): Uint8Array {
+  let size = 1;
+  for (const packet of packets) size += frameSize(packet.length);
+  const bytes = new Uint8Array(size);
+  let at = 1;
+  for (const packet of packets) at = writeFrame(packet, bytes, at);
+  return bytes;
+}
+
 /** What the receiver did with each frame between delimiters. Counts only grow. */
 export interface FrameCounters {
   /** Frames that decoded to a packet with a good CRC. */

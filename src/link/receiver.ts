@@ -3,7 +3,7 @@
 // are recognised and re-acknowledged, fragments are joined into messages, and the sequence
 // state can be kept in a store so that a restart neither delivers a message twice nor loses one.
 import type { Packet } from "./packet.js";
-import { LinkError } from "./errors.js";
+import { LinkError, hex } from "./errors.js";
 
 /** Where this end stands in the peer's sequence: what a store keeps. */
 export interface ReceiveState {
@@ -145,8 +145,4 @@ function join(parts: Uint8Array[], bytes: number): Uint8Array {
     at += part.length;
   }
   return out;
-}
-
-function hex(byte: number): string {
-  return byte.toString(16).padStart(2, "0");
 }

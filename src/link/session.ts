@@ -2,14 +2,13 @@
 // from the port go into `receive`, bytes for the port come out of the `write` event, time
 // comes from the injected `now` (call `tick` when `nextTimeout` says). The same class runs in
 // the bridge, in a browser on Web Serial and in the firmware simulator: nothing here needs Node.
-import { DEFAULT_MAX_PACKET, FrameDecoder, MAX_MAX_PACKET, MIN_MAX_PACKET, frameSize, writeFrame, type FrameCounters } from "./framing.js";
+import { CRC_BYTES, DEFAULT_MAX_PACKET, FrameDecoder, MAX_MAX_PACKET, MIN_MAX_PACKET, frameAll, type FrameCounters } from "./framing.js";
 import {
   CloseReason, FIRST_MESSAGE_KIND, MAX_HEADER, PacketError, PacketType, decodePacket, decodeSync, encodePacket, encodeSync, type Packet, type SyncInfo,
 } from "./packet.js";
 import { ReliableReceiver, type ReceiveStateStore } from "./receiver.js";
 import { ReliableSender, tooBigForPeer, type OutMessage, type PeerLimits, type SenderLimits } from "./sender.js";
 import { LinkError } from "./errors.js";
-import { CRC_BYTES } from "./framing.js";
 
 export interface LinkOptions extends Partial<SenderLimits> {
   /** Largest packet this end accepts, header and CRC included (32..4096): its receive buffer. Default 256. */
@@ -266,13 +265,7 @@ export class LinkSession {
     if (this.#out.length === 0) return;
     const packets = this.#out;
     this.#out = [];
-    // A leading delimiter ends whatever garbage the line carried before: the first packet is not lost to it.
-    let size = 1;
-    for (const packet of packets) size += frameSize(packet.length);
-    const bytes = new Uint8Array(size);
-    let at = 1;
-    for (const packet of packets) at = writeFrame(packet, bytes, at);
-    this.#events.write(bytes);
+    this.#events.write(frameAll(packets));
   }
 
   #emit(packet: Packet): void {
