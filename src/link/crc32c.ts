@@ -1,7 +1,8 @@
 // CRC-32C (Castagnoli): the check on every link packet. Chosen over the IEEE 802.3 CRC-32
-// because at link packet lengths (up to 4 KiB) it detects every error of up to 5 flipped bits
-// (Hamming distance 6) where IEEE's misses some 5-bit errors beyond 268 bits; both detect every
-// burst of up to 32 bits. test/link/crc.test.ts checks both claims; docs/link-protocol.md §3 has the figures.
+// because at link packet lengths (up to 512 bytes) it detects every error of up to 5 flipped
+// bits (Hamming distance 6), where IEEE's misses some 5-bit errors beyond 268 data bits; both
+// detect every burst of up to 32 bits. test/link/crc.test.ts checks this at 256-byte packets;
+// docs/link-protocol.md §3 has the figures.
 
 /** The polynomial 0x1EDC6F41, bit-reflected (the register shifts right, least significant bit first). */
 export const CRC32C_POLYNOMIAL_REFLECTED = 0x82f63b78;

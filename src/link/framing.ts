@@ -10,20 +10,22 @@ export const DELIMITER = 0x00;
 export const CRC_BYTES = 4;
 /** Decoded bytes a receiver accepts per packet (header, body and CRC) unless told otherwise: fits a small MCU's buffer. */
 export const DEFAULT_MAX_PACKET = 256;
-/** The smallest and largest `maxPacket` a link may announce. */
+/** The smallest `maxPacket` a link may announce: a SYNC (2 + 15 + 4 bytes) and a useful fragment must fit. */
 export const MIN_MAX_PACKET = 32;
-export const MAX_MAX_PACKET = 4096;
+/**
+ * The largest: CRC-32C keeps a Hamming distance of 6 (every error of up to 5 flipped bits
+ * caught) up to 5,243 bits of data, i.e. packets of 659 bytes; beyond that it drops to 4.
+ */
+export const MAX_MAX_PACKET = 512;
 /** COBS code byte of a full block: 254 data bytes and no implied zero after them. */
 const FULL_BLOCK = 0xff;
 
-/** Bytes `n` bytes of data take once COBS-encoded (without the delimiter): one code byte per started 254-byte block. */
-export function cobsSize(n: number): number {
+/**
+ * The most bytes `n` bytes of data take once COBS-encoded (without the delimiter): one code
+ * byte per started 254-byte run. Zeros in the data can make it one less per run.
+ */
+export function cobsMaxSize(n: number): number {
   return n === 0 ? 1 : n + Math.ceil(n / 254);
-}
-
-/** Wire bytes of a frame whose packet (with its CRC) is `n` bytes: COBS plus the trailing delimiter. */
-export function frameSize(n: number): number {
-  return cobsSize(n) + 1;
 }
 
 /** Writes the CRC-32C of `packet[0, length - 4)` into its last 4 bytes, little-endian. */
@@ -70,11 +72,11 @@ export function writeFrame(data: Uint8Array, out: Uint8Array, at: number): numbe
  */
 export function frameAll(packets: readonly Uint8Array[]): Uint8Array {
   let size = 1;
-  for (const packet of packets) size += frameSize(packet.length);
+  for (const packet of packets) size += cobsMaxSize(packet.length) + 1;
   const bytes = new Uint8Array(size);
   let at = 1;
   for (const packet of packets) at = writeFrame(packet, bytes, at);
-  return bytes;
+  return bytes.subarray(0, at);
 }
 
 /** What the receiver did with each frame between delimiters. Counts only grow. */
@@ -157,8 +159,8 @@ export class FrameDecoder {
     this.#zeroPending = false;
     if (!inFrame) return;
     const counters = this.counters;
-    if (brokenBlock) counters.cobsErrors++;
-    else if (length > this.#buffer.length) counters.oversize++;
+    if (length > this.#buffer.length) counters.oversize++;
+    else if (brokenBlock) counters.cobsErrors++;
     else if (length < MIN_PACKET) counters.truncated++;
     else if (!crcMatches(this.#buffer, length)) counters.crcErrors++;
     else {

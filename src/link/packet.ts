@@ -123,7 +123,7 @@ export interface SyncInfo {
   session: number;
   /** The session of the peer the sender holds receive state for; 0 for none. */
   peerSession: number;
-  /** Largest packet the sender accepts, header and CRC included (32 to 4096). */
+  /** Largest packet the sender accepts, header and CRC included (32 to 512). */
   maxPacket: number;
   /** Largest message the sender accepts, reassembled from fragments (1 to 65535). */
   maxMessage: number;

@@ -11,7 +11,7 @@ import { ReliableSender, tooBigForPeer, type OutMessage, type PeerLimits, type S
 import { LinkError } from "./errors.js";
 
 export interface LinkOptions extends Partial<SenderLimits> {
-  /** Largest packet this end accepts, header and CRC included (32..4096): its receive buffer. Default 256. */
+  /** Largest packet this end accepts, header and CRC included (32..512): its receive buffer. Default 256. */
   maxPacket?: number;
   /** Largest message this end accepts, joined from fragments (1..65535). Default 4096. */
   maxMessage?: number;
