@@ -61,8 +61,8 @@ describe("hello", () => {
     const body = encodeHello(greenhouse);
     expect(payloadError(() => decodeHello(body.subarray(0, 20))).message).toMatch(/at byte 13: the body ends before the name of channel 0 \(11 more bytes needed, 7 left\)/);
     const badType = body.slice();
-    badType[24] = 0x0c;
-    expect(payloadError(() => decodeHello(badType)).message).toMatch(/at byte 24: the type of channel 0 is 0x0c, not a value type/);
+    badType[28] = 0x0c;
+    expect(payloadError(() => decodeHello(badType)).message).toMatch(/at byte 28: the type of channel 0 is 0x0c, not a value type/);
     expect(payloadError(() => decodeHello(Uint8Array.of(...body, 0))).message).toMatch(/bytes left after the last field/);
   });
 });
