@@ -304,8 +304,9 @@ export class LinkSession {
 
   #liveness(now: number): void {
     const o = this.#options;
-    if (o.deadPeerTimeout > 0 && now - this.#heardAt >= o.deadPeerTimeout) this.#down("dead-peer", now);
-    else if (o.pingInterval > 0 && now - this.#heardAt >= o.pingInterval && now >= this.#pingAt) {
+    // Deadlines compared as nextTimeout computes them (now - heardAt >= interval can round the other way).
+    if (o.deadPeerTimeout > 0 && now >= this.#heardAt + o.deadPeerTimeout) this.#down("dead-peer", now);
+    else if (o.pingInterval > 0 && now >= this.#heardAt + o.pingInterval && now >= this.#pingAt) {
       this.#pingAt = now + o.pingInterval;
       this.#emit({ type: PacketType.Ping, body: new Uint8Array(0) });
     }
@@ -318,7 +319,7 @@ export class LinkSession {
 
   #closing(now: number): void {
     if (now >= this.#closeBy) this.#toClosed(false);
-    else if (this.#canSendClose() && now - this.#closeSentAt >= this.#options.retransmitTimeout) {
+    else if (this.#canSendClose() && now >= this.#closeSentAt + this.#options.retransmitTimeout) {
       this.#closeSentAt = now;
       this.#emit({ type: PacketType.Close, body: Uint8Array.of(this.#closeReason) });
     }

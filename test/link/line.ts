@@ -1,6 +1,8 @@
 // A simulated serial line for the link tests: two sans-I/O sessions joined by two one-way
 // wires with a baud rate, a latency and optional noise, on a simulated clock. Nothing here
 // waits for real time: `runUntil` jumps from one due event to the next.
+import { FrameDecoder, MAX_MAX_PACKET, frameAll } from "../../src/link/framing.js";
+import { decodePacket, encodePacket, type Packet } from "../../src/link/packet.js";
 import { LinkSession, type LinkEvents, type LinkOptions } from "../../src/link/session.js";
 
 /** A seeded PRNG (mulberry32): every noisy run can be replayed from its seed. */
@@ -84,7 +86,13 @@ export class Wire {
   noise: Noise | undefined;
   /** Cut: everything written is lost (a pulled cable). */
   cut = false;
+  /** Keeps only the packets for which it returns true (the others are lost on the line). */
+  filter: ((packet: Packet) => boolean) | undefined;
+  /** Every packet written, in order, as sent (before noise or filter). */
+  readonly packets: Packet[] = [];
   written = 0;
+  readonly #parser = new FrameDecoder(MAX_MAX_PACKET, (bytes) => this.#lastBatch.push(decodePacket(bytes.slice()) as Packet));
+  #lastBatch: Packet[] = [];
 
   constructor(clock: Clock, baud: number, latency: number) {
     this.#clock = clock;
@@ -96,7 +104,11 @@ export class Wire {
     this.written += bytes.length;
     const start = Math.max(this.#clock.time, this.#freeAt);
     this.#freeAt = start + bytes.length / this.#bytesPerMs;
+    this.#lastBatch = [];
+    this.#parser.push(bytes);
+    this.packets.push(...this.#lastBatch);
     if (this.cut) return;
+    if (this.filter) bytes = frameAll(this.#lastBatch.filter(this.filter).map(encodePacket));
     const damaged = this.noise ? this.noise.apply(bytes) : bytes.slice();
     this.#queue.push({ at: this.#freeAt + this.#latency, bytes: damaged });
   }
