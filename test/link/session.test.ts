@@ -218,7 +218,7 @@ describe("orderly close", () => {
     expect(pair.b.log).toEqual(["up", "closed 1 by peer"]);
     const closes = pair.a.wire.packets.filter((p) => p.type === PacketType.Close);
     // The CLOSE went after the last data packet.
-    expect(pair.a.wire.packets.indexOf(closes[0])).toBeGreaterThan(pair.a.wire.packets.findLastIndex(isData));
+    expect(pair.a.wire.packets.indexOf(closes[0])).toBeGreaterThan(pair.a.wire.packets.map(isData).lastIndexOf(true));
     pair.a.session.open();
     pair.runUntil(pair.clock.time + 2000);
     expect([pair.a.session.state, pair.b.session.state]).toEqual(["established", "established"]);
