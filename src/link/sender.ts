@@ -77,6 +77,8 @@ export class ReliableSender {
   #retransmitAt = Infinity;
   #timeout: number;
   #retries = 0;
+  /** Packets sent again (after a timeout, or for a peer resuming behind what we had sent). */
+  retransmits = 0;
 
   constructor(limits: SenderLimits) {
     this.#limits = limits;
@@ -118,6 +120,7 @@ export class ReliableSender {
     const message = this.#queue.find((m) => m.firstSeq < 0 || seq < m.firstSeq + m.fragments);
     if (!message) return undefined;
     if (message.firstSeq < 0) assign(message, seq, peer.maxPacket);
+    if (seq < this.#sentSeq) this.retransmits++;
     this.#nextSeq++;
     this.#sentSeq = Math.max(this.#sentSeq, this.#nextSeq);
     if (this.#retransmitAt === Infinity) this.#retransmitAt = now + this.#timeout;

@@ -4,7 +4,7 @@
 // the bridge, in a browser on Web Serial and in the firmware simulator: nothing here needs Node.
 import { CRC_BYTES, DEFAULT_MAX_PACKET, FrameDecoder, MAX_MAX_PACKET, MIN_MAX_PACKET, frameAll, type FrameCounters } from "./framing.js";
 import {
-  CloseReason, FIRST_MESSAGE_KIND, MAX_HEADER, PacketError, PacketType, decodePacket, decodeSync, encodePacket, encodeSync, type Packet, type SyncInfo,
+  CloseReason, FIRST_MESSAGE_KIND, MAX_HEADER, PacketError, PacketType, decodePacket, decodeSync, encodePacket, encodeSync, type Packet,
 } from "./packet.js";
 import { ReliableReceiver, type ReceiveStateStore } from "./receiver.js";
 import { ReliableSender, tooBigForPeer, type OutMessage, type PeerLimits, type SenderLimits } from "./sender.js";
@@ -100,7 +100,7 @@ export class LinkSession {
   readonly #decoder: FrameDecoder;
   readonly #sender: ReliableSender;
   readonly #receiver: ReliableReceiver;
-  readonly #stats = { badVersion: 0, badHeader: 0, unsynced: 0, duplicates: 0, gaps: 0, retransmits: 0, droppedBestEffort: 0, messagesIn: 0, messagesOut: 0, syncs: 0 };
+  readonly #stats = { badVersion: 0, badHeader: 0, unsynced: 0, duplicates: 0, gaps: 0, droppedBestEffort: 0, messagesIn: 0, messagesOut: 0, syncs: 0 };
   #session: number;
   /** Both ends know each other's session. */
   #established = false;
@@ -115,8 +115,6 @@ export class LinkSession {
   #closeBy = Infinity;
   #closeSentAt = -Infinity;
   #closeReason: number = CloseReason.Normal;
-  /** The highest sequence number sent in this session, to tell retransmissions apart. */
-  #sentUpTo = -1;
 
   constructor(options: LinkOptions, events: LinkEvents) {
     const merged = { ...DEFAULT_LINK_OPTIONS, now: defaultNow, ...definedOnly(options) };
@@ -147,7 +145,7 @@ export class LinkSession {
   }
 
   get stats(): LinkStats {
-    return { ...this.#decoder.counters, ...this.#stats };
+    return { ...this.#decoder.counters, ...this.#stats, retransmits: this.#sender.retransmits };
   }
 
   /** Reliable messages accepted and not yet acknowledged, oldest first (ids, kinds and bodies): what to keep if this session is discarded. */
@@ -278,19 +276,9 @@ export class LinkSession {
 
   #pump(): void {
     if (this.#established && this.#phase !== "closed") {
-      for (let packet = this.#sender.next(this.#peer!, this.#now()); packet; packet = this.#sender.next(this.#peer!, this.#now())) {
-        this.#countRetransmit(packet.seq!);
-        this.#emit(packet);
-      }
+      for (let packet = this.#sender.next(this.#peer!, this.#now()); packet; packet = this.#sender.next(this.#peer!, this.#now())) this.#emit(packet);
     }
     if (this.#ackOwed) this.#emit({ type: PacketType.Ack, body: new Uint8Array(0) });
-  }
-
-  #countRetransmit(seq: number): void {
-    // seq is 8 bits: compare within the window around the highest sent.
-    const ahead = (seq - this.#sentUpTo) & 0xff;
-    if (this.#sentUpTo >= 0 && (ahead === 0 || ahead >= 128)) this.#stats.retransmits++;
-    else this.#sentUpTo = seq;
   }
 
   #timers(now: number): void {
@@ -403,7 +391,6 @@ export class LinkSession {
       // were delivered; start our numbering over so that nothing later is mistaken for them.
       this.#session = randomSession();
       this.#sender.restart();
-      this.#sentUpTo = -1;
       return false;
     }
     this.#report(released);
@@ -479,5 +466,3 @@ function checkRange(name: string, value: number, min: number, max: number): void
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
-
-export type { SyncInfo };
