@@ -15,7 +15,7 @@ export interface SenderLimits {
   /** The first retransmission timeout, in ms; it doubles on each timeout up to `maxRetransmitTimeout`. */
   retransmitTimeout: number;
   maxRetransmitTimeout: number;
-  /** Timeouts in a row without progress before the peer is declared gone. */
+  /** Retransmissions without an acknowledgement, after which the next timeout declares the peer gone. */
   maxRetransmits: number;
 }
 
