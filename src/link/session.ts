@@ -115,6 +115,8 @@ export class LinkSession {
   #closeBy = Infinity;
   #closeSentAt = -Infinity;
   #closeReason: number = CloseReason.Normal;
+  /** The last close was the peer's: a CLOSE repeated by it means our answer was lost. */
+  #closedByPeer = false;
 
   constructor(options: LinkOptions, events: LinkEvents) {
     const merged = { ...DEFAULT_LINK_OPTIONS, now: defaultNow, ...definedOnly(options) };
@@ -329,6 +331,7 @@ export class LinkSession {
 
   #toClosed(byPeer: boolean, peerReason = 0): void {
     this.#phase = "closed";
+    this.#closedByPeer = byPeer;
     this.#sender.pause();
     this.#closeBy = Infinity;
     this.#closeSentAt = -Infinity;
@@ -445,10 +448,16 @@ export class LinkSession {
   }
 
   #onClose(reason: number): void {
-    // Our CLOSE went out already: this one answers it. Otherwise answer it (again, if ours was lost).
+    if (this.#phase === "closed") {
+      // The peer repeats its CLOSE: our answer was lost. Answers to our own repeated CLOSE get
+      // no answer, or the two ends would echo CLOSEs forever.
+      if (this.#closedByPeer) this.#emit({ type: PacketType.Close, body: Uint8Array.of(CloseReason.Normal) });
+      return;
+    }
+    // Our CLOSE went out already: this one answers it. Otherwise answer it.
     const answer = this.#phase === "closing" && this.#closeSentAt > -Infinity;
     if (!answer) this.#emit({ type: PacketType.Close, body: Uint8Array.of(CloseReason.Normal) });
-    if (this.#phase !== "closed") this.#toClosed(!answer, reason);
+    this.#toClosed(!answer, reason);
   }
 
   #report(released: OutMessage[]): void {

@@ -227,6 +227,18 @@ describe("orderly close", () => {
     expect(pair.a.received.map((r) => r.body)).toEqual([bytes(5)]);
   });
 
+  it("ends when CLOSEs cross on a slow line: an end closed by its own CLOSE answers no more", () => {
+    // 600 ms each way, so the initiator repeats its CLOSE before the answer comes.
+    const pair = new LinkPair({ latency: 600, a: { retransmitTimeout: 500 } });
+    pair.runUntil(3000);
+    pair.a.session.close();
+    pair.runUntil(pair.clock.time + 20_000);
+    expect([pair.a.session.state, pair.b.session.state]).toEqual(["closed", "closed"]);
+    const closes = (end: typeof pair.a) => end.wire.packets.filter((p) => p.type === PacketType.Close).length;
+    expect(closes(pair.a)).toBe(3);
+    expect(closes(pair.b)).toBe(3);
+  });
+
   it("gives up waiting after closeTimeout and keeps what was not acknowledged", () => {
     const pair = upPair({ a: { closeTimeout: 1000 } });
     pair.b.wire.cut = true;
