@@ -124,4 +124,28 @@ describe("permessage-deflate", () => {
     expect(peak).toBe(2);
     expect(limiter.pending).toBe(0);
   });
+
+  it("the limiter hands a freed slot to the first job waiting, even if another asks in between", async () => {
+    const limiter = new Limiter(1);
+    const order: string[] = [];
+    let running = 0;
+    let peak = 0;
+    const job = (name: string) => async () => {
+      peak = Math.max(peak, ++running);
+      order.push(name);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+    };
+    let endFirst = () => {};
+    const firstEnds = new Promise<void>((resolve) => (endFirst = resolve));
+    const first = limiter.run(() => firstEnds);
+    const second = limiter.run(job("second"));
+    // Asks for a slot as soon as the first job ends: after the limiter saw it end, before
+    // "second" has resumed.
+    const late = firstEnds.then(() => limiter.run(job("late")));
+    endFirst();
+    await Promise.all([first, second, late]);
+    expect(order).toEqual(["second", "late"]);
+    expect(peak).toBe(1);
+  });
 });
