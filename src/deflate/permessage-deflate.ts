@@ -26,10 +26,11 @@ export interface DeflateOptions {
   /**
    * Most time, in ms, one received message may spend being inflated, summed over its turns on a
    * zlib slot (waiting for a slot does not count); beyond it the message fails with 1009
-   * (`InflateTimeExceededError`). maxMessage bounds what a message inflates to, not the work:
-   * a message of empty deflate blocks inflates to nothing at ~13 MB/s of input on a 2-core x86
-   * server (a Pi is several times slower), while real data inflates at hundreds of MB/s. Checked
-   * between turns. Default 1000. 0: no limit.
+   * (`InflateTimeExceededError`). maxMessage bounds what a message inflates to, not the work it
+   * costs: on a 2-core x86 VM, real data inflates at 100-170 MB/s (a 16 MiB message: ~0.1 s),
+   * while a message of empty deflate blocks inflates to nothing at ~13 MB/s of input (16 MiB:
+   * ~1.2 s). Checked between turns. On hardware several times slower, raise it in step with
+   * maxMessage. Default 1000. 0: no limit.
    */
   maxInflateTime?: number;
   /**
@@ -127,7 +128,7 @@ export class PerMessageDeflate {
   }
 
   async #run(direction: Direction, input: Uint8Array[], maxOutput: number, maxTime: number): Promise<Buffer> {
-    if (this.#closed) throw new Error("permessage-deflate was closed");
+    if (this.#closed) throw closedError();
     const { limiter, turnSize } = this.#options;
     try {
       const out = await runZlibJob(() => this.#open(direction), input, { limiter, turnSize, maxOutput, maxTime });
@@ -142,7 +143,7 @@ export class PerMessageDeflate {
 
   /** The direction's stream, created on first use. */
   #open(direction: Direction): ZlibStream {
-    if (this.#closed) throw new Error("permessage-deflate was closed");
+    if (this.#closed) throw closedError();
     if (direction === "inflate") return (this.#inflate ??= zlib.createInflateRaw({ windowBits: this.#receiveWindowBits }));
     return (this.#deflate ??= zlib.createDeflateRaw({
       level: this.#options.level,
@@ -158,6 +159,8 @@ export class PerMessageDeflate {
     stream?.close();
   }
 }
+
+const closedError = () => new Error("permessage-deflate was closed");
 
 /** zlib's own errors (Z_DATA_ERROR and the like) carry its numeric errno. */
 function isZlibError(error: Error): boolean {
