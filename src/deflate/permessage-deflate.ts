@@ -132,13 +132,23 @@ export class PerMessageDeflate {
     const { limiter, turnSize } = this.#options;
     try {
       const out = await runZlibJob(() => this.#open(direction), input, { limiter, turnSize, maxOutput, maxTime });
-      if (direction === "deflate" ? this.#sendNoContext : this.#receiveNoContext) this.#release(direction);
+      if (this.#contextEnds(direction)) this.#release(direction);
       return out;
     } catch (error) {
       // After a failure the stream is destroyed or in an unknown state: never reuse it.
       this.#release(direction);
       throw error;
     }
+  }
+
+  /**
+   * Whether the next message needs a fresh stream: with no_context_takeover, or once the peer
+   * ended a message with a DEFLATE block with BFINAL set (RFC 7692 §7.2.3.4 allows it), which
+   * ends zlib's stream: kept, it would inflate every later message to nothing.
+   */
+  #contextEnds(direction: Direction): boolean {
+    if (direction === "deflate") return this.#sendNoContext;
+    return this.#receiveNoContext || this.#inflate?.readableEnded === true;
   }
 
   /** The direction's stream, created on first use. */

@@ -75,6 +75,13 @@ describe("permessage-deflate", () => {
     expect(Buffer.from(await client.decompress(Buffer.from("f248cdc9c90700", "hex"))).toString()).toBe("Hello");
   });
 
+  it("inflates every message that ends with a BFINAL block (RFC 7692 §7.2.3.4), not only the first", async () => {
+    const client = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
+    // §7.2.3.4: "Hello" in one DEFLATE block with BFINAL set, then an empty stored block's header.
+    const hello = Buffer.from("f348cdc9c907" + "0000", "hex");
+    for (let i = 0; i < 3; i++) expect(Buffer.from(await client.decompress(hello)).toString(), `message ${i}`).toBe("Hello");
+  });
+
   it("with context takeover a repeated message shrinks; without it, it does not", async () => {
     const msg = Buffer.from(randomBytes(1500).toString("base64"));
     const keep = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
