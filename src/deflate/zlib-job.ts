@@ -112,13 +112,19 @@ class ZlibJob {
 
 const closedError = () => new Error("the zlib stream was closed (the connection is closing)");
 
-/** Cuts the pieces into turns of at most `size` bytes each; the last turn is the one that flushes. */
+/**
+ * Cuts the pieces into turns of at most `size` bytes each; the last turn is the one that
+ * flushes. An empty piece is kept as an empty write: zlib's deflate() skips a flush that
+ * follows another with nothing in between ("avoid duplicate consecutive flushes"), so without
+ * it an empty message after another would come out with no 00 00 ff ff marker at all.
+ */
 function turns(pieces: readonly Uint8Array[], size: number): Uint8Array[][] {
   const all: Uint8Array[][] = [];
   let turn: Uint8Array[] = [];
   let room = size;
   for (const piece of pieces) {
-    for (let offset = 0; offset < piece.length;) {
+    let offset = 0;
+    do {
       if (room === 0) {
         all.push(turn);
         turn = [];
@@ -128,7 +134,7 @@ function turns(pieces: readonly Uint8Array[], size: number): Uint8Array[][] {
       turn.push(piece.subarray(offset, end));
       room -= end - offset;
       offset = end;
-    }
+    } while (offset < piece.length);
   }
   all.push(turn);
   return all;

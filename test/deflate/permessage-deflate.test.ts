@@ -75,6 +75,17 @@ describe("permessage-deflate", () => {
     expect(Buffer.from(await client.decompress(Buffer.from("f248cdc9c90700", "hex"))).toString()).toBe("Hello");
   });
 
+  it("compresses each of several empty messages in a row to 0x00, which inflates to nothing", async () => {
+    const client = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
+    const server = new PerMessageDeflate({ role: "server", params: {}, maxMessage: 0 });
+    for (let i = 0; i < 3; i++) {
+      // An empty stored block, its 00 00 ff ff stripped (RFC 7692 §7.2.1).
+      const compressed = await client.compress(new Uint8Array(0));
+      expect(Buffer.from(compressed).toString("hex"), `message ${i}`).toBe("00");
+      expect((await server.decompress(compressed)).length).toBe(0);
+    }
+  });
+
   it("inflates every message that ends with a BFINAL block (RFC 7692 §7.2.3.4), not only the first", async () => {
     const client = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
     // §7.2.3.4: "Hello" in one DEFLATE block with BFINAL set, then an empty stored block's header.
