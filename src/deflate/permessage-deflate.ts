@@ -1,8 +1,12 @@
 // permessage-deflate (RFC 7692) message codec on node:zlib. Negotiation lives in
 // src/handshake/; this module compresses and decompresses whole messages with the agreed
-// parameters.
+// parameters, each through zlib in turns (./zlib-job.ts) on the process-wide limiter's slots.
 import zlib from "node:zlib";
+import { InvalidDeflateDataError } from "./errors.js";
 import { Limiter } from "./limiter.js";
+import { runZlibJob, type ZlibStream } from "./zlib-job.js";
+
+export { InflateTimeExceededError, InvalidDeflateDataError, MessageTooBigError } from "./errors.js";
 
 /** The agreed parameters (RFC 7692 §7.1), from the point of view of the wire. */
 export interface DeflateParams {
@@ -19,6 +23,23 @@ export interface DeflateOptions {
   params: DeflateParams;
   /** Largest decompressed message; beyond it decompression stops with a 1009 error. 0: no limit. */
   maxMessage: number;
+  /**
+   * Most time, in ms, one received message may spend being inflated, summed over its turns on a
+   * zlib slot (waiting for a slot does not count); beyond it the message fails with 1009
+   * (`InflateTimeExceededError`). maxMessage bounds what a message inflates to, not the work it
+   * costs: on a 2-core x86 VM, real data inflates at 100-170 MB/s (a 16 MiB message: ~0.1 s),
+   * while a message of empty deflate blocks inflates to nothing at ~13 MB/s of input (16 MiB:
+   * ~1.2 s). Checked between turns. On hardware several times slower, raise it in step with
+   * maxMessage. Default 1000. 0: no limit.
+   */
+  maxInflateTime?: number;
+  /**
+   * Bytes zlib takes in per turn on a slot (compressed bytes when inflating, message bytes when
+   * deflating). A longer message gives its slot up after each turn and queues again behind the
+   * jobs waiting, so other connections' messages wait for a turn, not for a whole message.
+   * Default 64 KiB (a turn of the costliest input takes ~5 ms on x86).
+   */
+  turnSize?: number;
   /** zlib compression level. Default 6 (zlib's default balance). */
   level?: number;
   /**
@@ -30,47 +51,43 @@ export interface DeflateOptions {
   limiter?: Limiter;
 }
 
-/** A decompressed message would exceed maxMessage (close with 1009). */
-export class MessageTooBigError extends RangeError {
-  readonly code = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
-  readonly closeCode = 1009;
-  constructor(limit: number) {
-    super(`decompressed message exceeds maxMessage (${limit} bytes)`);
-  }
-}
-
-/** The compressed data is not a valid deflate stream (close with 1007). */
-export class InvalidDeflateDataError extends Error {
-  readonly code = "WS_ERR_INVALID_DEFLATE_DATA";
-  readonly closeCode = 1007;
-  constructor(cause: Error) {
-    super(`invalid permessage-deflate data: ${cause.message}`, { cause });
-  }
-}
-
 // RFC 7692 §7.2.1: remove the 4 octets 0x00 0x00 0xff 0xff at the tail of the compressed
 // message; §7.2.2: append them before inflating.
 const TAIL = Uint8Array.of(0x00, 0x00, 0xff, 0xff);
 const sharedLimiter = new Limiter(4);
 
+type Direction = "deflate" | "inflate";
+
 /**
- * One connection's compressor and decompressor. zlib streams are created on first use; with
+ * One connection's compressor and decompressor, for one message at a time in each direction
+ * (the connection's sequencers keep them in order). zlib streams are created on first use; with
  * no_context_takeover they are released after each message, so an idle connection holds no
  * zlib memory.
  */
 export class PerMessageDeflate {
-  readonly #options: Required<Omit<DeflateOptions, "params">>;
+  readonly #options: Required<Omit<DeflateOptions, "params" | "role">>;
   readonly #sendNoContext: boolean;
   readonly #receiveNoContext: boolean;
   readonly #sendWindowBits: number;
   readonly #receiveWindowBits: number;
   #deflate: zlib.DeflateRaw | undefined;
   #inflate: zlib.InflateRaw | undefined;
+  /** Why a received message was refused: the connection is failing, nothing more is inflated. */
+  #receiveFailure: Error | undefined;
   #closed = false;
 
   constructor(options: DeflateOptions) {
     const { params, role } = options;
-    this.#options = { level: 6, memLevel: 8, limiter: sharedLimiter, ...options };
+    this.#options = {
+      maxMessage: options.maxMessage,
+      maxInflateTime: options.maxInflateTime ?? 1000,
+      turnSize: options.turnSize ?? 64 * 1024,
+      level: options.level ?? 6,
+      memLevel: options.memLevel ?? 8,
+      limiter: options.limiter ?? sharedLimiter,
+    };
+    if (!Number.isInteger(this.#options.turnSize) || this.#options.turnSize < 1) throw new RangeError(`turnSize must be a positive integer, got ${this.#options.turnSize}`);
+    if (!(this.#options.maxInflateTime >= 0)) throw new RangeError(`maxInflateTime must be 0 (no limit) or more, got ${this.#options.maxInflateTime}`);
     const server = role === "server";
     this.#sendNoContext = Boolean(server ? params.serverNoContextTakeover : params.clientNoContextTakeover);
     this.#receiveNoContext = Boolean(server ? params.clientNoContextTakeover : params.serverNoContextTakeover);
@@ -83,33 +100,23 @@ export class PerMessageDeflate {
   }
 
   /** Compresses one whole message; the result goes in frames with RSV1 on the first. */
-  compress(data: Uint8Array): Promise<Uint8Array> {
-    return this.#options.limiter.run(async () => {
-      const deflate = (this.#deflate ??= zlib.createDeflateRaw({
-        level: this.#options.level,
-        memLevel: this.#options.memLevel,
-        windowBits: this.#sendWindowBits,
-      }));
-      const out = await this.#flush(deflate, [data], 0);
-      if (this.#sendNoContext) this.#release("deflate");
-      // A sync flush always ends with the empty stored block 00 00 ff ff.
-      return out.subarray(0, out.length - TAIL.length);
-    });
+  async compress(data: Uint8Array): Promise<Uint8Array> {
+    const out = await this.#run("deflate", [data], 0, 0);
+    // A sync flush always ends with the empty stored block 00 00 ff ff.
+    return out.subarray(0, out.length - TAIL.length);
   }
 
-  /** Decompresses one whole message, refusing to produce more than maxMessage bytes. */
+  /**
+   * Decompresses one whole message, refusing to produce more than maxMessage bytes or to take
+   * more than maxInflateTime. A refused message fails the connection, so from then on every
+   * call is refused at once with the same error: the messages queued behind a zip bomb are
+   * not inflated either.
+   */
   decompress(data: Uint8Array): Promise<Uint8Array> {
-    return this.#options.limiter.run(async () => {
-      const inflate = (this.#inflate ??= zlib.createInflateRaw({ windowBits: this.#receiveWindowBits }));
-      try {
-        const out = await this.#flush(inflate, [data, TAIL], this.#options.maxMessage);
-        if (this.#receiveNoContext) this.#release("inflate");
-        return out;
-      } catch (error) {
-        // After an error the stream's state is unknown: never reuse it.
-        this.#release("inflate");
-        throw error;
-      }
+    if (this.#receiveFailure) return Promise.reject(this.#receiveFailure);
+    const { maxMessage, maxInflateTime } = this.#options;
+    return this.#run("inflate", [data, TAIL], maxMessage, maxInflateTime).catch((error: Error) => {
+      throw (this.#receiveFailure = isZlibError(error) ? new InvalidDeflateDataError(error) : error);
     });
   }
 
@@ -120,50 +127,52 @@ export class PerMessageDeflate {
     this.#release("inflate");
   }
 
-  #release(which: "deflate" | "inflate"): void {
-    const stream = which === "deflate" ? this.#deflate : this.#inflate;
-    if (which === "deflate") this.#deflate = undefined;
+  async #run(direction: Direction, input: Uint8Array[], maxOutput: number, maxTime: number): Promise<Buffer> {
+    if (this.#closed) throw closedError();
+    const { limiter, turnSize } = this.#options;
+    try {
+      const out = await runZlibJob(() => this.#open(direction), input, { limiter, turnSize, maxOutput, maxTime });
+      if (this.#contextEnds(direction)) this.#release(direction);
+      return out;
+    } catch (error) {
+      // After a failure the stream is destroyed or in an unknown state: never reuse it.
+      this.#release(direction);
+      throw error;
+    }
+  }
+
+  /**
+   * Whether the next message needs a fresh stream: with no_context_takeover, or once the peer
+   * ended a message with a DEFLATE block with BFINAL set (RFC 7692 §7.2.3.4 allows it), which
+   * ends zlib's stream: kept, it would inflate every later message to nothing.
+   */
+  #contextEnds(direction: Direction): boolean {
+    if (direction === "deflate") return this.#sendNoContext;
+    return this.#receiveNoContext || this.#inflate?.readableEnded === true;
+  }
+
+  /** The direction's stream, created on first use. */
+  #open(direction: Direction): ZlibStream {
+    if (this.#closed) throw closedError();
+    if (direction === "inflate") return (this.#inflate ??= zlib.createInflateRaw({ windowBits: this.#receiveWindowBits }));
+    return (this.#deflate ??= zlib.createDeflateRaw({
+      level: this.#options.level,
+      memLevel: this.#options.memLevel,
+      windowBits: this.#sendWindowBits,
+    }));
+  }
+
+  #release(direction: Direction): void {
+    const stream = direction === "deflate" ? this.#deflate : this.#inflate;
+    if (direction === "deflate") this.#deflate = undefined;
     else this.#inflate = undefined;
     stream?.close();
   }
+}
 
-  /** Writes `pieces`, flushes, and collects the output, stopping at `limit` bytes (0: none). */
-  #flush(stream: zlib.DeflateRaw | zlib.InflateRaw, pieces: Uint8Array[], limit: number): Promise<Uint8Array> {
-    if (this.#closed) return Promise.reject(new Error("permessage-deflate was closed"));
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let failure: Error | undefined;
-      let settled = false;
-      const settle = () => {
-        if (settled) return;
-        settled = true;
-        stream.removeListener("data", onData);
-        stream.removeListener("error", onError);
-        if (failure) reject(failure);
-        else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (limit > 0 && size > limit) {
-          // A zip bomb stops here: nothing more is inflated, and what was is dropped.
-          failure = new MessageTooBigError(limit);
-          chunks.length = 0;
-          stream.removeListener("data", onData);
-          stream.reset();
-          return;
-        }
-        chunks.push(chunk);
-      };
-      const onError = (error: Error) => {
-        // After a reset for size, zlib may choke on the rest of the input: the size is the cause.
-        failure ??= new InvalidDeflateDataError(error);
-        settle();
-      };
-      stream.on("data", onData);
-      stream.on("error", onError);
-      for (const piece of pieces) stream.write(piece);
-      stream.flush(zlib.constants.Z_SYNC_FLUSH, settle);
-    });
-  }
+const closedError = () => new Error("permessage-deflate was closed");
+
+/** zlib's own errors (Z_DATA_ERROR and the like) carry its numeric errno. */
+function isZlibError(error: Error): boolean {
+  return typeof (error as { errno?: unknown }).errno === "number";
 }

@@ -75,6 +75,24 @@ describe("permessage-deflate", () => {
     expect(Buffer.from(await client.decompress(Buffer.from("f248cdc9c90700", "hex"))).toString()).toBe("Hello");
   });
 
+  it("compresses each of several empty messages in a row to 0x00, which inflates to nothing", async () => {
+    const client = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
+    const server = new PerMessageDeflate({ role: "server", params: {}, maxMessage: 0 });
+    for (let i = 0; i < 3; i++) {
+      // An empty stored block, its 00 00 ff ff stripped (RFC 7692 §7.2.1).
+      const compressed = await client.compress(new Uint8Array(0));
+      expect(Buffer.from(compressed).toString("hex"), `message ${i}`).toBe("00");
+      expect((await server.decompress(compressed)).length).toBe(0);
+    }
+  });
+
+  it("inflates every message that ends with a BFINAL block (RFC 7692 §7.2.3.4), not only the first", async () => {
+    const client = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
+    // §7.2.3.4: "Hello" in one DEFLATE block with BFINAL set, then an empty stored block's header.
+    const hello = Buffer.from("f348cdc9c907" + "0000", "hex");
+    for (let i = 0; i < 3; i++) expect(Buffer.from(await client.decompress(hello)).toString(), `message ${i}`).toBe("Hello");
+  });
+
   it("with context takeover a repeated message shrinks; without it, it does not", async () => {
     const msg = Buffer.from(randomBytes(1500).toString("base64"));
     const keep = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
@@ -85,7 +103,7 @@ describe("permessage-deflate", () => {
     expect(Buffer.from(f2).equals(Buffer.from(f1))).toBe(true);
   });
 
-  it("a zip bomb stops at maxMessage with 1009, without inflating the rest", async () => {
+  it("a zip bomb stops at maxMessage with 1009, and no later message is inflated", async () => {
     const bomb = zlib.deflateRawSync(Buffer.alloc(200 * 1024 * 1024), { level: 9 });
     expect(bomb.length).toBeLessThan(300 * 1024);
     const inflater = new PerMessageDeflate({ role: "server", params: {}, maxMessage: 1024 * 1024 });
@@ -94,9 +112,9 @@ describe("permessage-deflate", () => {
     expect(failure).toBeInstanceOf(MessageTooBigError);
     expect((failure as MessageTooBigError).closeCode).toBe(1009);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
-    // The next message decompresses with a fresh stream.
+    // 1009 fails the connection: what it sent after the bomb is refused, not inflated.
     const ok = new PerMessageDeflate({ role: "client", params: {}, maxMessage: 0 });
-    expect(Buffer.from(await inflater.decompress(await ok.compress(Buffer.from("after")))).toString()).toBe("after");
+    await expect(inflater.decompress(await ok.compress(Buffer.from("after")))).rejects.toBe(failure);
   });
 
   it("garbage is an InvalidDeflateDataError with 1007", async () => {
@@ -123,5 +141,29 @@ describe("permessage-deflate", () => {
     await Promise.all(Array.from({ length: 10 }, job));
     expect(peak).toBe(2);
     expect(limiter.pending).toBe(0);
+  });
+
+  it("the limiter hands a freed slot to the first job waiting, even if another asks in between", async () => {
+    const limiter = new Limiter(1);
+    const order: string[] = [];
+    let running = 0;
+    let peak = 0;
+    const job = (name: string) => async () => {
+      peak = Math.max(peak, ++running);
+      order.push(name);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+    };
+    let endFirst = () => {};
+    const firstEnds = new Promise<void>((resolve) => (endFirst = resolve));
+    const first = limiter.run(() => firstEnds);
+    const second = limiter.run(job("second"));
+    // Asks for a slot as soon as the first job ends: after the limiter saw it end, before
+    // "second" has resumed.
+    const late = firstEnds.then(() => limiter.run(job("late")));
+    endFirst();
+    await Promise.all([first, second, late]);
+    expect(order).toEqual(["second", "late"]);
+    expect(peak).toBe(1);
   });
 });
