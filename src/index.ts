@@ -6,6 +6,6 @@ export type { ClientOptions } from "./client/connect.js";
 export { HandshakeError } from "./handshake/index.js";
 export { ProtocolError, CoreError } from "./core/index.js";
 export { InvalidStateError, InvalidCloseError, PolicyViolationError } from "./protocol/errors.js";
-export { MessageTooBigError, InvalidDeflateDataError } from "./deflate/permessage-deflate.js";
+export { MessageTooBigError, InvalidDeflateDataError, InflateTimeExceededError } from "./deflate/permessage-deflate.js";
 export { createWebSocketStream } from "./transport/websocket-stream.js";
 export { WriteBudget } from "./transport/write-budget.js";

@@ -4,7 +4,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { CoreError, type Core } from "../core/index.js";
 import { sharedCorePool } from "../core/pool.js";
-import { PerMessageDeflate } from "../deflate/permessage-deflate.js";
+import { perMessageDeflateFor, type PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { loadHttps } from "./lazy-tls.js";
 import { openTunnel, proxyFor } from "./proxy.js";
 import { createClientRequest, verifyServerResponse, type ClientRequest } from "../handshake/client.js";
@@ -221,7 +221,7 @@ function acceptedDeflate(result: ReturnType<typeof verifyServerResponse>, option
   const params = result.perMessageDeflate;
   if (!params) return undefined;
   try {
-    return new PerMessageDeflate({ role: "client", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 });
+    return perMessageDeflateFor("client", params, options);
   } catch (error) {
     throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server's permessage-deflate parameters can't be honoured: ${(error as Error).message}`);
   }

@@ -51,6 +51,19 @@ export interface DeflateOptions {
   limiter?: Limiter;
 }
 
+/** What a connection's options say about its codec (ConnectionSettings and the perMessageDeflate option). */
+export interface CodecSettings {
+  maxMessage?: number;
+  maxPayload?: number;
+  perMessageDeflate?: boolean | { maxInflateTime?: number };
+}
+
+/** The codec for negotiated `params`, with the message limit and inflate time the connection's options set. */
+export function perMessageDeflateFor(role: "client" | "server", params: DeflateParams, settings: CodecSettings): PerMessageDeflate {
+  const maxInflateTime = typeof settings.perMessageDeflate === "object" ? settings.perMessageDeflate.maxInflateTime : undefined;
+  return new PerMessageDeflate({ role, params, maxMessage: settings.maxMessage ?? settings.maxPayload ?? 16 << 20, maxInflateTime });
+}
+
 // RFC 7692 §7.2.1: remove the 4 octets 0x00 0x00 0xff 0xff at the tail of the compressed
 // message; §7.2.2: append them before inflating.
 const TAIL = Uint8Array.of(0x00, 0x00, 0xff, 0xff);

@@ -20,6 +20,12 @@ export interface PerMessageDeflateOptions {
    * that window (declining clients that can't); `false` never sends the parameter.
    */
   clientMaxWindowBits?: boolean | number;
+  /**
+   * Most time, in ms, one received message may spend being inflated (zlib work, not waiting for
+   * it); beyond it the connection fails with 1009. Bounds the work of messages that inflate to
+   * little at great cost. Default 1000. 0: no limit.
+   */
+  maxInflateTime?: number;
 }
 
 /** The negotiated configuration. An absent window size means the default, 15. */

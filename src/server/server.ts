@@ -7,7 +7,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Core } from "../core/index.js";
 import { sharedCorePool } from "../core/pool.js";
-import { PerMessageDeflate } from "../deflate/permessage-deflate.js";
+import { perMessageDeflateFor } from "../deflate/permessage-deflate.js";
 import {
   acceptPerMessageDeflate, buildErrorResponse, buildUpgradeResponse, checkUpgradeRequest, formatExtensions, perMessageDeflateExtension,
   type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions,
@@ -175,7 +175,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       socket.write(buildUpgradeResponse({ key: check.key, protocol: check.protocol, extensions: extensions || undefined }));
       const shared = (this.#connectionOptions ??= { ...options, role: "server", writeBudget: this.#writeBudget });
       const connectionOptions = params
-        ? { ...shared, deflate: new PerMessageDeflate({ role: "server", params, maxMessage: options.maxMessage ?? options.maxPayload ?? 16 << 20 }) }
+        ? { ...shared, deflate: perMessageDeflateFor("server", params, options) }
         : shared;
       const url = `ws://${check.host}${req.url ?? "/"}`;
       ws.attach(core, socket as Socket, head, { url, protocol: check.protocol, extensions, options: connectionOptions }, () => {

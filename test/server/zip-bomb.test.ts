@@ -57,6 +57,14 @@ describe("zip bombs against the server", () => {
     // both cores add the rest. Before the fix: ~10 s.
     expect(Math.max(...rtts)).toBeLessThan(1500);
   });
+
+  it("perMessageDeflate.maxInflateTime reaches each connection's codec: a 20 ms budget refuses the same bomb with 1009", async () => {
+    const { port, lines } = await echoServer({ perMessageDeflate: { maxInflateTime: 20 } });
+    const bomb = frame({ opcode: 2, rsv1: true, payload: workBomb(16 << 20) });
+    const [{ closeCode }] = await Promise.all([attack(port, [bomb])]);
+    expect(closeCode).toBe(1009);
+    expect(lines.some((line) => / 1009 WS_ERR_INFLATE_TIME_EXCEEDED: .*\(20 ms\)/.test(line))).toBe(true);
+  });
 });
 
 async function openLegitimateClient(url: string): Promise<WebSocket> {
