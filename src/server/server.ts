@@ -44,6 +44,14 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
   /** Open connections per client IP at most; more get 429. Default 100. */
   maxConnectionsPerIp?: number;
   /**
+   * With `port` (our own HTTP server): sockets open at once at most, upgraded or not; the
+   * kernel's next ones are dropped as they are accepted. Sockets that never upgrade cost memory
+   * until the handshake timeout drops them, and a flood of them would otherwise have no count.
+   * Leaves room above `maxConnections` for handshakes in progress and for the 503s and 429s
+   * refusals answer with. Default 2 × maxConnections.
+   */
+  maxSockets?: number;
+  /**
    * Most bytes waiting to be written on all connections together (the server's `writeBudget`);
    * past it the connections with the largest backlogs are failed (1008) and dropped at once.
    * Default 64 MiB: what a 1 GB Raspberry Pi can spare next to 1,000 connections.
@@ -96,6 +104,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
         res.end("This is a WebSocket endpoint\n");
       });
       this.#ownsServer = true;
+      this.#server.maxConnections = options.maxSockets ?? 2 * (options.maxConnections ?? 1000);
       const handshakeTimeout = options.handshakeTimeout ?? 10_000;
       // Node checks headersTimeout only every 30 s; a socket that hasn't upgraded within the
       // handshake timeout (slowloris) is dropped by this timer instead.

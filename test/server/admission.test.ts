@@ -252,3 +252,38 @@ describe("fields that may appear once (RFC 7230 §5.4, RFC 6455 §11.3)", () => 
     expect(statusOf(await rawRequest(port, withRepeat("Connection", "keep-alive"), 300))).toBe(101);
   });
 });
+
+describe("sockets on our own server", () => {
+  it("sockets that never upgrade are counted: past maxSockets the next ones are dropped on accept, and a client gets in once they go", async () => {
+    const { port, url } = await serve({ maxConnections: 2, maxSockets: 4, handshakeTimeout: 1000 });
+    const idle = await Promise.all(Array.from({ length: 10 }, () => connectIdle(port)));
+    const outcomes = await Promise.all(idle.map(({ dropped }) => Promise.race([dropped.then(() => "dropped"), delay(300).then(() => "open")])));
+    expect(outcomes.filter((o) => o === "open")).toHaveLength(4);
+    // The four held sockets go at the handshake timeout; then a real client is admitted.
+    const ws = await withDeadline(retryOpen(url), 5000, "a client to get in once the idle sockets were dropped");
+    clients.push(ws);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A raw socket that sends nothing; `dropped` settles when the server closes or resets it. */
+async function connectIdle(port: number): Promise<{ socket: net.Socket; dropped: Promise<void> }> {
+  const socket = net.connect(port, "127.0.0.1");
+  clients.push(socket);
+  socket.on("error", () => {});
+  const dropped = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await new Promise((resolve) => socket.once("connect", resolve));
+  return { socket, dropped };
+}
+
+async function retryOpen(url: string): Promise<WebSocket> {
+  for (;;) {
+    try {
+      return await open(url);
+    } catch {
+      await delay(100);
+    }
+  }
+}
