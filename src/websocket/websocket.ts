@@ -7,6 +7,7 @@ import type { Core } from "../core/index.js";
 import { ReadyState, type ConnectionLimits, type HeartbeatOptions } from "../protocol/connection.js";
 import { InvalidStateError } from "../protocol/errors.js";
 import { SocketConnection, type SocketConnectionEvents, type SocketConnectionOptions } from "../transport/node-socket.js";
+import type { ReceiveBudget } from "../protocol/receive-budget.js";
 import type { WriteBudget } from "../transport/write-budget.js";
 import { startHandshake, type ClientOptions } from "../client/connect.js";
 import {
@@ -49,6 +50,14 @@ export interface ConnectionSettings extends ConnectionLimits {
    * pass your own to share one among servers or clients, or to read its `used` counter.
    */
   writeBudget?: WriteBudget;
+  /**
+   * A bound on bytes of received messages held in memory (being assembled, waiting to be
+   * inflated or delivered) shared by connections: past its limit the connections holding the
+   * most are failed with 1013 (Try Again Later). A WebSocketServer makes one per server
+   * (`maxTotalReceivedBytes`); a client has none unless given one. Pass your own to share one
+   * among servers or clients, or to read its `used` counter.
+   */
+  receiveBudget?: ReceiveBudget;
 }
 
 const textDecoder = new TextDecoder();
