@@ -6,7 +6,8 @@ import {
 } from "../core/index.js";
 import { copyOut } from "../core/bytes.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
-import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "./errors.js";
+import { closeBody, closeReasonOf } from "./close-frame.js";
+import { InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
 import type { ReceiveBudget } from "./receive-budget.js";
 import { Sequencer } from "./sequencer.js";
@@ -100,9 +101,6 @@ const defaultNow = () => performance.now();
  * header; smaller ones are copied behind the header, which is cheaper than a gathered write.
  */
 const ZERO_COPY_FROM = 4096;
-
-/** RFC 6455 §5.5: a close reason fits in 125 bytes with its 2-byte code. */
-const MAX_CLOSE_REASON = 123;
 
 /**
  * After a failure, bytes the peer sends are dropped unparsed, and reading stops once this many
@@ -576,25 +574,6 @@ function wireLimits(options: ConnectionOptions): ParserLimits {
   };
 }
 
-/**
- * What the peer is told about a failure we detected: the limit or rule it broke, cut to fit a
- * close frame. An error without a close code is our own (1011: a handler threw): its message
- * stays here.
- */
-function closeReasonOf(error: Error & { closeCode?: number; closeReason?: string }): string {
-  if (error.closeCode === undefined) return "";
-  return truncateUtf8(error.closeReason ?? error.message, MAX_CLOSE_REASON);
-}
-
-/** `text` cut to at most `max` bytes of UTF-8, never inside a character. */
-function truncateUtf8(text: string, max: number): string {
-  const bytes = textEncoder.encode(text);
-  if (bytes.length <= max) return text;
-  let end = max;
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
-  return new TextDecoder().decode(bytes.subarray(0, end));
-}
-
 /** A received message that is to wait in the inbound queue, keeping alive no more than its own bytes. */
 function ownBytes(data: Uint8Array): Uint8Array {
   return data.buffer.byteLength - data.byteLength > QUEUED_VIEW_SLACK ? copyOut(data, 0, data.byteLength) : data;
@@ -602,22 +581,4 @@ function ownBytes(data: Uint8Array): Uint8Array {
 
 function asCloseable(error: unknown): Error & { closeCode?: number } {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** The body of a close frame, validated like a browser validates `close(code, reason)`. */
-function closeBody(core: Core, code: number | undefined, reason: string): Uint8Array {
-  if (code === undefined) {
-    if (reason) throw new InvalidCloseError("a close reason needs a close code");
-    return new Uint8Array(0);
-  }
-  if (!Number.isInteger(code) || !core.x.isValidCloseCode(code)) {
-    throw new InvalidCloseError(`invalid close code ${code}: use 1000, 1001-1003, 1007-1014 or 3000-4999`);
-  }
-  const text = textEncoder.encode(reason);
-  if (text.length > MAX_CLOSE_REASON) throw new InvalidCloseError(`a close reason takes at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${text.length}`);
-  const body = new Uint8Array(2 + text.length);
-  body[0] = code >> 8;
-  body[1] = code & 0xff;
-  body.set(text, 2);
-  return body;
 }
