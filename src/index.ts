@@ -5,7 +5,8 @@ export { WebSocketServer, AuthenticationError, type WebSocketServerOptions } fro
 export type { ClientOptions } from "./client/connect.js";
 export { HandshakeError } from "./handshake/index.js";
 export { ProtocolError, CoreError } from "./core/index.js";
-export { InvalidStateError, InvalidCloseError, PolicyViolationError } from "./protocol/errors.js";
+export { InvalidStateError, InvalidCloseError, OverloadedError, PolicyViolationError } from "./protocol/errors.js";
 export { MessageTooBigError, InvalidDeflateDataError, InflateTimeExceededError } from "./deflate/permessage-deflate.js";
 export { createWebSocketStream } from "./transport/websocket-stream.js";
 export { WriteBudget } from "./transport/write-budget.js";
+export { ReceiveBudget } from "./protocol/receive-budget.js";

@@ -54,11 +54,17 @@ const EXCERPT_BYTES = 512;
  */
 const EXCERPT_WAIT_MS = 200;
 
-/** Runs the opening handshake for `ws`, then attaches the socket (or fails `ws`). */
-export function startHandshake(ws: WebSocket, address: string | URL, protocols: string | string[] | undefined, options: ClientOptions): void {
+/**
+ * Runs the opening handshake for `ws`, then attaches the socket (or fails `ws`). Returns what
+ * abandons it: whatever is in progress (proxy tunnel, request, socket) is destroyed at once, and
+ * `ws` hears nothing more from it.
+ */
+export function startHandshake(ws: WebSocket, address: string | URL, protocols: string | string[] | undefined, options: ClientOptions): () => void {
   // Like a browser's constructor, a bad URL or option throws here, synchronously.
   const target = prepare(address, protocols, options);
-  new Handshake(ws, protocols, options).connect(target);
+  const handshake = new Handshake(ws, protocols, options);
+  handshake.connect(target);
+  return () => handshake.abandon();
 }
 
 interface Target {
@@ -200,6 +206,11 @@ class Handshake {
     this.#stop();
     const extensions = result.perMessageDeflate ? formatExtensions([perMessageDeflateExtension(result.perMessageDeflate)]) : "";
     this.#ws.attach(core, socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate } });
+  }
+
+  /** Its WebSocket was closed while CONNECTING: stop now, without a word to it. */
+  abandon(): void {
+    this.#stop();
   }
 
   /** Ends the handshake, once (false if it had ended), aborting whatever is still in progress. */

@@ -45,6 +45,13 @@ export interface ParserHandlers {
   onClose?(code: number, reason: string): void;
   /** The peer broke the protocol: send a close with `error.closeCode`. The parser ignores all input after it. */
   onError(error: ProtocolError): void;
+  /**
+   * The parser is about to hold `bytes` for the message in progress (the capacity of the buffer
+   * it collects it in), or holds nothing any more (0: the message was handed out or dropped).
+   * Called before it allocates, so that a host bounding memory across parsers can refuse: by
+   * destroying the parser from here, and then nothing is allocated.
+   */
+  onHeldBytes?(bytes: number): void;
 }
 
 export interface ParserOptions extends ParserLimits {
@@ -84,11 +91,17 @@ const NOTHING = allocBytes(0);
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
+ * Asks before holding `bytes` for a message in progress; false: refused (the parser was
+ * destroyed meanwhile), so nothing may be allocated.
+ */
+type Reserve = (bytes: number) => boolean;
+
+/**
  * Collects a data message that spans several feeds in one buffer that doubles as it fills, so
  * what a message in progress holds is at most twice its bytes, however many fragments brought
  * them (a Buffer per piece would cost ~100 bytes of heap each). The buffer never outgrows the
  * message's ceiling: its declared size for a single frame, else maxMessage. A header alone never
- * makes it allocate more than 64 KiB.
+ * makes it allocate more than 64 KiB. Every allocation is reserved first.
  */
 class MessageAssembler {
   isBinary = false;
@@ -97,10 +110,17 @@ class MessageAssembler {
   #size = 0;
   #ceiling = 0;
   readonly #maxMessage: number;
+  readonly #reserve: Reserve;
 
   /** `maxMessage`: the parser's limit (0: none). */
-  constructor(maxMessage: number) {
+  constructor(maxMessage: number, reserve: Reserve) {
     this.#maxMessage = maxMessage > 0 ? maxMessage : Infinity;
+    this.#reserve = reserve;
+  }
+
+  /** Bytes held for the message in progress. */
+  get capacity(): number {
+    return this.#buffer.length;
   }
 
   /** `knownSize`: the message's size when its first frame is also its last, else -1. */
@@ -109,13 +129,14 @@ class MessageAssembler {
     this.compressed = compressed;
     this.#size = 0;
     this.#ceiling = knownSize >= 0 ? knownSize : this.#maxMessage;
-    this.#buffer = allocBytes(knownSize >= 0 ? Math.min(knownSize, PREALLOCATE_LIMIT) : 0);
+    const capacity = knownSize >= 0 ? Math.min(knownSize, PREALLOCATE_LIMIT) : 0;
+    if (capacity === 0 || this.#reserve(capacity)) this.#buffer = allocBytes(capacity);
   }
 
-  /** Copies core memory [from, to) into the message. */
+  /** Copies core memory [from, to) into the message (nothing, if its growth is refused). */
   append(mem: Uint8Array, from: number, to: number): void {
     const end = this.#size + (to - from);
-    if (end > this.#buffer.length) this.#grow(end);
+    if (end > this.#buffer.length && !this.#grow(end)) return;
     this.#buffer.set(new View(mem.buffer, from, to - from), this.#size);
     this.#size = end;
   }
@@ -127,11 +148,18 @@ class MessageAssembler {
     return buffer.length === this.#size ? buffer : copyOut(buffer, 0, this.#size);
   }
 
-  #grow(needed: number): void {
+  /** Lets go of the message in progress. */
+  drop(): void {
+    this.#buffer = NOTHING;
+  }
+
+  #grow(needed: number): boolean {
     const capacity = Math.max(needed, Math.min(this.#ceiling, Math.max(this.#buffer.length * 2, MIN_CAPACITY)));
+    if (!this.#reserve(capacity)) return false;
     const bigger = allocBytes(capacity);
     bigger.set(this.#buffer.subarray(0, this.#size));
     this.#buffer = bigger;
+    return true;
   }
 }
 
@@ -207,13 +235,28 @@ export class FrameParser {
     }
   }
 
-  /** Releases the core slot. The parser can't be used afterwards. */
+  /** Releases the core slot and the message in progress. The parser can't be used afterwards. */
   destroy(): void {
     if (this.#slot < 0) return;
     this.#core.releaseSlot(this.#slot);
     this.#slot = -1;
     this.#done = true;
+    this.#dropMessage();
     this.#message = undefined;
+  }
+
+  /** Asks the handlers before the message in progress holds `bytes`; false once the parser is destroyed. */
+  #reserve(bytes: number): boolean {
+    this.#handlers.onHeldBytes?.(bytes);
+    return this.#slot >= 0;
+  }
+
+  /** The message in progress is handed out or refused: the parser holds nothing for it any more. */
+  #dropMessage(): void {
+    const message = this.#message;
+    if (!message || message.capacity === 0) return;
+    message.drop();
+    this.#handlers.onHeldBytes?.(0);
   }
 
   #drain(base: number, length: number): void {
@@ -245,7 +288,8 @@ export class FrameParser {
         case Event.FrameStart:
           if (opcode !== 0) {
             const knownSize = (flags & FLAG_FIN) !== 0 ? a + b * 0x100000000 : -1;
-            (this.#message ??= new MessageAssembler(this.#limits.maxMessage)).begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
+            this.#message ??= new MessageAssembler(this.#limits.maxMessage, (bytes) => this.#reserve(bytes));
+            this.#message.begin(opcode, (flags & FLAG_RSV1) !== 0, knownSize);
           }
           break;
         case Event.Chunk:
@@ -253,7 +297,10 @@ export class FrameParser {
           break;
         case Event.MessageEnd: {
           const m = this.#message!;
-          this.#handlers.onMessage(m.finish(), m.isBinary, m.compressed);
+          const held = m.capacity;
+          const data = m.finish();
+          if (held > 0) this.#handlers.onHeldBytes?.(0);
+          this.#handlers.onMessage(data, m.isBinary, m.compressed);
           break;
         }
         case Event.Control:
@@ -261,7 +308,8 @@ export class FrameParser {
           break;
         case Event.Error:
           this.#done = true;
-          this.#message = undefined; // what it held is refused: free it now, not at destroy
+          this.#dropMessage(); // what it held is refused: free it now, not at destroy
+          this.#message = undefined;
           this.#handlers.onError(new ProtocolError(a as ErrorKind, ev[i + 3]!, this.#limits));
           break;
       }

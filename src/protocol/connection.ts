@@ -4,9 +4,12 @@
 import {
   DEFAULT_PARSER_LIMITS, ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers, type ParserLimits, type Role,
 } from "../core/index.js";
+import { copyOut } from "../core/bytes.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
-import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "./errors.js";
+import { closeBody, closeReasonOf } from "./close-frame.js";
+import { InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
+import type { ReceiveBudget } from "./receive-budget.js";
 import { Sequencer } from "./sequencer.js";
 
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -53,6 +56,13 @@ export interface ConnectionOptions extends ConnectionLimits {
   idleTimeout?: number;
   /** Clock for rate limits and the idle timeout, in ms. Default `performance.now`. */
   now?: () => number;
+  /**
+   * A bound on bytes of received messages held in memory, shared with other connections (a
+   * WebSocketServer makes one per server): the message being assembled, messages waiting to be
+   * inflated or delivered, inflated ones until delivered. Past its limit the connections holding
+   * the most fail with 1013. Default: none (each connection is still bound by its own limits).
+   */
+  receiveBudget?: ReceiveBudget;
 }
 
 export interface ConnectionEvents {
@@ -92,15 +102,28 @@ const defaultNow = () => performance.now();
  */
 const ZERO_COPY_FROM = 4096;
 
-/** RFC 6455 §5.5: a close reason fits in 125 bytes with its 2-byte code. */
-const MAX_CLOSE_REASON = 123;
-
 /**
  * After a failure, bytes the peer sends are dropped unparsed, and reading stops once this many
  * have come: enough for what a well-behaved peer had in flight plus its close frame and TCP
  * close (which then ends the connection at once), little for a flood to cost.
  */
 const DISCARD_AFTER_FAILURE = 64 * 1024;
+
+/**
+ * What a received message waiting in the inbound queue costs besides its bytes: its place in
+ * the queue (the promises and the closure that hold it, its Buffer view), ~700 bytes of heap
+ * measured on Node 20. Without it a flood of tiny compressed messages in one read (9,000 fit in
+ * 64 KiB) would look free.
+ */
+const QUEUED_MESSAGE_OVERHEAD = 768;
+
+/**
+ * Slack a queued message's buffer may have around it before the message is copied out: a
+ * message parsed within one read is a view into a copy of the whole read (up to the core's
+ * 64 KiB arena), which it would keep alive while it waits; smaller Buffers share Node's 8 KiB
+ * pool slabs anyway.
+ */
+const QUEUED_VIEW_SLACK = 8 * 1024;
 
 /**
  * Per-connection state is kept small (a server may hold thousands of idle connections): the
@@ -132,6 +155,10 @@ export class Connection implements ParserHandlers {
   #readingPaused = false;
   #lastMessageAt = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Received bytes held, for the receive budget: the message the parser is assembling... */
+  #assemblingBytes = 0;
+  /** ...and messages waiting to be inflated or delivered in order (with their overhead), or inflated and not yet delivered. */
+  #waitingBytes = 0;
 
   constructor(core: Core, options: ConnectionOptions, events: ConnectionEvents) {
     this.#core = core;
@@ -220,6 +247,7 @@ export class Connection implements ParserHandlers {
     clearTimeout(this.#heartbeatTimer);
     clearTimeout(this.#idleTimer);
     this.#parser.destroy();
+    this.#reportHeld(false);
     this.#deflate?.close();
     const received = this.#closeReceived;
     // §7.1.5: with no close frame received, the close code is 1006.
@@ -318,17 +346,20 @@ export class Connection implements ParserHandlers {
       }
       return;
     }
-    if (!compressed) {
-      inbound.run(() => this.#deliver(data, isBinary));
-      return;
+    // Nothing is being inflated: an uncompressed message is delivered now.
+    if (!compressed && inbound.pending === 0) return inbound.run(() => this.#deliver(data, isBinary));
+    const queued = ownBytes(data);
+    const cost = queued.length + QUEUED_MESSAGE_OVERHEAD;
+    this.#holdReceived(cost);
+    if (this.#failure) return this.#releaseReceived(cost); // the receive budget shed this connection
+    if (compressed) {
+      inbound.run(() => this.#inflateAndDeliver(queued, isBinary, cost));
+    } else {
+      inbound.run(() => {
+        this.#releaseReceived(cost);
+        this.#deliver(queued, isBinary);
+      });
     }
-    const deflate = this.#deflate!;
-    inbound.run(async () => {
-      const inflated = await deflate.decompress(data);
-      // The core skips UTF-8 checks on compressed payload: check the inflated text here.
-      if (!isBinary && !this.#core.isValidUtf8(inflated)) throw new ProtocolError(ErrorKind.TextInvalidUtf8, 1007);
-      this.#deliver(inflated, isBinary);
-    });
     if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !this.#readingPaused) {
       this.#readingPaused = true;
       this.#events.setReading?.(false);
@@ -355,9 +386,63 @@ export class Connection implements ParserHandlers {
     this.fail(error);
   }
 
+  /** @internal Parser handler: the parser is about to hold `bytes` for the message it assembles (0: none). */
+  onHeldBytes(bytes: number): void {
+    const grew = bytes > this.#assemblingBytes;
+    this.#assemblingBytes = bytes;
+    this.#reportHeld(grew);
+  }
+
+  /**
+   * Inflates a message that waited its turn, then delivers it. It counts against the receive
+   * budget as `queuedCost` until inflated, then as its inflated bytes until delivered.
+   */
+  async #inflateAndDeliver(data: Uint8Array, isBinary: boolean, queuedCost: number): Promise<void> {
+    let inflated: Uint8Array;
+    try {
+      // Failed meanwhile: it will never be delivered, so it is not worth inflating.
+      if (this.#failure || this.#state === ReadyState.CLOSED) return;
+      inflated = await this.#deflate!.decompress(data);
+    } finally {
+      this.#releaseReceived(queuedCost);
+    }
+    this.#holdReceived(inflated.length);
+    try {
+      // The core skips UTF-8 checks on compressed payload: check the inflated text here.
+      if (!isBinary && !this.#core.isValidUtf8(inflated)) throw new ProtocolError(ErrorKind.TextInvalidUtf8, 1007);
+      this.#deliver(inflated, isBinary);
+    } finally {
+      this.#releaseReceived(inflated.length);
+    }
+  }
+
   #deliver(data: Uint8Array, isBinary: boolean): void {
     if (this.#failure || this.#state === ReadyState.CLOSED) return;
     this.#events.message(data, isBinary);
+  }
+
+  #holdReceived(bytes: number): void {
+    this.#waitingBytes += bytes;
+    this.#reportHeld(true);
+  }
+
+  #releaseReceived(bytes: number): void {
+    this.#waitingBytes -= bytes;
+    this.#reportHeld(false);
+  }
+
+  /**
+   * Tells the receive budget what this connection holds; when that grew, the budget may fail
+   * the connections holding the most, this one included. A failed or closed connection holds
+   * nothing for it: what it still has will never be delivered, and is let go as its inbound
+   * queue unwinds (at once, or once the message being inflated is done).
+   */
+  #reportHeld(grew: boolean): void {
+    const budget = this.#options.receiveBudget;
+    if (!budget) return;
+    const gone = this.#failure !== undefined || this.#state === ReadyState.CLOSED;
+    budget.update(this, gone ? 0 : this.#assemblingBytes + this.#waitingBytes);
+    if (grew) budget.enforce();
   }
 
   #resumeReading(): void {
@@ -405,13 +490,15 @@ export class Connection implements ParserHandlers {
    */
   fail(error: Error & { closeCode?: number }): void {
     if (this.#failure || this.#state === ReadyState.CLOSED) return;
-    // §7.1.7: "an endpoint MUST NOT continue to attempt to process data (including a responding
-    // Close frame) from the remote endpoint". The parser goes first, so the rest of the chunk
-    // being parsed is dropped too (a ping flood's next thousand pings).
-    this.#parser.destroy();
     // As ws does, the close event reports the code we failed with (1002, 1007, 1008, 1009...).
     const code = error.closeCode ?? 1011;
     this.#failure = { code, reason: error.message };
+    // §7.1.7: "an endpoint MUST NOT continue to attempt to process data (including a responding
+    // Close frame) from the remote endpoint". The parser goes before anything else can run, so
+    // the rest of the chunk being parsed is dropped too (a ping flood's next thousand pings),
+    // and with it the message it was assembling.
+    this.#parser.destroy();
+    this.#reportHeld(false);
     this.#events.error?.(error);
     if (!this.#closeSent) {
       // Straight to the transport, ahead of anything still queued behind compression.
@@ -487,43 +574,11 @@ function wireLimits(options: ConnectionOptions): ParserLimits {
   };
 }
 
-/**
- * What the peer is told about a failure we detected: the limit or rule it broke, cut to fit a
- * close frame. An error without a close code is our own (1011: a handler threw): its message
- * stays here.
- */
-function closeReasonOf(error: Error & { closeCode?: number; closeReason?: string }): string {
-  if (error.closeCode === undefined) return "";
-  return truncateUtf8(error.closeReason ?? error.message, MAX_CLOSE_REASON);
-}
-
-/** `text` cut to at most `max` bytes of UTF-8, never inside a character. */
-function truncateUtf8(text: string, max: number): string {
-  const bytes = textEncoder.encode(text);
-  if (bytes.length <= max) return text;
-  let end = max;
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
-  return new TextDecoder().decode(bytes.subarray(0, end));
+/** A received message that is to wait in the inbound queue, keeping alive no more than its own bytes. */
+function ownBytes(data: Uint8Array): Uint8Array {
+  return data.buffer.byteLength - data.byteLength > QUEUED_VIEW_SLACK ? copyOut(data, 0, data.byteLength) : data;
 }
 
 function asCloseable(error: unknown): Error & { closeCode?: number } {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** The body of a close frame, validated like a browser validates `close(code, reason)`. */
-function closeBody(core: Core, code: number | undefined, reason: string): Uint8Array {
-  if (code === undefined) {
-    if (reason) throw new InvalidCloseError("a close reason needs a close code");
-    return new Uint8Array(0);
-  }
-  if (!Number.isInteger(code) || !core.x.isValidCloseCode(code)) {
-    throw new InvalidCloseError(`invalid close code ${code}: use 1000, 1001-1003, 1007-1014 or 3000-4999`);
-  }
-  const text = textEncoder.encode(reason);
-  if (text.length > MAX_CLOSE_REASON) throw new InvalidCloseError(`a close reason takes at most ${MAX_CLOSE_REASON} bytes of UTF-8, got ${text.length}`);
-  const body = new Uint8Array(2 + text.length);
-  body[0] = code >> 8;
-  body[1] = code & 0xff;
-  body.set(text, 2);
-  return body;
 }

@@ -20,3 +20,22 @@ export class PolicyViolationError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * The endpoint sheds this connection to protect itself (1013 Try Again Later: "the server is
+ * terminating the connection due to a temporary condition, e.g. it is overloaded and is casting
+ * off some of its clients", IANA WebSocket Close Code registry). Nothing the peer sent was
+ * invalid or over its own limits: it may reconnect later.
+ */
+export class OverloadedError extends Error {
+  override readonly name = "OverloadedError";
+  readonly code: string;
+  readonly closeCode = 1013;
+  /** What the peer is told in the close frame (the message, for the log, says more). */
+  readonly closeReason: string;
+  constructor(code: string, message: string, closeReason: string) {
+    super(message);
+    this.code = code;
+    this.closeReason = closeReason;
+  }
+}

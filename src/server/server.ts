@@ -13,6 +13,7 @@ import {
   type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions,
 } from "../handshake/index.js";
 import type { SocketConnectionOptions } from "../transport/node-socket.js";
+import { ReceiveBudget } from "../protocol/receive-budget.js";
 import { WriteBudget } from "../transport/write-budget.js";
 import { WebSocket, type ConnectionSettings } from "../websocket/websocket.js";
 
@@ -57,6 +58,16 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
    * Default 64 MiB: what a 1 GB Raspberry Pi can spare next to 1,000 connections.
    */
   maxTotalBufferedAmount?: number;
+  /**
+   * Most bytes of received messages held in memory on all connections together (the server's
+   * `receiveBudget`): messages being assembled (their buffers' capacity), waiting to be inflated
+   * or delivered in order, inflated and not yet delivered. A connection whose growth would
+   * cross it is not refused by itself: the connections holding the most are failed with 1013
+   * (Try Again Later) until the total is within it. Keep it above maxMessage. Default 128 MiB:
+   * eight messages of the default maximum size arriving at once, what a 1 GB Raspberry Pi can
+   * spare next to the write budget.
+   */
+  maxTotalReceivedBytes?: number;
   /** Time allowed for the whole handshake, `authenticate` included (slowloris). Default 10 s. */
   handshakeTimeout?: number;
   /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
@@ -90,11 +101,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #connectionOptions: SocketConnectionOptions | undefined;
   /** Bytes waiting to be written, counted across this server's connections. */
   readonly #writeBudget: WriteBudget;
+  /** Bytes of received messages held, counted across this server's connections. */
+  readonly #receiveBudget: ReceiveBudget;
 
   constructor(options: WebSocketServerOptions, onListening?: () => void) {
     super();
     this.options = options;
     this.#writeBudget = options.writeBudget ?? new WriteBudget(options.maxTotalBufferedAmount);
+    this.#receiveBudget = options.receiveBudget ?? new ReceiveBudget(options.maxTotalReceivedBytes);
     if (options.noServer) return;
     if (options.server) {
       this.#server = options.server;
@@ -182,7 +196,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const params = offer && (offer.serverMaxWindowBits ?? 15) >= 9 ? offer : null;
       const extensions = params ? formatExtensions([perMessageDeflateExtension(params)]) : "";
       socket.write(buildUpgradeResponse({ key: check.key, protocol: check.protocol, extensions: extensions || undefined }));
-      const shared = (this.#connectionOptions ??= { ...options, role: "server", writeBudget: this.#writeBudget });
+      const shared = (this.#connectionOptions ??= { ...options, role: "server", writeBudget: this.#writeBudget, receiveBudget: this.#receiveBudget });
       const connectionOptions = params
         ? { ...shared, deflate: perMessageDeflateFor("server", params, options) }
         : shared;

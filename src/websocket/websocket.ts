@@ -7,6 +7,7 @@ import type { Core } from "../core/index.js";
 import { ReadyState, type ConnectionLimits, type HeartbeatOptions } from "../protocol/connection.js";
 import { InvalidStateError } from "../protocol/errors.js";
 import { SocketConnection, type SocketConnectionEvents, type SocketConnectionOptions } from "../transport/node-socket.js";
+import type { ReceiveBudget } from "../protocol/receive-budget.js";
 import type { WriteBudget } from "../transport/write-budget.js";
 import { startHandshake, type ClientOptions } from "../client/connect.js";
 import {
@@ -49,6 +50,14 @@ export interface ConnectionSettings extends ConnectionLimits {
    * pass your own to share one among servers or clients, or to read its `used` counter.
    */
   writeBudget?: WriteBudget;
+  /**
+   * A bound on bytes of received messages held in memory (being assembled, waiting to be
+   * inflated or delivered) shared by connections: past its limit the connections holding the
+   * most are failed with 1013 (Try Again Later). A WebSocketServer makes one per server
+   * (`maxTotalReceivedBytes`); a client has none unless given one. Pass your own to share one
+   * among servers or clients, or to read its `used` counter.
+   */
+  receiveBudget?: ReceiveBudget;
 }
 
 const textDecoder = new TextDecoder();
@@ -97,6 +106,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   #state: ReadyState = ReadyState.CONNECTING;
   #pings: PendingPing[] | undefined;
   #pingCounter = 0;
+  /** A client's handshake in progress: destroys its request and socket. Dropped once it ends. */
+  #abandonHandshake: (() => void) | undefined;
 
   /**
    * Opens a client connection to a ws:// or wss:// URL. (A WebSocketServer makes its
@@ -105,7 +116,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   constructor(address: string | URL | null, protocols?: string | string[], options: ClientOptions = {}) {
     super();
     this.#url = address === null ? "" : String(address);
-    if (address !== null) startHandshake(this, address, protocols, options);
+    if (address !== null) this.#abandonHandshake = startHandshake(this, address, protocols, options);
   }
 
   get url(): string {
@@ -141,18 +152,35 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.#protocol = setup.protocol ?? "";
     this.#extensions = setup.extensions ?? "";
     this.#state = ReadyState.OPEN;
+    this.#abandonHandshake = undefined;
     this.#transport = new SocketConnection(core, socket, setup.options, new WebSocket.#Sink(this));
     if (setup.options.role === "client") this.emit("open");
     ready?.();
     if (head.length > 0) this.#transport.connection.receive(head);
   }
 
-  /** @internal The client handshake failed: report it and end as CLOSED with 1006. */
+  /**
+   * @internal The client handshake failed, or was given up by `close()`: whatever is left of it
+   * stops, and the WebSocket reports `error` (while CLOSING, as ws) and ends as CLOSED with 1006.
+   */
   failHandshake(error: Error): void {
-    if (this.#state !== ReadyState.CONNECTING) return;
-    this.#state = ReadyState.CLOSED;
+    if (this.#transport || this.#state === ReadyState.CLOSED) return;
+    this.#state = ReadyState.CLOSING;
+    this.#abandonHandshake?.();
+    this.#abandonHandshake = undefined;
     this.#emitError(error);
     this.#onClose(1006, "", false);
+  }
+
+  /**
+   * `close()` or `terminate()` while CONNECTING, as ws does: CLOSING at once, the handshake's
+   * request and socket destroyed now (the server sees the connection go, a late 101 can't
+   * open), then 'error' and 'close' (1006) on the next tick, to listeners added after the call too.
+   */
+  #closeBeforeOpen(): void {
+    this.#state = ReadyState.CLOSING;
+    this.#abandonHandshake?.();
+    process.nextTick(failClosedBeforeOpen, this);
   }
 
   /**
@@ -204,13 +232,13 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** Starts the closing handshake (1000-1003, 1007-1014 or 3000-4999; none: the peer sees 1005). */
   close(code?: number, reason?: string): void {
     if (this.#transport) this.#transport.connection.close(code, reason);
-    else if (this.#state === ReadyState.CONNECTING) this.failHandshake(new InvalidStateError("the WebSocket was closed before the connection was established"));
+    else if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
   }
 
   /** Drops the connection at once, without a closing handshake (close code 1006). */
   terminate(): void {
     if (this.#transport) this.#transport.socket.destroy();
-    else this.close();
+    else if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
   }
 
   // WHATWG surface.
@@ -308,6 +336,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
 for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+
+function failClosedBeforeOpen(ws: WebSocket): void {
+  ws.failHandshake(new InvalidStateError("WebSocket was closed before the connection was established"));
 }
 
 function toNodeBuffer(data: Uint8Array): Buffer {

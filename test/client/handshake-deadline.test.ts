@@ -164,20 +164,6 @@ describe("one deadline for the whole handshake", () => {
 });
 
 describe("the end of the handshake", () => {
-  it("a WebSocket closed while CONNECTING does not open when the 101 arrives later", async () => {
-    const { wss, url } = await startServer({ authenticate: () => new Promise((resolve) => setTimeout(resolve, 150)) });
-    cleanups.push(() => wss.close());
-    const ws = new WebSocket(url, undefined, { perMessageDeflate: false });
-    const events: string[] = [];
-    ws.on("open", () => events.push("open"));
-    ws.on("close", () => events.push("close"));
-    ws.on("error", () => {});
-    ws.close();
-    const serverSide = await withDeadline(new Promise<WebSocket>((resolve) => wss.once("connection", resolve)), 3000, "the server to accept");
-    await withDeadline(new Promise((resolve) => serverSide.once("close", resolve)), 3000, "the server's side to close");
-    expect(events).toEqual(["close"]);
-  });
-
   it("a full client core fails that handshake with a CoreError (1006), and the process goes on", async () => {
     const { wss, url } = await startServer({});
     cleanups.push(() => wss.close());
