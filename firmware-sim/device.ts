@@ -151,7 +151,10 @@ export class SimDevice {
   #timerAt = Infinity;
 
   constructor(options: DeviceOptions) {
-    const o = { rate: 1, driftPpm: 0, mtbf: Infinity, bootTime: 300, maxOutbox: 16, epoch: Date.UTC(2025, 5, 1), ...definedOnly(options) };
+    const o = {
+      rate: options.rate ?? 1, driftPpm: options.driftPpm ?? 0, mtbf: options.mtbf ?? Infinity, bootTime: options.bootTime ?? 300,
+      maxOutbox: options.maxOutbox ?? 16, epoch: options.epoch ?? Date.UTC(2025, 5, 1), link: options.link,
+    };
     checkRange("rate", o.rate, 1 / 3600, 100);
     checkRange("driftPpm", o.driftPpm, -MAX_DRIFT_PPM, MAX_DRIFT_PPM);
     checkRange("mtbf", o.mtbf, 1, Infinity);
@@ -447,8 +450,4 @@ function fitString(text: string): string {
 
 function checkRange(name: string, value: number, min: number, max: number): void {
   if (!(value >= min && value <= max)) throw new RangeError(`${name} must be from ${min} to ${max}, got ${value}`);
-}
-
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
