@@ -29,7 +29,10 @@ async function ensureSocat(): Promise<void> {
 /** Runs `edgews ...args` to its end. */
 async function edgews(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = await spawnTsx(MAIN, args, env ? { env } : {});
-  const exit = await Promise.race([child.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`edgews ${args.join(" ")} did not exit within 20 s`)), 20_000))]);
+  const timer = setTimeout(() => void child.kill("SIGKILL"), 20_000);
+  const exit = await child.exited;
+  clearTimeout(timer);
+  if (exit.signal === "SIGKILL") throw new Error(`edgews ${args.join(" ")} did not exit within 20 s\n${child.stderr()}`);
   return { code: exit.code, stdout: child.lines.join("\n"), stderr: child.stderr() };
 }
 
