@@ -30,6 +30,8 @@ const entryPoints = Object.values(pkg.exports).map(({ default: file }) => {
   if (!match) throw new Error(`package.json exports ${file}: expected ./dist/<path>.js`);
   return `src/${match[1]}.ts`;
 });
+// The `edgews` command (package.json "bin"), bundled with the simulator it runs (firmware-sim/).
+entryPoints.push("src/cli/main.ts");
 
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
