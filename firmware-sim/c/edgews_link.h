@@ -386,6 +386,14 @@ typedef struct ewl_config {
     uint32_t ping_interval;       /**< ms of silence before a PING; 0: never (default 5000) */
     uint32_t dead_peer_timeout;   /**< ms of silence before `down` (dead-peer); 0: never (default 15000) */
     uint32_t close_timeout;       /**< ms ewl_close waits at most (default 5000) */
+    /**
+     * Room a command needs in the reliable queue for its answers (with a hello): a command
+     * arrives, and is taken (acknowledged) only when that many messages and bytes are free;
+     * otherwise it is left for the peer to send again (counted in `deferred`), so that a full
+     * queue never swallows an answer. Defaults: 2 messages (an event and a result), 64 bytes.
+     */
+    uint8_t command_answers;
+    uint16_t command_answer_bytes;
 } ewl_config;
 
 /** Every counter only grows. */
@@ -394,6 +402,7 @@ typedef struct ewl_stats {
     uint32_t bad_version, bad_header;
     uint32_t unsynced;           /**< packets before any SYNC from the peer */
     uint32_t duplicates, gaps;   /**< reliable packets taken before / ahead of their turn (dropped) */
+    uint32_t deferred;           /**< commands left for the peer to resend: no room for their answers yet */
     uint32_t retransmits;
     uint32_t dropped_best_effort;
     uint32_t messages_in, messages_out;

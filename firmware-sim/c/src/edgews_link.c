@@ -30,6 +30,8 @@ void ewl_config_defaults(ewl_config *config) {
     config->ping_interval = 5000;
     config->dead_peer_timeout = 15000;
     config->close_timeout = 5000;
+    config->command_answers = 2;
+    config->command_answer_bytes = 64;
 }
 
 /* 2^31 ms: beyond, modular comparisons would turn around. */
@@ -52,6 +54,8 @@ static bool check_hello(ewl_link *link) {
     if (hello == NULL) return true;
     if (ewl_encode_hello(hello, NULL, 0, &length) != EWL_OK || length > EWL_QUEUE_BYTES || EWL_QUEUE_MESSAGES < 2) return false;
     if (hello->command_count > 0 && link->config->on_command == NULL) return false;
+    /* Room for a command's answers besides the hello's, or no command could ever be taken. */
+    if (link->config->command_answers > EWL_QUEUE_MESSAGES - 1 || link->config->command_answer_bytes > EWL_QUEUE_BYTES - length) return false;
     link->hello_length = (uint16_t)length;
     return true;
 }

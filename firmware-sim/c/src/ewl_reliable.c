@@ -15,20 +15,35 @@ static bool is_hello(const ewl_queued *m) {
     return m->kind == EWL_KIND_HELLO;
 }
 
-/* Room for one more message: the hello's slot and bytes are kept free for it (ewl_queue_hello). */
+/* The capacity for messages other than the hello, and what of it is in use: the hello's slot
+ * and bytes are kept free for it (ewl_queue_hello). */
+static void user_space(const ewl_link *link, size_t *slots, size_t *bytes, size_t *count, size_t *used) {
+    *slots = EWL_QUEUE_MESSAGES;
+    *bytes = EWL_QUEUE_BYTES;
+    *count = link->queue_count;
+    *used = link->queue_used;
+    if (link->config->hello == NULL) return;
+    *slots -= 1;
+    *bytes -= link->hello_length;
+    for (uint8_t i = 0; i < link->queue_count; i++) {
+        if (!is_hello(&link->queue[i])) continue;
+        *count -= 1;
+        *used -= link->queue[i].length;
+    }
+}
+
 ewl_status ewl_queue_room(const ewl_link *link, size_t length, bool hello) {
     size_t slots = EWL_QUEUE_MESSAGES, bytes = EWL_QUEUE_BYTES, count = link->queue_count, used = link->queue_used;
-    if (!hello && link->config->hello != NULL) {
-        slots -= 1;
-        bytes -= link->hello_length;
-        for (uint8_t i = 0; i < link->queue_count; i++) {
-            if (!is_hello(&link->queue[i])) continue;
-            count -= 1;
-            used -= link->queue[i].length;
-        }
-    }
+    if (!hello) user_space(link, &slots, &bytes, &count, &used);
     if (length > bytes) return EWL_ERR_TOO_BIG;
     return count < slots && length <= bytes - used ? EWL_OK : EWL_ERR_QUEUE_FULL;
+}
+
+/* A command from the peer may be taken: there is room for its answers (see command_answers). */
+static bool room_for_answers(const ewl_link *link) {
+    size_t slots, bytes, count, used;
+    user_space(link, &slots, &bytes, &count, &used);
+    return slots - count >= link->config->command_answers && bytes - used >= link->config->command_answer_bytes;
 }
 
 static uint16_t new_id(ewl_link *link) {
@@ -309,6 +324,11 @@ static void take_fragment(ewl_link *link, const ewl_packet *p) {
     save(link);
 }
 
+/* The first packet of a command the library will hand to on_command. */
+static bool starts_command(const ewl_link *link, const ewl_packet *packet) {
+    return link->config->hello != NULL && packet->type == EWL_KIND_COMMAND && (!packet->has_fragment || packet->fragment_index == 0);
+}
+
 void ewl_receiver_take(ewl_link *link, const ewl_packet *packet) {
     uint8_t distance = (uint8_t)(packet->seq - link->receive.expected_seq);
     /* "In all three cases the receiver owes an acknowledgement." */
@@ -317,6 +337,8 @@ void ewl_receiver_take(ewl_link *link, const ewl_packet *packet) {
     if (distance >= 128) link->stats.duplicates++;
     /* Ahead of us: a packet before it was lost; the sender will go back. */
     else if (distance != 0) link->stats.gaps++;
+    /* A command whose answers could not be queued now: not taken, so the peer sends it again. */
+    else if (starts_command(link, packet) && !room_for_answers(link)) link->stats.deferred++;
     else {
         link->receive.expected_seq++;
         if (packet->has_fragment) take_fragment(link, packet);

@@ -110,6 +110,7 @@ const json *load_vectors(const char *dir, const char *name) {
     if (bigger == NULL) abort();
     documents = bigger;
     documents[document_count++] = document;
+    printf("checking %s\n", name);
     return document;
 }
 
