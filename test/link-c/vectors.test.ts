@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { VECTORS_DIR, compile, librarySources, tempDir } from "./harness.js";
 
 const run = promisify(execFile);
-const CHECK_SOURCES = ["tests/vectors_check.c", "tests/messages.c", "tests/sessions.c", "tests/json.c"];
+const CHECK_SOURCES = ["tests/vectors_check.c", "tests/messages.c", "tests/sessions.c", "tests/check.c", "tests/json.c"];
 /** The bridge's end of the transcripts has the spec's defaults: maxPacket 256, maxMessage 4096. */
 const VECTOR_SIZES = ["-DEWL_MAX_PACKET=256", "-DEWL_MAX_MESSAGE=4096", "-DEWL_QUEUE_BYTES=4096", "-DEWL_QUEUE_MESSAGES=32"];
 

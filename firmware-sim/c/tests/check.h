@@ -1,5 +1,5 @@
 /*
- * What the vector checks share: failure counting, hex, growing byte buffers, and a list of
+ * What the test programs share: failure counting, hex, growing byte buffers, and a list of
  * allocations freed at exit (the checks run under AddressSanitizer's leak check).
  */
 #ifndef EWL_TEST_CHECK_H
@@ -31,10 +31,8 @@ uint8_t *unhex(const char *text, size_t *length);
 char *tohex(const uint8_t *data, size_t length);
 bool same_hex(const uint8_t *data, size_t length, const char *hex);
 
-/* Loads dir/name (kept until exit). */
+/* vectors_check: loads dir/name (freed at exit), and the checks of messages.c and sessions.c. */
 const json *load_vectors(const char *dir, const char *name);
-
-/* The per-file checks. */
 void check_messages(const char *dir);
 void check_sessions(const char *dir);
 
