@@ -132,7 +132,10 @@ typedef struct ewl_frame_counters {
 
 typedef void (*ewl_packet_fn)(void *context, const uint8_t *packet, size_t length);
 
-/** Undoes COBS byte by byte into a fixed buffer (§2); each good packet goes to `on_packet` without its CRC. */
+/**
+ * Undoes COBS byte by byte into a fixed buffer (§2), counting each frame into `counters`; each
+ * good packet goes to `on_packet` without its CRC, valid during the call.
+ */
 typedef struct ewl_frame_decoder {
     uint8_t *buffer;
     uint16_t capacity;
@@ -140,12 +143,13 @@ typedef struct ewl_frame_decoder {
     uint8_t block_left;
     bool zero_pending;
     bool in_frame;
+    ewl_frame_counters *counters;
     ewl_packet_fn on_packet;
     void *context;
-    ewl_frame_counters counters;
 } ewl_frame_decoder;
 
-void ewl_frame_decoder_init(ewl_frame_decoder *decoder, uint8_t *buffer, uint16_t capacity, ewl_packet_fn on_packet, void *context);
+void ewl_frame_decoder_init(ewl_frame_decoder *decoder, uint8_t *buffer, uint16_t capacity, ewl_frame_counters *counters,
+                            ewl_packet_fn on_packet, void *context);
 void ewl_frame_decoder_push(ewl_frame_decoder *decoder, const uint8_t *bytes, size_t length);
 
 /* ---- Packets (§4) ---------------------------------------------------------------------- */
@@ -461,7 +465,7 @@ struct ewl_link {
     uint8_t packet[EWL_MAX_PACKET];
     uint16_t out_length;
     uint8_t out[EWL_WRITE_CHUNK];
-    ewl_stats stats; /* frames: see decoder.counters */
+    ewl_stats stats;
 };
 
 /** The spec's defaults (§5.5) with max_packet/max_message at the buffer sizes; callbacks NULL. */

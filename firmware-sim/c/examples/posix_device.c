@@ -130,20 +130,22 @@ static uint32_t new_session(void *user) {
 
 /* ---- PLATFORM: persistence (flash, EEPROM or RTC backup registers on an MCU) -------------- */
 
-static bool load_state(device *d) {
-    unsigned long peer;
+/* The state file, if there is one (none: a first boot). */
+static void load_state(device *d) {
+    unsigned long peer, interval;
     unsigned expected, relay;
-    unsigned long interval;
     FILE *f = fopen(d->state_path, "r");
-    if (f == NULL) return false;
+    if (f == NULL) return;
     int fields = fscanf(f, "peer %lx expected %u relay %u interval %lu", &peer, &expected, &relay, &interval);
     fclose(f);
-    if (fields != 4) return false;
+    if (fields != 4 || expected > 255 || interval < MIN_INTERVAL || interval > MAX_INTERVAL) {
+        fprintf(stderr, "posix_device: %s is not a state file this program wrote; remove it to start afresh\n", d->state_path);
+        exit(1);
+    }
     d->saved.peer_session = (uint32_t)peer;
     d->saved.expected_seq = (uint8_t)expected;
     d->relay = relay != 0;
     d->interval_ms = (uint32_t)interval;
-    return true;
 }
 
 /* The link's state and the device's together, or neither: a temporary file, fsync, rename, fsync the directory. */
@@ -243,7 +245,7 @@ static void print_stats(const ewl_link *link) {
 }
 
 static void usage(const char *program) {
-    fprintf(stderr, "usage: %s [-s state-file] [-i device-id] [-p telemetry-ms] [-r retransmit-ms] TTY\n", program);
+    fprintf(stderr, "usage: %s [-s state-file] [-i device-id] [-p telemetry-ms, %d..%d] [-r retransmit-ms] TTY\n", program, MIN_INTERVAL, MAX_INTERVAL);
     exit(2);
 }
 
@@ -254,7 +256,10 @@ static void parse_arguments(int argc, char **argv, device *d, ewl_config *config
         switch (option) {
         case 's': d->state_path = optarg; break;
         case 'i': d->hello.device_id = ewl_cstr(optarg); break;
-        case 'p': d->interval_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'p':
+            d->interval_ms = (uint32_t)strtoul(optarg, NULL, 10);
+            if (d->interval_ms < MIN_INTERVAL || d->interval_ms > MAX_INTERVAL) usage(argv[0]);
+            break;
         case 'r': config->retransmit_timeout = (uint32_t)strtoul(optarg, NULL, 10); break;
         default: usage(argv[0]);
         }

@@ -77,7 +77,7 @@ ewl_status ewl_init(ewl_link *link, const ewl_config *config, void *user) {
     link->now = config->millis(user);
     link->session = config->new_session(user);
     if (link->session == 0) return EWL_ERR_BAD_OPTION;
-    ewl_frame_decoder_init(&link->decoder, link->packet, config->max_packet, on_packet, link);
+    ewl_frame_decoder_init(&link->decoder, link->packet, config->max_packet, &link->stats.frames, on_packet, link);
     ewl_sender_reset(link);
     if (config->load_state != NULL && !config->load_state(user, &link->receive)) ewl_zero(&link->receive, sizeof link->receive);
     /* The first SYNC goes with the first call that runs the timers. */
@@ -114,7 +114,8 @@ static void emit(ewl_link *link, ewl_packet *packet) {
     ewl_encode_frame(packet, put, link);
 }
 
-static void emit_control(ewl_link *link, uint8_t type, const uint8_t *body, size_t length) {
+/* A packet without seq or fragment: the link's own, or a best-effort message. */
+static void emit_unnumbered(ewl_link *link, uint8_t type, const uint8_t *body, size_t length) {
     ewl_packet packet;
     ewl_zero(&packet, sizeof packet);
     packet.type = type;
@@ -159,7 +160,7 @@ static void send_sync(ewl_link *link) {
     sync.expected_seq = link->receive.expected_seq;
     sync.established = link->established;
     ewl_encode_sync(&sync, body);
-    emit_control(link, EWL_PACKET_SYNC, body, sizeof body);
+    emit_unnumbered(link, EWL_PACKET_SYNC, body, sizeof body);
 }
 
 static void up(ewl_link *link) {
@@ -210,7 +211,7 @@ static void liveness(ewl_link *link) {
     else if (c->ping_interval > 0 && silence >= c->ping_interval && ewl_due(link->now, link->ping_at)) {
         /* "send a PING, and again every pingInterval while silence lasts" */
         link->ping_at = link->now + c->ping_interval;
-        emit_control(link, EWL_PACKET_PING, NULL, 0);
+        emit_unnumbered(link, EWL_PACKET_PING, NULL, 0);
     }
 }
 
@@ -225,7 +226,7 @@ static void closing(ewl_link *link) {
         /* "it sends CLOSE(reason), repeated every retransmitTimeout until the peer's CLOSE arrives" */
         link->close_sent = true;
         link->close_sent_at = link->now;
-        emit_control(link, EWL_PACKET_CLOSE, &link->close_reason, 1);
+        emit_unnumbered(link, EWL_PACKET_CLOSE, &link->close_reason, 1);
     }
 }
 
@@ -244,7 +245,7 @@ static void pump(ewl_link *link) {
         ewl_packet packet;
         while (ewl_sender_next(link, &packet)) emit(link, &packet);
     }
-    if (link->ack_owed) emit_control(link, EWL_PACKET_ACK, NULL, 0);
+    if (link->ack_owed) emit_unnumbered(link, EWL_PACKET_ACK, NULL, 0);
 }
 
 void ewl_run_begin(ewl_link *link) {
@@ -331,12 +332,12 @@ static void on_close(ewl_link *link, uint8_t reason) {
     if (link->phase == EWL_PHASE_CLOSED) {
         /* The peer repeats its CLOSE: our answer was lost. Answers to our own repeated CLOSE get
          * no answer, or the two ends would echo CLOSEs forever. */
-        if (link->closed_by_peer) emit_control(link, EWL_PACKET_CLOSE, &NORMAL, 1);
+        if (link->closed_by_peer) emit_unnumbered(link, EWL_PACKET_CLOSE, &NORMAL, 1);
         return;
     }
     /* Our CLOSE went out already: this one answers it. Otherwise answer it. */
     bool answer = link->phase == EWL_PHASE_CLOSING && link->close_sent;
-    if (!answer) emit_control(link, EWL_PACKET_CLOSE, &NORMAL, 1);
+    if (!answer) emit_unnumbered(link, EWL_PACKET_CLOSE, &NORMAL, 1);
     to_closed(link, !answer, reason);
 }
 
@@ -349,7 +350,7 @@ static void on_peer_packet(ewl_link *link, const ewl_packet *packet) {
         else ewl_deliver(link, packet->type, packet->body, packet->body_length, false);
         return;
     }
-    if (packet->type == EWL_PACKET_PING) emit_control(link, EWL_PACKET_PONG, packet->body, packet->body_length);
+    if (packet->type == EWL_PACKET_PING) emit_unnumbered(link, EWL_PACKET_PONG, packet->body, packet->body_length);
     else if (packet->type == EWL_PACKET_CLOSE) on_close(link, packet->body[0]);
 }
 
@@ -412,7 +413,7 @@ ewl_status ewl_send_best_effort(ewl_link *link, uint8_t kind, const uint8_t *bod
     /* "A best-effort message must fit one packet: at most M − 7 bytes (control, type, room for an ack, CRC)." */
     if (length > (size_t)link->peer_max_packet - EWL_CRC_BYTES - (EWL_MAX_HEADER - 2)) return EWL_ERR_TOO_BIG;
     ewl_run_begin(link);
-    emit_control(link, kind, body, length);
+    emit_unnumbered(link, kind, body, length);
     ewl_run_end(link);
     link->stats.messages_out++;
     return EWL_OK;
@@ -446,8 +447,6 @@ uint32_t ewl_session(const ewl_link *link) {
 
 void ewl_get_stats(const ewl_link *link, ewl_stats *out) {
     *out = link->stats;
-    /* The frame counters live in the decoder. */
-    out->frames = link->decoder.counters;
 }
 
 size_t ewl_queued_messages(const ewl_link *link) {
@@ -458,7 +457,7 @@ const char *ewl_status_text(ewl_status status) {
     switch (status) {
     case EWL_OK: return "ok";
     case EWL_DROPPED: return "best-effort message dropped: the link is not established (wait for the UP event)";
-    case EWL_ERR_BAD_OPTION: return "config out of range, a required callback missing (write, millis, new_session; read for ewl_poll), or a hello that does not encode, leaves no room in the queue, or declares commands without on_command";
+    case EWL_ERR_BAD_OPTION: return "config out of range, a required callback missing (write, millis, new_session; read for ewl_poll), new_session returned 0, or a hello that does not encode, leaves no room in the queue for commands' answers, or declares commands without on_command";
     case EWL_ERR_QUEUE_FULL: return "reliable queue full (EWL_QUEUE_MESSAGES / EWL_QUEUE_BYTES): wait for DELIVERED events";
     case EWL_ERR_TOO_BIG: return "message too big: over the peer's maxMessage or 128 fragments, over the peer's maxPacket - 7 for best-effort, or over a buffer here (EWL_QUEUE_BYTES, EWL_MAX_TELEMETRY)";
     case EWL_ERR_BAD_KIND: return "message kinds are 0x10..0xFF (below are the link's own packets)";

@@ -72,10 +72,12 @@ void ewl_cobs_encode(const uint8_t *data, size_t length, ewl_put_fn put, void *c
 
 /* ---- Frame decoder (§2) ---------------------------------------------------------------- */
 
-void ewl_frame_decoder_init(ewl_frame_decoder *decoder, uint8_t *buffer, uint16_t capacity, ewl_packet_fn on_packet, void *context) {
+void ewl_frame_decoder_init(ewl_frame_decoder *decoder, uint8_t *buffer, uint16_t capacity, ewl_frame_counters *counters,
+                            ewl_packet_fn on_packet, void *context) {
     ewl_zero(decoder, sizeof *decoder);
     decoder->buffer = buffer;
     decoder->capacity = capacity;
+    decoder->counters = counters;
     decoder->on_packet = on_packet;
     decoder->context = context;
 }
@@ -99,7 +101,7 @@ static void end_frame(ewl_frame_decoder *d) {
     d->zero_pending = false;
     /* "nothing since the last delimiter: ignore it, count nothing" */
     if (!in_frame) return;
-    ewl_frame_counters *c = &d->counters;
+    ewl_frame_counters *c = d->counters;
     if (length > d->capacity) c->oversize++;
     else if (broken_block) c->cobs_errors++;
     else if (length < EWL_MIN_PACKET) c->truncated++;
@@ -133,7 +135,8 @@ void ewl_frame_decoder_push(ewl_frame_decoder *d, const uint8_t *bytes, size_t l
 
 bool ewl_cobs_decode(const uint8_t *encoded, size_t length, uint8_t *out, uint16_t capacity, size_t *decoded) {
     ewl_frame_decoder d;
-    ewl_frame_decoder_init(&d, out, capacity, NULL, NULL);
+    ewl_frame_counters unused = {0};
+    ewl_frame_decoder_init(&d, out, capacity, &unused, NULL, NULL);
     for (size_t i = 0; i < length && encoded[i] != EWL_DELIMITER; i++) decode_byte(&d, encoded[i]);
     *decoded = d.length;
     return d.block_left == 0 && d.length <= capacity;
