@@ -150,7 +150,7 @@ export async function ptyPair(dir: string): Promise<{ device: string; bridge: st
   mkdirSync(dir, { recursive: true });
   const device = join(dir, "device");
   const bridge = join(dir, "bridge");
-  const socat = await new Child("socat", [`pty,raw,echo=0,link=${device}`, `pty,raw,echo=0,link=${bridge}`]).started("socat");
+  const socat = await new Child("socat", [`pty,rawer,link=${device}`, `pty,rawer,link=${bridge}`]).started("socat");
   const deadline = Date.now() + 5000;
   while (!(existsSync(device) && existsSync(bridge))) {
     if (Date.now() > deadline || socat.hasExited) throw new Error(`socat made no pty pair\n${socat.output()}`);
