@@ -1,7 +1,7 @@
 // Layer 4 of the serial link (docs/link-protocol.md §7): the bodies of the six message kinds,
 // byte for byte. Compact binary for the device; the bridge turns them into JSON with the names
 // the device's hello gave (telemetryRecord). Decoders throw PayloadError with the byte offset.
-import { ByteReader, ByteWriter, ValueType, type Value } from "./values.js";
+import { ByteReader, ByteWriter, ValueType, isValueType, type Value } from "./values.js";
 import { PayloadError } from "./errors.js";
 
 export const MessageKind = {
@@ -92,7 +92,7 @@ export function encodeHello(hello: Hello): Uint8Array {
   checkNames(MessageKind.Hello, -1, "channel", hello.channels.map((c) => c.name));
   w.u8(hello.channels.length);
   for (const channel of hello.channels) {
-    if (channel.type === ValueType.None) throw new PayloadError(MessageKind.Hello, -1, `channel "${channel.name}" needs a value type other than None`);
+    if (!isValueType(channel.type) || channel.type === ValueType.None) throw new PayloadError(MessageKind.Hello, -1, `channel "${channel.name}" needs a value type other than None, got ${channel.type}`);
     w.str8(channel.name, `channel "${channel.name}"`);
     w.str8(channel.unit, `the unit of channel "${channel.name}"`);
     w.u8(channel.type);
@@ -101,6 +101,7 @@ export function encodeHello(hello: Hello): Uint8Array {
   checkNames(MessageKind.Hello, -1, "command", hello.commands.map((c) => c.name));
   w.u8(hello.commands.length);
   for (const command of hello.commands) {
+    if (!isValueType(command.argument)) throw new PayloadError(MessageKind.Hello, -1, `command "${command.name}" has argument type ${command.argument}, not a value type`);
     w.str8(command.name, `command "${command.name}"`);
     w.u8(command.argument);
   }
@@ -130,9 +131,12 @@ export function decodeHello(body: Uint8Array): Hello {
 
 export function encodeTelemetry(readings: Reading[], hello: Hello): Uint8Array {
   const w = new ByteWriter(MessageKind.Telemetry);
+  const seen = new Set<number>();
   for (const reading of readings) {
     const channel = hello.channels[reading.channel];
     if (!channel) throw new PayloadError(MessageKind.Telemetry, -1, `no channel ${reading.channel}: the hello of "${hello.deviceId}" declares ${hello.channels.length}`);
+    if (seen.has(reading.channel)) throw new PayloadError(MessageKind.Telemetry, -1, `channel "${channel.name}" appears twice: one reading per channel in a message`);
+    seen.add(reading.channel);
     w.u8(reading.channel);
     w.value(channel.type, reading.value, `the reading of channel "${channel.name}"`);
   }
@@ -212,6 +216,7 @@ export function decodeCommand(body: Uint8Array, hello: Hello): Command {
 export function encodeResult(result: CommandResult): Uint8Array {
   const w = new ByteWriter(MessageKind.Result);
   w.value(ValueType.U16, result.id, "the command id");
+  if (!(result.status >= 0 && result.status <= ResultStatus.Busy)) throw new PayloadError(MessageKind.Result, -1, `status ${result.status} is not defined (0..${ResultStatus.Busy})`);
   w.value(ValueType.U8, result.status, "the status");
   w.u8(result.type);
   w.value(result.type, result.value, "the result value");
@@ -234,6 +239,7 @@ export function decodeResult(body: Uint8Array): CommandResult {
 
 export function encodeLog(line: LogLine): Uint8Array {
   const w = new ByteWriter(MessageKind.Log);
+  if (!(line.level >= 0 && line.level <= LogLevel.Debug)) throw new PayloadError(MessageKind.Log, -1, `log level ${line.level} is not defined (0..${LogLevel.Debug})`);
   w.value(ValueType.U8, line.level, "the log level");
   w.raw(new TextEncoder().encode(line.text));
   return w.finish();

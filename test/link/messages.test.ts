@@ -114,6 +114,16 @@ describe("event, command, result, log", () => {
     expect(() => encodeCommand({ id: 70000, command: 0, argument: null }, greenhouse)).toThrow(/command id must be an integer from 0 to 65535/);
   });
 
+  it("encoders refuse what the decoders refuse (the C twin does too)", () => {
+    expect(payloadError(() => encodeResult({ id: 1, status: 9 as ResultStatus, type: ValueType.None, value: null })).message).toMatch(/status 9 is not defined/);
+    expect(payloadError(() => encodeLog({ level: 7 as LogLevel, text: "x" })).message).toMatch(/log level 7 is not defined/);
+    expect(payloadError(() => encodeTelemetry([{ channel: 1, value: 40 }, { channel: 1, value: 41 }], greenhouse)).message).toMatch(/"humidity" appears twice/);
+    const badType = { ...greenhouse, channels: [{ name: "t", unit: "C", type: 0x20 as ValueType }] };
+    expect(payloadError(() => encodeHello(badType)).message).toMatch(/channel "t" needs a value type/);
+    const badArgument = { ...greenhouse, commands: [{ name: "go", argument: 0x20 as ValueType }] };
+    expect(payloadError(() => encodeHello(badArgument)).message).toMatch(/command "go" has argument type 32/);
+  });
+
   it("round-trips every value of every type through an event", () => {
     const typed: fc.Arbitrary<[ValueType, Value]> = fc.oneof(
       fc.constant<[ValueType, Value]>([ValueType.None, null]),
