@@ -29,7 +29,7 @@ export interface DeviceLimits extends IntakeLimits, CommandLimits {
 /** What a device session needs from the bridge: MQTT, the ledger, the registry of device ids, a log. */
 export interface DeviceHost {
   readonly base: string;
-  readonly ledger: Pick<TakenStore, "latest" | "take" | "persist" | "noteHello" | "hello">;
+  readonly ledger: Pick<TakenStore, "latest" | "take" | "persist" | "noteHello" | "hello" | "hold" | "release" | "takeHeld">;
   /** Publishes (QoS 1 unless said otherwise); failures are the host's to log. */
   publish(topic: string, payload: string, options?: PublishOptions): void;
   /** Publishes a reliable device message tagged with `taken`; resolves once durable. */
@@ -60,6 +60,8 @@ export interface DeviceStatus {
   telemetry: number;
   telemetryDropped: number;
   reliable: number;
+  /** Reliable messages stored as they came, waiting for a hello to name the device. */
+  held: number;
   reliableDropped: number;
   /** Messages that did not decode or break the protocol (logged). */
   badMessages: number;
@@ -96,6 +98,8 @@ export class DeviceSession {
   #hello: Hello | undefined;
   /** The device session the hello came in. */
   #helloSession = 0;
+  /** Counts hellos: a message held for want of a name takes the first hello after it. */
+  #helloGeneration = 0;
   #online = false;
   /** Channel name -> latest reading: the state topic's payload. */
   #state: Record<string, unknown> = {};
@@ -114,11 +118,15 @@ export class DeviceSession {
     this.#telemetryQos = options.telemetryQos;
     this.#intake = new Intake(options.limits, {
       persist: (taken) => host.ledger.persist(taken),
+      hold: ({ message, taken }) => host.ledger.hold({ taken, kind: message.kind, body: message.body }),
+      release: ({ message, taken }) => host.ledger.release({ taken, kind: message.kind, body: message.body }),
       idle: () => this.#release(),
       storeFailed: (error) => host.log("warn", `${port}: storing a message failed, retrying in ${options.limits.retryDelay} ms: ${error.message}`),
       reliableDropped: () => host.log("error", `${port}: a reliable message was dropped: ${options.limits.maxPendingReliable} are waiting to be stored (maxPendingReliable) while the device is not acknowledged`),
     });
     this.#commands = new CommandTable(options.limits, (command, result) => this.#answer(command.reply, result));
+    // Held by an earlier run: named by the first hello this run learns.
+    this.#intake.restoreHeld(host.ledger.takeHeld(port).map(({ taken, kind, body }) => ({ taken, message: this.#reliable(kind, body, taken.peerSession, -1, undefined) })));
   }
 
   /** The id of the device online on this port, if any. */
@@ -272,26 +280,29 @@ export class DeviceSession {
       return;
     }
     const route = kind === MessageKind.Result ? this.#routeResult(body) : undefined;
-    const session = this.#peerSession;
-    // Named by the hello of its own device session, even if the device restarts before it is published.
-    const known = this.#helloFor(session);
-    const message = () => this.#mapped(kind, body, known ?? this.#helloFor(session), route);
-    if (reliable) this.#intake.pushMessage(this.#reliable(session, message, () => (known ?? this.#helloFor(session)) !== undefined));
-    else {
-      this.#intake.pushTelemetry(() => {
-        const mapped = message();
-        if (mapped) this.#host.publish(mapped.topic, mapped.payload, { qos: this.#telemetryQos, ...mapped.options });
-      });
-    }
+    if (reliable) return this.#intake.pushMessage(this.#reliable(kind, body, this.#peerSession, this.#helloGeneration, route));
+    // Telemetry needs the hello of its own device session: channel indexes mean nothing without it.
+    const hello = this.#helloFor(this.#peerSession);
+    this.#intake.pushTelemetry(() => {
+      const mapped = this.#mapped(kind, body, hello, route);
+      if (mapped) this.#host.publish(mapped.topic, mapped.payload, { qos: this.#telemetryQos, ...mapped.options });
+    });
   }
 
-  /** A reliable message for the intake: ready once the hello of its device session is known. */
-  #reliable(session: number, message: () => Mapped | undefined, named: () => boolean): ReliableMessage {
+  /**
+   * A reliable message of device session `session`, taken when `generation` hellos had come:
+   * named by the hello of its own session, or else by the first hello after it (a device
+   * queues messages before its link is up, so they come before its hello).
+   */
+  #reliable(kind: number, body: Uint8Array, session: number, generation: number, route: PendingCommand | undefined): ReliableMessage {
+    const known = this.#helloFor(session);
     return {
-      // A message of a device session that ended before its hello came can never be named: it goes (and is logged).
-      ready: () => named() || session !== this.#peerSession,
+      kind,
+      body,
       store: (taken) => {
-        const mapped = message();
+        const hello = known ?? this.#helloFor(session) ?? (this.#helloGeneration > generation ? this.#hello : undefined);
+        if (!hello) return "unnamed";
+        const mapped = this.#mapped(kind, body, hello, route);
         return mapped && this.#host.publishTaken(taken, mapped.topic, mapped.payload, mapped.options);
       },
     };
@@ -305,7 +316,7 @@ export class DeviceSession {
   /** Topic and payload for a message of the device `hello` names; undefined (logged) if it can't have any. */
   #mapped(kind: number, body: Uint8Array, hello: Hello | undefined, route: PendingCommand | undefined): Mapped | undefined {
     if (!hello) {
-      this.#bad(`sent a message of kind 0x${kind.toString(16)} before its hello (a device says hello first after every SYNC): dropped`);
+      this.#bad(`sent telemetry before its hello (channel indexes mean nothing without it): dropped`);
       return undefined;
     }
     const topics = deviceTopics(this.#host.base, hello.deviceId);
@@ -364,11 +375,12 @@ export class DeviceSession {
     if (this.#hello && this.#hello.deviceId !== hello.deviceId) this.#setOnline(false);
     this.#hello = hello;
     this.#helloSession = this.#peerSession;
+    this.#helloGeneration++;
     this.#state = {};
     if (fresh) this.#host.ledger.noteHello(this.port, this.#peerSession, body);
     this.#host.announce(hello, this.port);
     this.#setLinkUp(this.#linkUp);
-    this.#intake.pump();
+    this.#intake.named();
   }
 
   #bad(problem: string): void {
@@ -456,7 +468,8 @@ export class DeviceSession {
       reconnects: Math.max(0, this.#attachments - 1),
       telemetry: intake.telemetryPublished,
       telemetryDropped: intake.telemetryDropped,
-      reliable: intake.reliableStored,
+      reliable: intake.reliablePublished,
+      held: this.#intake.held,
       reliableDropped: intake.reliableDropped,
       badMessages: this.#counters.badMessages,
       commands: this.#counters.commands,

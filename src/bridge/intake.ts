@@ -5,11 +5,15 @@
 //   waiting the intake is not `idle`, and the device session holds back every byte for the port
 //   (acknowledgements included): the device keeps its messages and sends them again later. That
 //   is the backpressure; a reliable message is never dropped for being over the budget.
+// - A reliable message that no hello names yet (a device queues messages before its link is up,
+//   so they come before its hello) is *held*: written to the store as it is, which lets the
+//   device be acknowledged and send its hello, and published, first and in order, once a hello
+//   names the device.
 // - Best-effort telemetry waits in a queue of `maxQueuedTelemetry`; beyond it the oldest is
 //   dropped and counted.
 //
-// Memory: at most maxPendingReliable messages (a device that respects its window never gets
-// near: nothing is acknowledged while they wait) plus maxQueuedTelemetry readings.
+// Memory: at most maxPendingReliable messages (waiting or held; a device that respects its
+// window never gets near: nothing is acknowledged while they wait) plus maxQueuedTelemetry.
 import { TokenBucket } from "./token-bucket.js";
 import type { Taken } from "./taken-store.js";
 
@@ -21,9 +25,9 @@ export interface IntakeLimits {
   /** Telemetry messages waiting for the budget; beyond, the oldest is dropped (counted). Default 50. */
   maxQueuedTelemetry: number;
   /**
-   * Reliable messages taken and not yet stored. Only a device that ignores its window (nothing is
-   * acknowledged while they wait) gets here; beyond, a message is dropped, logged and counted,
-   * and its place in the sequence is still written. Default 64.
+   * Reliable messages taken and not yet published (waiting, or held for want of a hello). Only a
+   * device that ignores its window or never says hello gets here; beyond, a message is dropped,
+   * logged and counted, and its place in the sequence is still written. Default 64.
    */
   maxPendingReliable: number;
   /** ms before a store write that failed (store full) is tried again. Default 1000. */
@@ -32,23 +36,35 @@ export interface IntakeLimits {
 
 export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { rate: 20, burst: 40, maxQueuedTelemetry: 50, maxPendingReliable: 64, retryDelay: 1000 };
 
+/** What `ReliableMessage.store` did. */
+export type StoreOutcome =
+  /** Publishing: resolves once the message and its state are durable. */
+  | Promise<void>
+  /** No hello names the device yet: the intake holds it. */
+  | "unnamed"
+  /** Nothing to publish (it does not decode: logged): only its state is written. */
+  | undefined;
+
 /** A reliable message taken from the device. */
 export interface ReliableMessage {
-  /** Whether it can be published now (it may wait for the device's hello). */
-  ready(): boolean;
-  /** Publishes it tagged with `taken`; resolves once message and state are durable. Undefined: nothing to publish (then only the state is written). */
-  store(taken: Taken): Promise<void> | undefined;
+  readonly kind: number;
+  readonly body: Uint8Array;
+  store(taken: Taken): StoreOutcome;
 }
 
-interface Entry {
+/** A reliable message with the link state after it (set when the link saves it, right after handing it over). */
+export interface Entry {
   message?: ReliableMessage;
-  /** The link state after this entry; set when the link saves it (right after handing the message over). */
   taken?: Taken;
 }
 
 export interface IntakeHooks {
   /** Writes a state no message record carries; resolves when durable. */
   persist(taken: Taken): Promise<void>;
+  /** Writes a message no hello names yet, as it is; resolves when durable. */
+  hold(entry: Required<Entry>): Promise<void>;
+  /** A held message was published (or had nothing to publish): its held record may go. */
+  release(entry: Required<Entry>): void;
   /** Everything taken is durable: the device may be acknowledged. */
   idle(): void;
   /** A store write failed; it is retried after retryDelay. */
@@ -58,8 +74,10 @@ export interface IntakeHooks {
 }
 
 export interface IntakeCounters {
-  /** Reliable messages stored (published QoS 2). */
-  reliableStored: number;
+  /** Reliable messages published (QoS 2, stored first). */
+  reliablePublished: number;
+  /** Reliable messages held for want of a hello (published later). */
+  reliableHeld: number;
   reliableDropped: number;
   telemetryPublished: number;
   telemetryDropped: number;
@@ -68,12 +86,17 @@ export interface IntakeCounters {
 }
 
 export class Intake {
-  readonly counters: IntakeCounters = { reliableStored: 0, reliableDropped: 0, telemetryPublished: 0, telemetryDropped: 0, storeRetries: 0 };
+  readonly counters: IntakeCounters = { reliablePublished: 0, reliableHeld: 0, reliableDropped: 0, telemetryPublished: 0, telemetryDropped: 0, storeRetries: 0 };
   readonly #limits: IntakeLimits;
   readonly #hooks: IntakeHooks;
   readonly #bucket: TokenBucket;
   readonly #now: () => number;
+  /** Taken, in order, not yet durable. */
   readonly #entries: Entry[] = [];
+  /** Durable, waiting for a hello to name them; published before anything newer. */
+  readonly #held: Array<Required<Entry>> = [];
+  /** The oldest held message found no hello naming it: nothing to try before `named()`. */
+  #heldUnnamed = false;
   /** The message whose state the link has not saved yet. */
   #awaitingState: Entry | undefined;
   /** Messages among the entries. */
@@ -93,23 +116,28 @@ export class Intake {
     this.#bucket = new TokenBucket(limits.rate, limits.burst, now);
   }
 
-  /** Nothing taken is waiting to be stored. */
+  /** Nothing taken is waiting to be made durable (held messages are durable). */
   get idle(): boolean {
     return this.#entries.length === 0;
   }
 
-  /** Reliable messages and states waiting (or being written). */
+  /** Reliable messages and states not yet durable (or being written). */
   get pending(): number {
     return this.#entries.length;
   }
 
-  get queuedTelemetry(): number {
-    return this.#telemetry.length;
+  get held(): number {
+    return this.#held.length;
+  }
+
+  /** Held messages an earlier run left in the store, oldest first. */
+  restoreHeld(entries: Array<Required<Entry>>): void {
+    this.#held.push(...entries);
   }
 
   /** A reliable message, just handed over by the link; its state follows with `taken`. */
   pushMessage(message: ReliableMessage): void {
-    if (this.#messages >= this.#limits.maxPendingReliable) {
+    if (this.#messages + this.#held.length >= this.#limits.maxPendingReliable) {
       this.counters.reliableDropped++;
       this.#hooks.reliableDropped();
       return; // its state still comes, as a state entry: the sequence stays in order on disk
@@ -126,8 +154,8 @@ export class Intake {
       this.#awaitingState = undefined;
     } else {
       const last = this.#entries.at(-1);
-      // Consecutive states: the newer one covers the older (unless that one is being written).
       const beingWritten = this.#writing && last === this.#entries[0];
+      // Consecutive states: the newer one covers the older.
       if (last && !last.message && !beingWritten) last.taken = taken;
       else this.#entries.push({ taken });
     }
@@ -144,10 +172,16 @@ export class Intake {
     this.pump();
   }
 
-  /** Publishes what the budget allows; call again when a waiting message may have become ready. */
+  /** A hello came: held messages may be named now. */
+  named(): void {
+    this.#heldUnnamed = false;
+    this.pump();
+  }
+
+  /** Publishes what the budget allows. */
   pump(): void {
     if (this.#closed) return;
-    this.#storeNext();
+    this.#writeNext();
     while (this.#telemetry.length > 0 && this.#bucket.take()) {
       this.counters.telemetryPublished++;
       this.#telemetry.shift()!();
@@ -167,42 +201,74 @@ export class Intake {
   #nextWake(): number | undefined {
     const waits: number[] = [];
     if (this.#telemetry.length > 0) waits.push(this.#bucket.wait());
-    const head = this.#entries[0];
-    if (!this.#writing && head?.taken && (!head.message || head.message.ready())) {
-      waits.push(Math.max(head.message ? this.#bucket.wait() : 0, this.#retryAt - this.#now()));
-    }
+    const heldReady = this.#held.length > 0 && !this.#heldUnnamed;
+    if (!this.#writing && (heldReady || this.#entries[0]?.taken)) waits.push(Math.max(this.#bucket.wait(), this.#retryAt - this.#now()));
     return waits.length > 0 ? Math.min(...waits) : undefined;
   }
 
-  #storeNext(): void {
+  /** Starts the next write, if none is running: a held message a hello now names, else the oldest entry. */
+  #writeNext(): void {
+    if (this.#writing || this.#now() < this.#retryAt) return;
+    if (this.#held.length > 0 && !this.#heldUnnamed && this.#publishHeld()) return;
     const head = this.#entries[0];
-    if (this.#writing || !head?.taken || this.#now() < this.#retryAt) return;
-    let written: Promise<void> | undefined;
-    if (head.message) {
-      if (!head.message.ready() || !this.#bucket.take()) return;
-      try {
-        written = head.message.store(head.taken);
-      } catch (error) {
-        written = Promise.reject(error as Error);
-      }
+    if (!head?.taken) return;
+    if (head.message && this.#bucket.wait() > 0) return;
+    const outcome = head.message ? head.message.store(head.taken) : undefined;
+    if (outcome === "unnamed") return this.#write(this.#hooks.hold(head as Required<Entry>), () => this.#heldNow(head as Required<Entry>));
+    if (outcome) {
+      this.#bucket.take();
+      return this.#write(outcome, () => this.#done(head, true));
     }
-    const isMessage = written !== undefined;
-    written ??= this.#hooks.persist(head.taken);
+    this.#write(this.#hooks.persist(head.taken), () => this.#done(head, false));
+  }
+
+  /** Publishes the oldest held message if a hello names it now (true: a write started). */
+  #publishHeld(): boolean {
+    const held = this.#held[0]!;
+    if (this.#bucket.wait() > 0) return false;
+    const outcome = held.message.store(held.taken);
+    if (outcome === "unnamed") {
+      this.#heldUnnamed = true;
+      return false;
+    }
+    const released = () => {
+      this.#held.shift();
+      this.#hooks.release(held);
+      this.counters.reliablePublished++;
+    };
+    if (!outcome) {
+      released();
+      return false;
+    }
+    this.#bucket.take();
+    this.#write(outcome, released);
+    return true;
+  }
+
+  #write(written: Promise<void>, onWritten: () => void): void {
     this.#writing = true;
     written.then(
-      () => this.#stored(head, isMessage),
+      () => {
+        this.#writing = false;
+        onWritten();
+        if (this.#closed) return;
+        if (this.idle) this.#hooks.idle();
+        this.pump();
+      },
       (error: Error) => this.#failed(error),
     );
   }
 
-  #stored(head: Entry, isMessage: boolean): void {
-    this.#writing = false;
-    if (this.#entries[0] === head) this.#entries.shift();
+  #done(head: Entry, published: boolean): void {
+    this.#entries.shift();
     if (head.message) this.#messages--;
-    if (isMessage) this.counters.reliableStored++;
-    if (this.#closed) return;
-    if (this.idle) this.#hooks.idle();
-    this.pump();
+    if (published) this.counters.reliablePublished++;
+  }
+
+  #heldNow(head: Required<Entry>): void {
+    this.#done(head, false);
+    this.#held.push(head);
+    this.counters.reliableHeld++;
   }
 
   #failed(error: Error): void {

@@ -26,6 +26,7 @@ export interface Taken extends ReceiveState {
 }
 
 const LINK_PREFIX = "link:";
+const HELD_PREFIX = "held:";
 const OUT_PREFIX = "out:";
 const SEPARATOR = "|";
 
@@ -41,6 +42,21 @@ function parseTaggedKey(innerKey: string): { key: string; taken: Taken } | undef
 }
 
 const linkKey = (link: string): string => LINK_PREFIX + encodeURIComponent(link);
+
+/** A reliable message taken before any hello named its device: kept as it came, to be published once one does. */
+export interface HeldMessage {
+  taken: Taken;
+  kind: number;
+  body: Uint8Array;
+}
+
+const heldKey = (taken: Taken): string => HELD_PREFIX + [encodeURIComponent(taken.link), taken.peerSession, taken.expectedSeq, taken.n].join(SEPARATOR);
+
+function parseHeld(innerKey: string, value: Uint8Array): HeldMessage | undefined {
+  const [link, peerSession, expectedSeq, n] = innerKey.slice(HELD_PREFIX.length).split(SEPARATOR);
+  if (link === undefined || n === undefined || value.length === 0) return undefined;
+  return { taken: { link: decodeURIComponent(link), peerSession: Number(peerSession), expectedSeq: Number(expectedSeq), n: Number(n) }, kind: value[0]!, body: value.slice(1) };
+}
 
 /** The hello a device sent in its session `peerSession` (docs/link-protocol.md §7.2), as its body. */
 export interface StoredHello {
@@ -85,6 +101,8 @@ export class TakenStore implements MessageStore {
   readonly #linkWrites = new Map<string, LinkWrite>();
   /** Each link's last hello: link records of its device session carry it. */
   readonly #hellos = new Map<string, StoredHello>();
+  /** Held messages read back at open, per link, oldest first. */
+  readonly #held = new Map<string, HeldMessage[]>();
   /** The state the next new record is tagged with (set only inside publishTaken). */
   #arming: Taken | undefined;
   #armedPut: Promise<void> | undefined;
@@ -97,7 +115,21 @@ export class TakenStore implements MessageStore {
   static async open(inner: MessageStore): Promise<TakenStore> {
     const store = new TakenStore(inner);
     for await (const [innerKey, value] of inner.iterate()) store.#restore(innerKey, value);
+    await store.#forgetPublishedHeld();
     return store;
+  }
+
+  /**
+   * A held message is published with its own state as tag, and its held record deleted only
+   * once that is durable: both on disk means a crash came in between, and it was published.
+   */
+  async #forgetPublishedHeld(): Promise<void> {
+    const published = new Set([...this.#tagged.values()].map(({ taken }) => `${taken.link}\n${taken.n}`));
+    for (const [link, held] of this.#held) {
+      const waiting = held.filter((h) => !published.has(`${link}\n${h.taken.n}`));
+      for (const h of held) if (!waiting.includes(h)) await this.#inner.del(heldKey(h.taken));
+      this.#held.set(link, waiting.sort((a, b) => a.taken.n - b.taken.n));
+    }
   }
 
   private constructor(inner: MessageStore) {
@@ -108,7 +140,7 @@ export class TakenStore implements MessageStore {
   get durability(): MessageStore["durability"] {
     return this.#inner.durability;
   }
-  /** Entries held, including one `link:` record per link that has completed a message. */
+  /** Entries held, including one `link:` record per link that has completed a message, and held messages. */
   get size(): number {
     return this.#inner.size;
   }
@@ -124,6 +156,13 @@ export class TakenStore implements MessageStore {
       this.#linkWrites.set(taken.link, { n: taken.n, written: Promise.resolve() });
       if (hello) this.#hellos.set(taken.link, hello);
       this.#noteLatest(taken);
+      return;
+    }
+    if (innerKey.startsWith(HELD_PREFIX)) {
+      const held = parseHeld(innerKey, value);
+      if (!held) return;
+      this.#held.set(held.taken.link, [...(this.#held.get(held.taken.link) ?? []), held]);
+      this.#noteLatest(held.taken);
       return;
     }
     const tagged = innerKey.includes(SEPARATOR) ? parseTaggedKey(innerKey) : undefined;
@@ -169,6 +208,27 @@ export class TakenStore implements MessageStore {
   /** The last hello stored or noted for `link`. */
   hello(link: string): StoredHello | undefined {
     return this.#hellos.get(link);
+  }
+
+  /** Writes a message no hello names yet, with its state; resolves when durable. */
+  hold(message: HeldMessage): Promise<void> {
+    const value = new Uint8Array(1 + message.body.length);
+    value[0] = message.kind;
+    value.set(message.body, 1);
+    return this.#inner.put(heldKey(message.taken), value);
+  }
+
+  /** A held message is published and durable (or had nothing to publish): its held record goes. */
+  release(message: HeldMessage): void {
+    // A failed delete leaves the record: the next open finds it published (its tagged record) or publishes it.
+    this.#inner.del(heldKey(message.taken)).catch(() => {});
+  }
+
+  /** The held messages of `link` an earlier run left, oldest first (handed out once). */
+  takeHeld(link: string): HeldMessage[] {
+    const held = this.#held.get(link) ?? [];
+    this.#held.delete(link);
+    return held;
   }
 
   /** Resolves once the client has read the store back; publishTaken works from then on. */
@@ -239,7 +299,7 @@ export class TakenStore implements MessageStore {
 
   async *iterate(): AsyncIterable<[key: string, value: Uint8Array]> {
     for await (const [innerKey, value] of this.#inner.iterate()) {
-      if (innerKey.startsWith(LINK_PREFIX)) continue;
+      if (innerKey.startsWith(LINK_PREFIX) || innerKey.startsWith(HELD_PREFIX)) continue;
       yield [innerKey.includes(SEPARATOR) ? innerKey.slice(0, innerKey.indexOf(SEPARATOR)) : innerKey, value];
     }
     // The client calls iterate once, when it loads; what remains of its load is synchronous

@@ -5,12 +5,12 @@
 // flips on unplug, replug and reboot.
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startBridge, type Bridge, type BridgeOptions } from "../../src/bridge/index.js";
+import { startBridge, type BridgeOptions } from "../../src/bridge/index.js";
 import { ValueType } from "../../src/link/index.js";
 import { useMosquitto } from "../support/mosquitto.js";
 import { usePtyPairs, type PtyPair } from "../support/pty.js";
 import { useMqttClients } from "../support-tests/mqtt-js.js";
-import { DeviceStub, FAST_LINK, attachToPort, closePort, greenhouse } from "./device-stub.js";
+import { DeviceStub, FAST_LINK, attachToPort, closePort } from "./device-stub.js";
 import { keepLog, on, record, useScratchDir, waitFor } from "./helpers.js";
 
 const broker = useMosquitto({ config: ["max_inflight_messages 0", "max_queued_messages 0"] });
