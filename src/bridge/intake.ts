@@ -209,9 +209,14 @@ export class Intake {
   /** Starts the next write, if none is running: a held message a hello now names, else the oldest entry. */
   #writeNext(): void {
     if (this.#writing || this.#now() < this.#retryAt) return;
-    if (this.#held.length > 0 && !this.#heldUnnamed && this.#publishHeld()) return;
+    const held = this.#held.length > 0 ? this.#publishHeld() : "none";
+    if (held === "writing" || held === "budget") return;
     const head = this.#entries[0];
     if (!head?.taken) return;
+    if (head.message && held === "unnamed") {
+      // Behind messages still held, even if it could be named: the broker gets them in order.
+      return this.#write(this.#hooks.hold(head as Required<Entry>), () => this.#heldNow(head as Required<Entry>));
+    }
     if (head.message && this.#bucket.wait() > 0) return;
     const outcome = head.message ? head.message.store(head.taken) : undefined;
     if (outcome === "unnamed") return this.#write(this.#hooks.hold(head as Required<Entry>), () => this.#heldNow(head as Required<Entry>));
@@ -222,15 +227,16 @@ export class Intake {
     this.#write(this.#hooks.persist(head.taken), () => this.#done(head, false));
   }
 
-  /** Publishes the oldest held message if a hello names it now (true: a write started). */
-  #publishHeld(): boolean {
+  /** Publishes the oldest held message if a hello names it now. */
+  #publishHeld(): "writing" | "budget" | "unnamed" | "none" {
     const held = this.#held[0]!;
-    if (this.#bucket.wait() > 0) return false;
+    if (this.#bucket.wait() > 0) return "budget";
     const outcome = held.message.store(held.taken);
     if (outcome === "unnamed") {
       this.#heldUnnamed = true;
-      return false;
+      return "unnamed";
     }
+    this.#heldUnnamed = false;
     const released = () => {
       this.#held.shift();
       this.#hooks.release(held);
@@ -238,11 +244,11 @@ export class Intake {
     };
     if (!outcome) {
       released();
-      return false;
+      return this.#held.length > 0 ? this.#publishHeld() : "none";
     }
     this.#bucket.take();
     this.#write(outcome, released);
-    return true;
+    return "writing";
   }
 
   #write(written: Promise<void>, onWritten: () => void): void {
