@@ -73,7 +73,7 @@ export interface BridgeOptions {
   log?: Logger;
 }
 
-export const DEFAULT_DEVICE_LIMITS: DeviceLimits = { ...DEFAULT_INTAKE_LIMITS, ...DEFAULT_COMMAND_LIMITS, maxHeldBytes: 64 * 1024 };
+export const DEFAULT_DEVICE_LIMITS: DeviceLimits = { ...DEFAULT_INTAKE_LIMITS, ...DEFAULT_COMMAND_LIMITS, maxOutboxBytes: 64 * 1024 };
 
 /** Everything the bridge counts, for a status line, `--json`, or a metrics exporter. */
 export interface BridgeStatus {

@@ -70,7 +70,7 @@ const CONFIG = object({
   telemetryQos: oneOf(0, 1),
   limits: object({
     rate: number(0.001, 1e6), burst: integer(1, 1e6), maxQueuedTelemetry: integer(1, 1e6), maxPendingReliable: integer(1, 1e6), retryDelay: ms,
-    maxPendingCommands: integer(1, 65_535), commandTimeout: ms, maxHeldBytes: integer(1, 2 ** 31),
+    maxPendingCommands: integer(1, 65_535), commandTimeout: ms, maxOutboxBytes: integer(1, 2 ** 31),
   }),
   link: object({
     maxPacket: integer(32, 512), maxMessage: integer(1, 65_535), window: integer(1, 127), maxQueuedMessages: integer(1, 1e6), maxQueuedBytes: integer(1, 2 ** 31),

@@ -1,9 +1,9 @@
 // One device behind one port: its link session, what it announced (the hello), its
-// availability, its commands, and the hold on everything written to the port while what it
-// sent is being stored. The port itself is the port runner's (port-runner.ts); MQTT is the
+// availability, its commands, and the outbox where everything written to the port waits while
+// what the device sent is being stored. The port itself is the port runner's (port-runner.ts); MQTT is the
 // host's (bridge.ts): this file decides, they carry.
 //
-// The hold is what makes "stored before acknowledged" true: the link acknowledges a reliable
+// The outbox is what makes "stored before acknowledged" true: the link acknowledges a reliable
 // message in the bytes it writes right after handing the message over, so every byte for the
 // port waits while the intake has anything not yet durable, and goes out, in order, once it
 // has none. Acknowledgements are cumulative, so holding them holds back nothing that was not
@@ -20,10 +20,10 @@ export type DeviceLinkOptions = Omit<LinkOptions, "store" | "session" | "now">;
 
 export interface DeviceLimits extends IntakeLimits, CommandLimits {
   /**
-   * Bytes for the port held back while the device's messages are being stored; beyond, the
-   * oldest writes are dropped whole (the link repeats what matters). Default 65,536.
+   * Bytes for the port kept in the outbox while the device's messages are being stored; beyond,
+   * the oldest writes are dropped whole (the link repeats what matters). Default 65,536.
    */
-  maxHeldBytes: number;
+  maxOutboxBytes: number;
 }
 
 /** What a device session needs from the bridge: MQTT, the ledger, the registry of device ids, a log. */
@@ -69,8 +69,9 @@ export interface DeviceStatus {
   timeouts: number;
   /** Taken and not yet stored (the device is not acknowledged meanwhile). */
   pendingStore: number;
-  heldBytes: number;
-  heldDropped: number;
+  /** Bytes for the port waiting for those writes, and writes dropped past maxOutboxBytes. */
+  outboxBytes: number;
+  outboxDropped: number;
 }
 
 interface Mapped {
@@ -103,12 +104,12 @@ export class DeviceSession {
   #online = false;
   /** Channel name -> latest reading: the state topic's payload. */
   #state: Record<string, unknown> = {};
-  #held: Uint8Array[] = [];
-  #heldBytes = 0;
+  #outbox: Uint8Array[] = [];
+  #outboxBytes = 0;
   #attachments = 0;
   /** Counters of links that were replaced, so that the status covers the whole port's life. */
   #retired = { packetsOk: 0, packetsBad: 0 };
-  readonly #counters = { bytesIn: 0, bytesOut: 0, badMessages: 0, commands: 0, heldDropped: 0 };
+  readonly #counters = { bytesIn: 0, bytesOut: 0, badMessages: 0, commands: 0, outboxDropped: 0 };
 
   constructor(port: string, options: { limits: DeviceLimits; link: DeviceLinkOptions; telemetryQos: 0 | 1 }, host: DeviceHost) {
     this.port = port;
@@ -157,7 +158,7 @@ export class DeviceSession {
   /** The port closed (unplugged, failed): the device is offline until it is open again. */
   detach(): void {
     this.#write = undefined;
-    this.#dropHeld();
+    this.#clearOutbox();
     this.#retireLink();
     this.#setLinkUp(false);
   }
@@ -240,29 +241,29 @@ export class DeviceSession {
     this.#intake.taken(this.#host.ledger.take(this.port, state));
   }
 
-  // ---- holding bytes for the port --------------------------------------------------------
+  // ---- the outbox: bytes for the port wait while anything taken is not durable -----------
 
   #output(bytes: Uint8Array): void {
-    if (this.#intake.idle && this.#held.length === 0) return this.#send(bytes);
-    this.#held.push(bytes);
-    this.#heldBytes += bytes.length;
+    if (this.#intake.idle && this.#outbox.length === 0) return this.#send(bytes);
+    this.#outbox.push(bytes);
+    this.#outboxBytes += bytes.length;
     // Whole writes are dropped (each starts with a delimiter, so the rest still frames).
-    while (this.#heldBytes > this.#limits.maxHeldBytes && this.#held.length > 1) {
-      this.#heldBytes -= this.#held.shift()!.length;
-      this.#counters.heldDropped++;
+    while (this.#outboxBytes > this.#limits.maxOutboxBytes && this.#outbox.length > 1) {
+      this.#outboxBytes -= this.#outbox.shift()!.length;
+      this.#counters.outboxDropped++;
     }
   }
 
-  /** Everything taken is durable: what was held goes out, in order. */
+  /** Everything taken is durable: the outbox goes out, in order. */
   #release(): void {
-    const held = this.#held;
-    this.#dropHeld();
-    for (const bytes of held) this.#send(bytes);
+    const waiting = this.#outbox;
+    this.#clearOutbox();
+    for (const bytes of waiting) this.#send(bytes);
   }
 
-  #dropHeld(): void {
-    this.#held = [];
-    this.#heldBytes = 0;
+  #clearOutbox(): void {
+    this.#outbox = [];
+    this.#outboxBytes = 0;
   }
 
   #send(bytes: Uint8Array): void {
@@ -475,8 +476,8 @@ export class DeviceSession {
       commands: this.#counters.commands,
       timeouts: this.#commands.timeouts,
       pendingStore: this.#intake.pending,
-      heldBytes: this.#heldBytes,
-      heldDropped: this.#counters.heldDropped,
+      outboxBytes: this.#outboxBytes,
+      outboxDropped: this.#counters.outboxDropped,
     };
   }
 }

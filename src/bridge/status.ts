@@ -29,6 +29,7 @@ export function portLine(port: DeviceStatus): string {
     `cmds ${port.commands}${port.timeouts ? ` (${port.timeouts} timed out)` : ""}`,
   ];
   if (port.pendingStore > 0) parts.push(`storing ${port.pendingStore}`);
+  if (port.held > 0) parts.push(`held ${port.held} (no hello yet)`);
   if (port.badMessages > 0) parts.push(`bad msgs ${port.badMessages}`);
   return parts.join("  ");
 }

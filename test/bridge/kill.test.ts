@@ -83,8 +83,11 @@ describe("bridge process SIGKILLed while a device streams reliable messages", ()
     }
     const last = await start();
     await last.waitForLine(/gh-7 online$/, 20_000);
+    const lastFrom = sent;
+    const lastStart = performance.now();
     await waitFor(() => sent === TOTAL, "the device to send everything", 30_000);
     await device.drained(30_000);
+    const rate = (TOTAL - lastFrom) / ((performance.now() - lastStart) / 1000);
     const numbers = () => on(seen, `${base}/gh-7/event`).map((p) => JSON.parse(p).value as number);
     await waitFor(() => new Set(numbers()).size === TOTAL, `all ${TOTAL} numbers at the broker`, 20_000).catch(() => {});
 
@@ -95,7 +98,8 @@ describe("bridge process SIGKILLed while a device streams reliable messages", ()
     const states = on(seen, `${base}/bridge/state`);
     console.info(
       `seed ${seed}: ${KILLS} SIGKILLs at ${killedAt.join("/")} sent; ${numbers().length} copies of ${counts.size} numbers, ` +
-        `missing ${missing.length}, duplicated ${duplicated.length}; bridge/state: ${states.join(",")}; ${Math.round(performance.now() - t0)} ms`,
+        `missing ${missing.length}, duplicated ${duplicated.length}; bridge/state: ${states.join(",")}; ${Math.round(performance.now() - t0)} ms; ` +
+        `last run: ${rate.toFixed(0)} reliable messages/s acknowledged`,
     );
     expect(missing.slice(0, 20), `${missing.length} numbers never arrived (seed ${seed})`).toEqual([]);
     expect(duplicated.slice(0, 20), `numbers that arrived twice (seed ${seed})`).toEqual([]);

@@ -119,7 +119,7 @@ describe("the bridge on mock serial ports", () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(device!.unacknowledged).toBe(1);
     expect(bridge.status().ports[0]).toMatchObject({ pendingStore: 1, state: "online" });
-    expect(bridge.status().ports[0]!.heldBytes).toBeGreaterThan(0);
+    expect(bridge.status().ports[0]!.outboxBytes).toBeGreaterThan(0);
 
     const resumed = performance.now();
     store.resume();
