@@ -373,11 +373,13 @@ export class DeviceSession {
       this.#bad(`calls itself "${RESERVED_DEVICE_ID}", a name the bridge's own topics use: give it another device id`);
       return;
     }
-    if (this.#hello && this.#hello.deviceId !== hello.deviceId) this.#setOnline(false);
+    const sameDevice = this.#hello?.deviceId === hello.deviceId;
+    if (this.#hello && !sameDevice) this.#setOnline(false);
+    // A restarted (or another) device starts its state afresh; a hello repeated after a link outage keeps it.
+    if (!sameDevice || this.#helloSession !== this.#peerSession) this.#state = {};
     this.#hello = hello;
     this.#helloSession = this.#peerSession;
     this.#helloGeneration++;
-    this.#state = {};
     if (fresh) this.#host.ledger.noteHello(this.port, this.#peerSession, body);
     this.#host.announce(hello, this.port);
     this.#setLinkUp(this.#linkUp);
