@@ -130,11 +130,6 @@ export class DeviceSession {
     this.#intake.restoreHeld(host.ledger.takeHeld(port).map(({ taken, kind, body }) => ({ taken, message: this.#reliable(kind, body, taken.peerSession, -1, undefined) })));
   }
 
-  /** The id of the device online on this port, if any. */
-  get deviceId(): string | undefined {
-    return this.#online ? this.#hello?.deviceId : undefined;
-  }
-
   get online(): boolean {
     return this.#online;
   }
@@ -198,8 +193,8 @@ export class DeviceSession {
     const state = this.#host.ledger.latest(this.port);
     this.#peerSession = state?.peerSession ?? 0;
     // After a bridge restart the device may not say hello again (it never saw the link go down).
-    const hello = this.#host.ledger.hello(this.port);
-    if (!this.#hello && hello && hello.peerSession === this.#peerSession) this.#adoptHello(hello.body, false);
+    const stored = this.#host.ledger.hello(this.port);
+    if (!this.#hello && stored && stored.peerSession === this.#peerSession) this.#onHello(stored.body, false);
     return state;
   }
 
@@ -275,7 +270,7 @@ export class DeviceSession {
   // ---- what the device sends -------------------------------------------------------------
 
   #onMessage(kind: number, body: Uint8Array, reliable: boolean): void {
-    if (kind === MessageKind.Hello) return this.#onHello(body);
+    if (kind === MessageKind.Hello) return this.#onHello(body, true);
     if (kind === MessageKind.Command) {
       this.#bad(`sent a command (kind 0x13), which only the bridge sends: dropped`);
       return;
@@ -357,18 +352,15 @@ export class DeviceSession {
     }
   }
 
-  #onHello(body: Uint8Array): void {
+  /** A hello: from the device (`fresh`: the ledger notes it), or the one stored for its session. */
+  #onHello(body: Uint8Array, fresh: boolean): void {
+    let hello: Hello;
     try {
-      decodeHello(body);
+      hello = decodeHello(body);
     } catch (error) {
       this.#bad(`sent a hello that does not decode: ${(error as Error).message}`);
       return;
     }
-    this.#adoptHello(body, true);
-  }
-
-  #adoptHello(body: Uint8Array, fresh: boolean): void {
-    const hello = decodeHello(body);
     if (hello.deviceId === RESERVED_DEVICE_ID) {
       this.#bad(`calls itself "${RESERVED_DEVICE_ID}", a name the bridge's own topics use: give it another device id`);
       return;

@@ -10,7 +10,7 @@ import { ValueType } from "../../src/link/index.js";
 import { useMosquitto } from "../support/mosquitto.js";
 import { usePtyPairs, type PtyPair } from "../support/pty.js";
 import { useMqttClients } from "../support-tests/mqtt-js.js";
-import { DeviceStub, FAST_LINK, attachToPort, closePort } from "./device-stub.js";
+import { DeviceStub, FAST_LINK, attachToPort, closePort, greenhouse } from "./device-stub.js";
 import { keepLog, on, record, useScratchDir, waitFor } from "./helpers.js";
 
 const broker = useMosquitto({ config: ["max_inflight_messages 0", "max_queued_messages 0"] });
@@ -164,5 +164,41 @@ describe("availability", () => {
     await device.drained();
     await waitFor(() => on(seen, `${base}/gh-7/event`).length === 2, "the event after the reboot");
     expect(on(seen, `${base}/gh-7/event`).map((p) => JSON.parse(p).value)).toEqual([true, false]);
+  }, 40_000);
+});
+
+describe("the bridge's own restart", () => {
+  it("knows a device that did not notice (and so says no hello again) from the store, and takes nothing twice", async () => {
+    const base = `restart${process.pid}`;
+    const pair = await newPair();
+    const dashboard = await connectMqtt(broker().url, { protocolVersion: 5 });
+    const seen = record(dashboard);
+    await dashboard.subscribeAsync(`${base}/#`, { qos: 2 });
+    const availability = () => on(seen, `${base}/gh-7/availability`);
+    const options: BridgeOptions = {
+      url: broker().url, clientId: `bridge-restart-${process.pid}`, base, store: join(dir, "restart-store"), ports: [pair.a], link: FAST_LINK, log: keepLog().log,
+    };
+    // A device whose link outlives the bridge's restart: no down, so no up, so no new hello.
+    const device = new DeviceStub(greenhouse, { ...FAST_LINK, deadPeerTimeout: 60_000 });
+    cleanups.push(() => device.close());
+    const port = await attachToPort(device, pair.b);
+    cleanups.push(() => closePort(port));
+
+    const first = await startBridge(options);
+    await waitFor(() => availability().at(-1) === "online", "online on the first bridge", 15_000);
+    device.event("n", ValueType.U8, 1);
+    await device.drained();
+    await first.stop();
+    await waitFor(() => availability().at(-1) === "offline", "offline while the bridge is stopped");
+    const ups = device.ups;
+
+    const second = await startBridge(options);
+    cleanups.push(() => second.stop());
+    await waitFor(() => availability().at(-1) === "online", "online on the restarted bridge, without a new hello", 15_000);
+    expect(device.ups).toBe(ups);
+    device.event("n", ValueType.U8, 2);
+    await device.drained();
+    await waitFor(() => on(seen, `${base}/gh-7/event`).length === 2, "the event after the restart");
+    expect(on(seen, `${base}/gh-7/event`).map((p) => JSON.parse(p).value)).toEqual([1, 2]);
   }, 40_000);
 });
