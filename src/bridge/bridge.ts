@@ -85,6 +85,9 @@ export interface BridgeStatus {
   ports: DeviceStatus[];
 }
 
+/** How long stop() waits for its last publishes (and the MQTT client for what is in flight). */
+const STOP_TIMEOUT_MS = 5000;
+
 const defaultLog: Logger = (level, message) => {
   if (level !== "info") console.error(`edgews bridge ${level}: ${message}`);
 };
@@ -124,6 +127,8 @@ export class Bridge {
   readonly #runners: PortRunner[] = [];
   /** Device id -> the session that has it (online, or last online). */
   readonly #devices = new Map<string, DeviceSession>();
+  /** The bridge's own publishes (availability, answers, discovery) not yet acknowledged. */
+  readonly #publishing = new Set<Promise<void>>();
   #stopping: Promise<void> | undefined;
 
   /** Use startBridge. */
@@ -151,7 +156,7 @@ export class Bridge {
       ...(options.ws ? { ws: options.ws } : {}),
       ...(options.mqttReconnect ? { reconnect: options.mqttReconnect } : {}),
       store,
-      endTimeout: 5000,
+      endTimeout: STOP_TIMEOUT_MS,
       // Zigbee2MQTT's convention: the bridge's state, retained, turned "offline" by the broker when the bridge dies.
       will: { topic: bridgeStateTopic(base), payload: "offline", qos: 1, retain: true },
     });
@@ -203,7 +208,10 @@ export class Bridge {
   }
 
   #publish(topic: string, payload: string, options: PublishOptions = {}): void {
-    this.client.publish(topic, payload, { qos: 1, ...options }).catch((error: Error) => this.#publishFailed(topic, error));
+    const published = this.client.publish(topic, payload, { qos: 1, ...options }).catch((error: Error) => this.#publishFailed(topic, error));
+    // stop() waits for these: the client ends once nothing is in flight, and a publish still being stored is not yet.
+    this.#publishing.add(published);
+    void published.finally(() => this.#publishing.delete(published));
   }
 
   #publishTaken(taken: Taken, topic: string, payload: string, options?: PublishOptions): Promise<void> {
@@ -268,14 +276,18 @@ export class Bridge {
   }
 
   /**
-   * Stops: ports closed (devices offline), `bridge/state` offline, the MQTT client ended
-   * gracefully (in-flight messages get up to 5 s), the store closed. What a device sent and the
-   * bridge had not stored yet was not acknowledged: the device sends it to the next run.
+   * Stops: ports closed (devices offline), `bridge/state` offline, those last publishes given up
+   * to 5 s to be acknowledged (or stored, while the broker is away), the MQTT client ended, the
+   * store closed. What a device sent and the bridge had not stored yet was not acknowledged: the
+   * device sends it to the next run.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await Promise.all(this.#runners.map((r) => r.stop()));
       this.#publish(bridgeStateTopic(this.base), "offline", { qos: 1, retain: true });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.allSettled([...this.#publishing]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
+      clearTimeout(timer);
       await this.client.end(false);
       await this.#store.close();
     })();

@@ -28,6 +28,8 @@ class SlowStore implements MessageStore {
   readonly durability = "memory" as const;
   readonly inner = new MemoryStore();
   paused = false;
+  /** ms every put takes (a slow SD card). */
+  delay = 0;
   #waiting: Array<() => void> = [];
   get size(): number {
     return this.inner.size;
@@ -37,6 +39,7 @@ class SlowStore implements MessageStore {
   }
   async put(key: string, value: Uint8Array): Promise<void> {
     await this.inner.put(key, value);
+    if (this.delay > 0) await new Promise((resolve) => setTimeout(resolve, this.delay));
     if (this.paused) await new Promise<void>((resolve) => this.#waiting.push(resolve));
   }
   get(key: string): Promise<Uint8Array | undefined> {
@@ -184,6 +187,15 @@ describe("the bridge on mock serial ports", () => {
     expect(elapsed).toBeGreaterThanOrEqual(((total - limits.burst) / limits.rate) * 1000 * 0.9);
     expect(bridge.status().ports[0]).toMatchObject({ reliableDropped: 0, pendingStore: 0 });
     await waitFor(() => on(seen, `${base}/dev-1/event`).length === 5, "the neighbour's events");
+  }, 20_000);
+
+  it("publishes offline (device and bridge) on a clean stop, even when every store write is slow", async () => {
+    const store = new SlowStore();
+    const { bridge, seen, base } = await setup(["/dev/mock-stop"], { store });
+    store.delay = 300;
+    await bridge.stop();
+    await waitFor(() => on(seen, `${base}/bridge/state`).at(-1) === "offline", "bridge/state offline", 5000);
+    expect(on(seen, `${base}/dev-0/availability`).at(-1)).toBe("offline");
   }, 20_000);
 
   it("reopens a port that disconnected once it is there again", async () => {
