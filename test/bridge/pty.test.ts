@@ -59,8 +59,12 @@ async function setup(protocolVersion: 4 | 5, extra: Partial<BridgeOptions> = {})
 }
 
 describe("the bridge on a pty with Mosquitto", () => {
-  it("publishes readings as JSON state with the hello's names, and events and logs exactly once", async () => {
-    const { base, seen, device, bridge } = await setup(5);
+  it("publishes readings as JSON state with the hello's names, events and logs exactly once, and Home Assistant discovery", async () => {
+    const { base, seen, device, bridge, dashboard } = await setup(5, { homeAssistant: { prefix: "ha-pty1" } });
+    // Retained: a dashboard that subscribes later still gets them.
+    await dashboard.subscribeAsync("ha-pty1/#", { qos: 1 });
+    await waitFor(() => seen.filter((m) => m.topic.startsWith("ha-pty1/") && m.retain).length === 6, "six retained discovery messages");
+    expect(JSON.parse(seen.find((m) => m.topic === "ha-pty1/sensor/edgews_gh-7/temperature/config")!.payload)).toMatchObject({ state_topic: `${base}/gh-7`, unit_of_measurement: "°C" });
     expect(JSON.parse(on(seen, `${base}/gh-7/info`).at(-1)!)).toEqual({
       device: "gh-7", firmware: "1.4.2", port: bridge.status().ports[0]!.port,
       channels: [{ name: "temperature", unit: "°C", type: "f32" }, { name: "humidity", unit: "%", type: "u8" }, { name: "door", unit: "", type: "bool" }],
