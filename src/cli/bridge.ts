@@ -62,7 +62,7 @@ export interface Io {
 class UsageError extends Error {}
 
 /** Runs `edgews bridge` with `argv` (the arguments after "bridge"); resolves with the exit code. */
-export async function main(argv: string[], io: Io = process): Promise<number> {
+export async function run(argv: string[], io: Io = process): Promise<number> {
   let flags: Flags;
   try {
     flags = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
@@ -216,5 +216,5 @@ class StatusScreen {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  run(process.argv.slice(2)).then((code) => process.exit(code));
 }

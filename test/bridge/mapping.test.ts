@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/bridge/config.js";
 import { discoveryMessages } from "../../src/bridge/home-assistant.js";
 import { deviceOfCommandTopic, deviceResult, deviceTopics, jsonValue, mergeTelemetry, parseCommand } from "../../src/bridge/mapping.js";
-import { main } from "../../src/cli/bridge.js";
+import { run as main } from "../../src/cli/bridge.js";
 import { ResultStatus, ValueType, encodeResult, encodeTelemetry, type Hello } from "../../src/link/index.js";
 import { greenhouse } from "./device-stub.js";
 
