@@ -237,7 +237,7 @@ export class ByteReader {
       case ValueType.I16: return view.getInt16(at, true);
       case ValueType.U32: return view.getUint32(at, true);
       case ValueType.I32: return view.getInt32(at, true);
-      case ValueType.F32: return view.getFloat32(at, true);
+      case ValueType.F32: return shortestFloat32(view.getFloat32(at, true));
       default: return view.getFloat64(at, true);
     }
   }
@@ -257,4 +257,17 @@ export class ByteReader {
   #need(n: number, what: string): void {
     if (this.offset + n > this.#bytes.length) throw this.error(this.offset, `the body ends before ${what} (${n} more bytes needed, ${this.#bytes.length - this.offset} left)`);
   }
+}
+
+/**
+ * The shortest decimal that is the same float32: a device's 18.43 arrives as the float32 nearest
+ * it, which as a double prints 18.43000030517578; this gives back 18.43 (the JSON a person reads).
+ */
+export function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return Number(value.toPrecision(9));
 }
