@@ -30,6 +30,8 @@ it(`ends as RFC 6455 says on ${INPUTS} generated server answers and frame stream
     console.log(formatReport(report));
     expect(report.inputs).toBe(INPUTS);
     expect(report.failures).toEqual([]);
+    // Inputs that saw the event loop stall are set aside; most must count, or this proved little.
+    expect(report.inconclusive.length).toBeLessThan(report.inputs / 10);
   } finally {
     await target.close();
   }

@@ -116,8 +116,8 @@ describe("the reference receiver and the core's FrameParser", () => {
           else if (e.kind === "fail") expect(parsed.ending.kind === "fail" && e.codes.includes(parsed.ending.codes[0]!)).toBe(true);
           else expect(parsed.ending).toEqual(e);
         }),
-        { seed: 0x5eed_0013, numRuns: 3000 },
+        { seed: 0x5eed_0013, numRuns: 1500 },
       );
-    });
+    }, 60_000);
   }
 });

@@ -15,7 +15,7 @@ import { judgeStream, type Delivery, type Verdict } from "./frame-model.js";
 import { FUZZ_LIMITS, FUZZ_PATH, MARGIN_MS } from "./limits.js";
 import { checkCloseCode, compareObservations, describeVerdict, readPeerOutput, type Observation } from "./observe.js";
 import { answerBytes, answerTail, expectedRefusal, handshakeAnswerArb, switchingProtocols, type HandshakeAnswer } from "./response-gen.js";
-import type { FuzzTarget } from "./runner.js";
+import type { FuzzTarget, Outcome } from "./runner.js";
 import { boundedDrip, pause, type WireSocket } from "./wire.js";
 
 export interface ClientInput {
@@ -27,6 +27,8 @@ export interface ClientInput {
 }
 
 const CORE_SLOTS = 64;
+/** The evil server must answer within this, for the client's handshake timeout to be a fair judge. */
+const ANSWER_IN_TIME_MS = FUZZ_LIMITS.handshakeTimeout / 2;
 /** The handshake timeout of a client that gives up: far beyond the margin it has to let go. */
 const ABANDONED_HANDSHAKE_TIMEOUT = 10_000;
 const QUIET_MS = 50;
@@ -72,7 +74,17 @@ export function clientVerdict(stream: FrameStream): Verdict {
   return judgeStream(streamBytes(stream), { role: "client", deflate: stream.deflate, maxPayload, maxMessage, maxFragments, maxControlFrames: maxControlFramesPerSecond });
 }
 
-async function runInput(evil: EvilServer, options: ClientOptions, input: ClientInput, id: string): Promise<string | undefined> {
+async function runInput(evil: EvilServer, options: ClientOptions, input: ClientInput, id: string): Promise<Outcome> {
+  const started = performance.now();
+  let answeredAfter = Infinity;
+  const problem = await runSession(evil, options, input, id, () => (answeredAfter = performance.now() - started));
+  // A loaded machine can make the evil server answer too late for the client's handshake timeout.
+  if (problem && answeredAfter > ANSWER_IN_TIME_MS && answeredAfter !== Infinity) return { inconclusive: `${problem} (the evil server answered after ${Math.round(answeredAfter)} ms)` };
+  return problem;
+}
+
+/** Runs one input; calls `answering` when the evil server starts its answer. */
+async function runSession(evil: EvilServer, options: ClientOptions, input: ClientInput, id: string, answering: () => void): Promise<string | undefined> {
   const path = `${FUZZ_PATH}/${id.replaceAll(":", "-")}`;
   const answer = input.answer;
   let ws: WebSocket | undefined;
@@ -83,6 +95,7 @@ async function runInput(evil: EvilServer, options: ClientOptions, input: ClientI
     ws!.close();
   };
   const served = evil.expect(path, (conn, key) => {
+    answering();
     wire = conn;
     if (answer.kind === "accept") return serveFrames(conn, key, input, ws!);
     if (answer.kind === "abandoned") return serveUntilAbandoned(conn, key, answer, giveUp);

@@ -15,7 +15,7 @@ import { judgeStream, type Verdict } from "./frame-model.js";
 import { ALLOWED_ORIGIN, FUZZ_LIMITS, FUZZ_PATH, MARGIN_MS } from "./limits.js";
 import { checkCloseCode, compareObservations, describeVerdict, echoesOf, readPeerOutput, type Observation } from "./observe.js";
 import { mustRefuse, plainUpgradeRequest, REFUSED_TOKEN, serializeRequest, upgradeKeyArb, upgradeRequestArb, type UpgradeRequestInput } from "./request-gen.js";
-import type { FuzzTarget } from "./runner.js";
+import type { FuzzTarget, Outcome } from "./runner.js";
 import { boundedDrip, pause, WireSocket } from "./wire.js";
 
 export type ServerInput =
@@ -80,7 +80,7 @@ export function serverVerdict(stream: FrameStream): Verdict {
 
 // ---- upgrade requests
 
-async function runUpgrade(port: number, request: UpgradeRequestInput, id: string): Promise<string | undefined> {
+async function runUpgrade(port: number, request: UpgradeRequestInput, id: string): Promise<Outcome> {
   const bytes = serializeRequest(request);
   const conn = await WireSocket.connect(port);
   try {
@@ -93,8 +93,7 @@ async function runUpgrade(port: number, request: UpgradeRequestInput, id: string
     await sent;
     const status = conn.status;
     if (conn.head === undefined && !conn.ended) return `neither answered nor closed within ${bound} ms`;
-    // A loaded machine can make the drip itself outlast the handshake timeout: not the server's fault.
-    if (status === 0 && request.completion === "complete" && sentAfter > COMPLETE_REQUEST_MS) return undefined;
+    if (status === 0 && request.completion === "complete" && sentAfter > COMPLETE_REQUEST_MS) return tooSlowToTell(sentAfter);
     const problem = request.expected && request.completion === "complete" ? checkStatus(status, request.expected) : checkLooseStatus(status, bytes, request);
     if (problem || status !== 101) return problem;
     // Bytes a mutation put after the head are the start of the frame stream: no probe then.
@@ -128,6 +127,11 @@ async function dripHeaders(conn: WireSocket): Promise<void> {
 }
 
 
+/** A loaded machine made our own drip outlast the handshake timeout: not the server's fault. */
+function tooSlowToTell(sentAfter: number): Outcome {
+  return { inconclusive: `sending the request took ${Math.round(sentAfter)} ms, more than the ${COMPLETE_REQUEST_MS} ms planned` };
+}
+
 function checkStatus(status: number, expected: number[]): string | undefined {
   if (status === 0) return `closed without an answer, expected ${expected.join(" or ")}`;
   return expected.includes(status) ? undefined : `answered ${status}, expected ${expected.join(" or ")}`;
@@ -153,7 +157,7 @@ async function probeOpenConnection(conn: WireSocket, id: string): Promise<string
 
 // ---- frame streams
 
-async function runFrames(port: number, input: Extract<ServerInput, { kind: "frames" }>, id: string): Promise<string | undefined> {
+async function runFrames(port: number, input: Extract<ServerInput, { kind: "frames" }>, id: string): Promise<Outcome> {
   const { stream } = input;
   const bytes = streamBytes(stream);
   const verdict = serverVerdict(stream);
@@ -161,7 +165,7 @@ async function runFrames(port: number, input: Extract<ServerInput, { kind: "fram
   const conn = await WireSocket.connect(port);
   try {
     const opened = await openConnection(conn, input, request, bytes);
-    if (opened !== "open") return opened === "too slow to tell" ? undefined : opened;
+    if (opened !== "open") return opened;
     if (stream.ending === "abort") return undefined;
     const probe = await finishStream(conn, verdict, stream, id);
     return judgeOutput(conn, verdict, probe);
@@ -170,12 +174,8 @@ async function runFrames(port: number, input: Extract<ServerInput, { kind: "fram
   }
 }
 
-/**
- * The upgrade, then the stream's bytes. Returns "open", or what went wrong with the upgrade, or
- * "too slow to tell" when a loaded machine took so long to send the request that the server's
- * handshake timeout may rightly have fired.
- */
-async function openConnection(conn: WireSocket, input: Extract<ServerInput, { kind: "frames" }>, request: Buffer, bytes: Buffer): Promise<string> {
+/** The upgrade, then the stream's bytes. Returns "open", or what went wrong with the upgrade. */
+async function openConnection(conn: WireSocket, input: Extract<ServerInput, { kind: "frames" }>, request: Buffer, bytes: Buffer): Promise<"open" | Outcome> {
   const started = performance.now();
   if (input.pipelined) {
     await conn.send(Buffer.concat([request, bytes]), boundedDrip(input.stream.chunking, request.length, COMPLETE_REQUEST_MS));
@@ -184,7 +184,7 @@ async function openConnection(conn: WireSocket, input: Extract<ServerInput, { ki
   }
   const sentAfter = performance.now() - started;
   await conn.until(() => conn.head !== undefined || conn.ended, MARGIN_MS);
-  if (conn.head === undefined && sentAfter > COMPLETE_REQUEST_MS) return "too slow to tell";
+  if (conn.head === undefined && sentAfter > COMPLETE_REQUEST_MS) return tooSlowToTell(sentAfter);
   if (conn.status !== 101) return `a valid upgrade got ${conn.head === undefined ? "no answer" : JSON.stringify(conn.head.split("\r\n")[0])}`;
   const accept = /\r\nsec-websocket-accept: *(\S+)/i.exec(conn.head!)?.[1];
   if (accept !== acceptKeyOf(input.key)) return `a 101 with Sec-WebSocket-Accept ${accept}, expected ${acceptKeyOf(input.key)}`;
