@@ -39,7 +39,7 @@ class ClientRecord {
   opened = false;
   readonly errors: Array<Error & { code?: string; statusCode?: number }> = [];
   readonly messages: Observation[] = [];
-  closes: number[] = [];
+  readonly closes: number[] = [];
   readonly closed: Promise<void>;
 
   constructor(ws: WebSocket) {
@@ -147,7 +147,7 @@ async function serveUntilAbandoned(conn: WireSocket, key: string, answer: Extrac
 }
 
 function judgeRefusal(record: ClientRecord, answer: Exclude<HandshakeAnswer, { kind: "accept" }>): string | undefined {
-  const expected = expectedRefusal("", answer);
+  const expected = expectedRefusal(answer);
   // A head cut right at its end is a whole 101: the client opens, then sees the connection go.
   if (!expected) return record.opened && record.closes[0] === 1006 ? undefined : `a 101 then a dropped connection: ${record.opened ? "opened" : "never opened"}, closed ${record.closes[0]}`;
   const problems: string[] = [];

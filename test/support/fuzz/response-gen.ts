@@ -42,6 +42,9 @@ export interface ExpectedRefusal {
   statusCode?: number;
 }
 
+/** The length of a plain 101's head, whatever the key (an accept value is always 28 characters). */
+const PLAIN_HEAD_LENGTH = switchingProtocols("", { kind: "plain" }).length;
+
 /** Statuses whose responses have no body (RFC 7230 §3.3.3): bytes after their head are the next response. */
 const BODILESS = [204, 304];
 
@@ -105,17 +108,15 @@ export function answerBytes(key: string, answer: Exclude<HandshakeAnswer, { kind
       const whole = switchingProtocols(key, { kind: "plain" });
       return Buffer.from(whole.slice(0, answer.at % (whole.length - 2)));
     }
-    case "cut": {
-      const whole = switchingProtocols(key, { kind: "plain" });
-      return Buffer.from(whole.slice(0, answer.at % (whole.length + 1)));
-    }
+    case "cut":
+      return Buffer.from(switchingProtocols(key, { kind: "plain" }).slice(0, answer.at % (PLAIN_HEAD_LENGTH + 1)));
     case "abandoned":
       return Buffer.from(answer.sent === "nothing" ? "" : "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n");
   }
 }
 
 /** What the client must report for a broken answer; undefined for a cut after the whole head (it opens). */
-export function expectedRefusal(key: string, answer: Exclude<HandshakeAnswer, { kind: "accept" }>): ExpectedRefusal | undefined {
+export function expectedRefusal(answer: Exclude<HandshakeAnswer, { kind: "accept" }>): ExpectedRefusal | undefined {
   const handshake = (code: string, statusCode?: number): ExpectedRefusal => ({ codes: new RegExp(`^${code}$`), ...(statusCode === undefined ? {} : { statusCode }) });
   switch (answer.kind) {
     case "bad-accept":
@@ -142,7 +143,7 @@ export function expectedRefusal(key: string, answer: Exclude<HandshakeAnswer, { 
     case "unfinished-head":
       return handshake("WS_ERR_UNEXPECTED_STATUS");
     case "cut":
-      return answer.at % (switchingProtocols(key, { kind: "plain" }).length + 1) === switchingProtocols(key, { kind: "plain" }).length ? undefined : { codes: /^(ECONNRESET|HPE_\w+)$/ };
+      return answer.at % (PLAIN_HEAD_LENGTH + 1) === PLAIN_HEAD_LENGTH ? undefined : { codes: /^(ECONNRESET|HPE_\w+)$/ };
     case "abandoned":
       return handshake("WS_ERR_INVALID_STATE");
   }

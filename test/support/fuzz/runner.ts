@@ -74,44 +74,74 @@ export async function fuzz<I>(target: FuzzTarget<I>, options: FuzzOptions): Prom
   const started = performance.now();
   const deadline = options.durationMs === undefined ? Infinity : started + options.durationMs;
   const limit = options.inputs ?? Infinity;
-  const batchSize = options.batchSize ?? DEFAULT_BATCH;
-  const failures: FuzzFailure[] = [];
-  const inconclusive: FuzzFailure[] = [];
-  const stopWatching = watchProcess(failures);
-  const stalls = new StallWatch(options.starvedMs ?? STARVED_MS);
-  const record = (id: string, outcome: Outcome, input: () => string, since: number) => {
-    if (outcome === undefined) return;
-    if (typeof outcome !== "string") return void inconclusive.push({ id, problem: outcome.inconclusive, input: input() });
-    const stall = stalls.longestSince(since);
-    if (stall) inconclusive.push({ id, problem: `${outcome} (the event loop stalled ${stall} ms)`, input: input() });
-    else failures.push({ id, problem: outcome, input: input() });
-  };
+  const findings = new Findings(options.starvedMs ?? STARVED_MS);
   const heapBefore = collectedHeap();
   let inputs = 0;
   try {
     for (let batch = 0; inputs < limit && performance.now() < deadline; batch++) {
-      const drawn = fc.sample(target.arbitrary, { seed: batchSeed(options.seed, batch), numRuns: Math.min(batchSize, limit - inputs) });
+      const drawn = fc.sample(target.arbitrary, { seed: batchSeed(options.seed, batch), numRuns: Math.min(options.batchSize ?? DEFAULT_BATCH, limit - inputs) });
       // Past the deadline, inputs already started finish; no new one starts.
       await runAll(drawn, options.concurrency ?? 16, deadline, async (input, index) => {
         inputs++;
-        const started = performance.now();
         const id = `${options.seed}:${batch}:${index}`;
-        record(id, await boundedRun(target, input, id), () => target.describe(input), started);
+        const since = performance.now();
+        findings.record(id, await boundedRun(target, input, id), () => target.describe(input), since);
       });
-      const checked = performance.now();
-      record(`${options.seed}:${batch}:health`, await target.checkHealth(), () => "(the health check after the batch)", checked);
+      const since = performance.now();
+      findings.record(`${options.seed}:${batch}:health`, await target.checkHealth(), () => "(the health check after the batch)", since);
     }
   } finally {
-    stopWatching();
-    stalls.stop();
+    findings.stop();
   }
   const heapGrowth = collectedHeap() - heapBefore;
   const bound = options.heapGrowthBound ?? DEFAULT_HEAP_GROWTH;
-  if (heapGrowth > bound) failures.push({ id: "process", problem: `the heap grew by ${mib(heapGrowth)} MiB over ${inputs} inputs (bound ${mib(bound)} MiB)`, input: "(the whole run)" });
+  if (heapGrowth > bound) findings.record("process", `the heap grew by ${mib(heapGrowth)} MiB over ${inputs} inputs (bound ${mib(bound)} MiB)`, () => "(the whole run)", Infinity);
+  const { failures, inconclusive } = findings;
   return { target: target.name, seed: options.seed, inputs, failures, inconclusive, heapGrowthMiB: mib(heapGrowth), ms: Math.round(performance.now() - started) };
 }
 
-/** Redraws the inputs of a failure's id (`seed:batch:index`), to run it again alone. */
+/**
+ * What went wrong over a run: failures, and inconclusive inputs. Watches the process meanwhile
+ * for uncaught exceptions and unhandled rejections (failures), and for event-loop stalls.
+ */
+class Findings {
+  readonly failures: FuzzFailure[] = [];
+  readonly inconclusive: FuzzFailure[] = [];
+  readonly #stalls: StallWatch;
+  readonly #onException = (error: unknown) => this.#process("uncaught exception", error);
+  readonly #onRejection = (error: unknown) => this.#process("unhandled rejection", error);
+
+  constructor(starvedMs: number) {
+    this.#stalls = new StallWatch(starvedMs);
+    process.on("uncaughtException", this.#onException);
+    process.on("unhandledRejection", this.#onRejection);
+  }
+
+  /** An input's (or a health check's) outcome; a failure while the loop stalled after `since` proves nothing. */
+  record(id: string, outcome: Outcome, describe: () => string, since: number): void {
+    if (outcome === undefined) return;
+    if (typeof outcome !== "string") return void this.inconclusive.push({ id, problem: outcome.inconclusive, input: describe() });
+    const stall = this.#stalls.longestSince(since);
+    if (stall) this.inconclusive.push({ id, problem: `${outcome} (the event loop stalled ${stall} ms)`, input: describe() });
+    else this.failures.push({ id, problem: outcome, input: describe() });
+  }
+
+  stop(): void {
+    this.#stalls.stop();
+    process.off("uncaughtException", this.#onException);
+    process.off("unhandledRejection", this.#onRejection);
+  }
+
+  #process(kind: string, error: unknown): void {
+    const problem = `${kind}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    this.failures.push({ id: "process", problem, input: "(unknown: raised outside any input's promise)" });
+  }
+}
+
+/**
+ * Redraws the input of a failure's id (`seed:batch:index`), to run it again alone: with a target
+ * made the same way (the same exclusions), since they shape what is drawn.
+ */
 export function reproduce<I>(target: Pick<FuzzTarget<I>, "arbitrary">, id: string, batchSize = DEFAULT_BATCH): I {
   const [seed, batch, index] = id.split(":").map(Number) as [number, number, number];
   return fc.sample(target.arbitrary, { seed: batchSeed(seed, batch), numRuns: batchSize })[index]!;
@@ -184,21 +214,6 @@ async function runAll<T>(items: readonly T[], concurrency: number, deadline: num
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
-/** Records uncaught exceptions and unhandled rejections as failures while the run lasts. */
-function watchProcess(failures: FuzzFailure[]): () => void {
-  const record = (kind: string) => (error: unknown) => {
-    failures.push({ id: "process", problem: `${kind}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, input: "(unknown: raised outside any input's promise)" });
-  };
-  const onException = record("uncaught exception");
-  const onRejection = record("unhandled rejection");
-  process.on("uncaughtException", onException);
-  process.on("unhandledRejection", onRejection);
-  return () => {
-    process.off("uncaughtException", onException);
-    process.off("unhandledRejection", onRejection);
-  };
 }
 
 let gc: (() => void) | undefined;

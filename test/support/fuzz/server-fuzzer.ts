@@ -126,7 +126,6 @@ async function dripHeaders(conn: WireSocket): Promise<void> {
   }
 }
 
-
 /** A loaded machine made our own drip outlast the handshake timeout: not the server's fault. */
 function tooSlowToTell(sentAfter: number): Outcome {
   return { inconclusive: `sending the request took ${Math.round(sentAfter)} ms, more than the ${COMPLETE_REQUEST_MS} ms planned` };
@@ -251,7 +250,7 @@ async function checkHealth(wss: WebSocketServer, port: number, freeSlots: () => 
 const HEALTH_MESSAGE = "health ".repeat(300);
 
 /** A ws client with permessage-deflate opens, gets an echo and a pong, all within the margin. */
-export function legitimateEcho(url: string): Promise<string | undefined> {
+function legitimateEcho(url: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const client = new WsClient(url, { perMessageDeflate: true });
     const timer = setTimeout(() => finish(`a legitimate client got no echo and pong within ${MARGIN_MS} ms`), MARGIN_MS);
