@@ -186,6 +186,8 @@ async function serveFrames(conn: WireSocket, key: string, input: ClientInput, ws
   if (stream.ending === "fin" || !ending.atFrameBoundary || verdict.controlFrames >= FUZZ_LIMITS.maxControlFramesPerSecond) {
     await pause(QUIET_MS);
     conn.socket.end();
+    // The client's pongs may still be on their way: read until it closes too.
+    await conn.until(() => conn.ended, MARGIN_MS);
     return;
   }
   await probeThenClose(conn, input.clientCloses, ws);
