@@ -1,7 +1,8 @@
 // The fuzzers judge the peers by a reference receiver (test/support/fuzz/frame-model.ts) written
-// from RFC 6455 alone. Here it is checked on hand-built streams, and against the core's
-// FrameParser on generated ones, byte for byte and in any chunking: where they disagree, one of
-// them is wrong, and the fuzzers' verdicts could not be trusted.
+// from RFC 6455 alone, and mutated upgrade requests by an oracle (request-gen.ts). Here both are
+// checked on hand-built inputs, and the receiver against the core's FrameParser on generated
+// streams, byte for byte and in any chunking: where they disagree, one of them is wrong, and the
+// fuzzers' verdicts could not be trusted.
 import fc from "fast-check";
 import { constants, deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -10,7 +11,8 @@ import { closePayload, frame, type RawFrame } from "../support/frames.js";
 import { NOTHING_EXCLUDED } from "../support/fuzz/defects.js";
 import { cut, frameStreamArb, streamBytes } from "../support/fuzz/frame-gen.js";
 import { judgeStream, type Delivery, type Ending, type ModelConfig } from "../support/fuzz/frame-model.js";
-import { FUZZ_LIMITS } from "../support/fuzz/limits.js";
+import { ALLOWED_ORIGIN, FUZZ_LIMITS, FUZZ_PATH } from "../support/fuzz/limits.js";
+import { mustRefuse } from "../support/fuzz/request-gen.js";
 import { seededBytes } from "../support/seeded.js";
 
 const { maxPayload, maxMessage, maxFragments } = FUZZ_LIMITS;
@@ -120,4 +122,31 @@ describe("the reference receiver and the core's FrameParser", () => {
       );
     }, 60_000);
   }
+});
+
+describe("the upgrade oracle", () => {
+  const fields = ["Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"];
+  const request = (line: string, lines: string[], eol = "\r\n") => Buffer.from(`${line}${eol}${lines.join(eol)}${eol}${eol}`, "latin1");
+  const valid = `GET ${FUZZ_PATH} HTTP/1.1`;
+
+  it("lets through what a server may accept: any case, extra spaces, bare LF, lists, HTTP/1.1 and later", () => {
+    expect(mustRefuse(request(valid, fields))).toBe(false);
+    expect(mustRefuse(request(valid, fields, "\n"))).toBe(false);
+    expect(mustRefuse(request(`GET  ${FUZZ_PATH}?q  HTTP/2.0`, ["upgrade:   WebSocket  ", "connection: keep-alive, upgrade", ...fields.slice(0, 1), ...fields.slice(3), `Origin: ${ALLOWED_ORIGIN}`]))).toBe(false);
+  });
+
+  it.each<[string, string, string[]]>([
+    ["a POST", `POST ${FUZZ_PATH} HTTP/1.1`, fields],
+    ["HTTP/1.0", `GET ${FUZZ_PATH} HTTP/1.0`, fields],
+    ["another path", "GET /other HTTP/1.1", fields],
+    ["two Host fields", valid, [...fields, "Host: other.example"]],
+    ["no Upgrade token", valid, fields.map((f) => f.replace("websocket", "h2c"))],
+    ["a key of 15 bytes", valid, fields.map((f) => f.replace("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ"))],
+    ["version 8", valid, fields.map((f) => f.replace(": 13", ": 8"))],
+    ["a foreign Origin", valid, [...fields, "Origin: https://evil.example"]],
+    ["a line that is no field", valid, [...fields, "no colon here"]],
+    ["too many fields", valid, [...fields, ...Array.from({ length: FUZZ_LIMITS.maxHeaderCount }, (_, i) => `X-${i}: x`)]],
+  ])("refuses %s", (_name, line, lines) => {
+    expect(mustRefuse(request(line, lines))).toBe(true);
+  });
 });

@@ -172,34 +172,55 @@ const byteMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 
 // ---- the oracle for byte-mutated requests
 
+interface ParsedRequest {
+  path: string;
+  /** Bytes up to the end of the header section. */
+  headBytes: number;
+  lines: number;
+  /** Lower-cased names, each with its values in order. */
+  fields: Map<string, string[]>;
+}
+
 /**
- * True when no server may answer `head` with 101: RFC 6455 §4.2.1's requirements, RFC 7230 §5.4
- * on Host, and the fuzzed server's path, origin and header limits. Lenient where HTTP is (bare LF
- * line ends, optional whitespace), so that it never calls a request bad that a server may accept.
+ * A GET request's head, read the way RFC 7230 lets a recipient read it (bare LF line ends,
+ * whitespace-delimited request line, optional whitespace around values), or undefined when it
+ * is not one: no end, not GET, HTTP below 1.1, a line that is not a field.
  */
-export function mustRefuse(request: Buffer): boolean {
+function parseRequestHead(request: Buffer): ParsedRequest | undefined {
   const text = request.toString("latin1");
   const end = text.search(/\r?\n\r?\n/);
-  if (end < 0) return true;
+  if (end < 0) return undefined;
   const [requestLine, ...lines] = text.slice(0, end).split(/\r?\n/);
   // RFC 7230 §3.5: recipients "MAY instead parse on whitespace-delimited word boundaries".
   const line = /^GET[ \t]+(\S+)[ \t]+HTTP\/(\d)\.(\d)[ \t]*$/.exec(requestLine ?? "");
-  if (!line || Number(line[2]) * 10 + Number(line[3]) < 11) return true;
-  if (line[1]!.split("?")[0] !== FUZZ_PATH) return true;
+  if (!line || Number(line[2]) * 10 + Number(line[3]) < 11) return undefined;
   const fields = new Map<string, string[]>();
   for (const l of lines) {
     const field = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/.exec(l);
-    if (!field) return true;
+    if (!field) return undefined;
     const name = field[1]!.toLowerCase();
     fields.set(name, [...(fields.get(name) ?? []), field[2]!]);
   }
+  return { path: line[1]!.split("?")[0]!, headBytes: end, lines: lines.length, fields };
+}
+
+/**
+ * True when no server may answer `request` with 101: RFC 6455 §4.2.1's requirements, RFC 7230
+ * §5.4 on Host, and the fuzzed server's path, origin, token and header limits. Lenient where HTTP
+ * is, so that it never calls a request bad that a server may accept.
+ */
+export function mustRefuse(request: Buffer): boolean {
+  const head = parseRequestHead(request);
+  if (!head) return true;
+  const { fields } = head;
   const one = (name: string) => (fields.get(name)?.length === 1 ? fields.get(name)![0]! : undefined);
   const tokens = (name: string) => (fields.get(name) ?? []).join(",").toLowerCase().split(",").map((t) => t.trim());
   const key = one("sec-websocket-key");
   const origin = fields.get("origin");
   return (
-    lines.length > FUZZ_LIMITS.maxHeaderCount ||
-    end > FUZZ_LIMITS.maxHeaderBytes + 256 ||
+    head.path !== FUZZ_PATH ||
+    head.lines > FUZZ_LIMITS.maxHeaderCount ||
+    head.headBytes > FUZZ_LIMITS.maxHeaderBytes + 256 ||
     one("host") === undefined ||
     !tokens("upgrade").includes("websocket") ||
     !tokens("connection").includes("upgrade") ||
