@@ -1,9 +1,8 @@
 // Fuzzing as a soak (BENCH.md `soak`): the server and client fuzzers of test/fuzz/, seeded from
-// the clock (the seed is printed, so that a failure replays: FUZZ_SEED=<seed> FUZZ_INPUTS=<n>
-// npx vitest run test/fuzz/<server|client>.test.ts), each for a fixed time, reporting how many
-// inputs it tried and how many failed (must be 0). Unlike the CI tests, nothing is left out: the
-// inputs of known defects whose fixes are not merged yet count here. The failures and their
-// inputs go to stderr.
+// the clock, each for a fixed time, reporting how many inputs it tried and how many failed (must
+// be 0). Unlike the CI tests, nothing is left out: the inputs of known defects whose fixes are not
+// merged yet count here. Failures and their inputs go to stderr with the seed, so that a run
+// replays: FUZZ_ALL_INPUTS=1 FUZZ_SEED=<seed> FUZZ_INPUTS=<inputs> npx vitest run test/fuzz/<server|client>.test.ts
 import type { FuzzReport, FuzzTarget } from "../../test/support/fuzz/runner.js";
 import type { Comparison } from "../measure.js";
 import type { Baseline, BenchSpec, CaseSpec, Env } from "../types.js";
