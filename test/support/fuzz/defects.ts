@@ -14,7 +14,7 @@ export type KnownDefect =
    */
   | "deflate-close-race"
   /**
-   * Server: an uncompressed message on a connection with permessage-deflate may exceed maxPayload
+   * Server and client: an uncompressed message on a connection with permessage-deflate may exceed maxPayload
    * and maxMessage by zlib's worst-case expansion (the allowance meant for compressed frames).
    */
   | "uncompressed-over-limit"
