@@ -1,7 +1,10 @@
-// The serial link (docs/link-protocol.md): what it costs on the wire, and what it carries on a
-// 115,200-baud line. Efficiency comes from src/link's real encodings; goodput from a device end
-// and a bridge end on a paced line on the simulator's virtual clock (bench/link/goodput.ts).
+// The serial link (docs/link-protocol.md): what it costs on the wire, what it carries on a
+// 115,200-baud line, and what its C device library costs a microcontroller. Efficiency comes
+// from src/link's real encodings; goodput from a device end and a bridge end on a paced line
+// on the simulator's virtual clock (bench/link/goodput.ts); sizes from firmware-sim/c's own
+// size script.
 import { linkEfficiency } from "../../src/link/index.js";
+import { cSizes, type CSizes } from "../link/c-size.js";
 import { measureGoodput, type GoodputResult } from "../link/goodput.js";
 import { TELEMETRY_BYTES } from "../link/telemetry.js";
 import type { Comparison } from "../measure.js";
@@ -46,18 +49,27 @@ const goodputCase = (name: string, errorRate: number): CaseSpec => ({
   },
 });
 
+const sizeCase = (name: string, pick: (sizes: CSizes) => number): CaseSpec => ({
+  name,
+  baselines: ["none"],
+  unit: "bytes",
+  measure: async () => alone(pick(await cSizes())),
+});
+
 export const link: BenchSpec = {
   name: "link",
   unit: "per row",
   divisor: 1,
   header:
-    "the serial link (docs/link-protocol.md); baseline none: theirs = 1, ratio = ours; line: theirs = the line's raw byte rate (115,200 baud 8N1), ratio = the share of it delivered as payload; payload/wire and B/s higher is better",
+    "the serial link (docs/link-protocol.md); baseline none: theirs = 1, ratio = ours; line: theirs = the line's raw byte rate (115,200 baud 8N1), ratio = the share of it delivered as payload; payload/wire and B/s higher is better, bytes lower is better",
   cases: [
     efficiencyCase(16), efficiencyCase(TELEMETRY_BYTES), efficiencyCase(256),
     goodputCase("115200-goodput", 0), goodputCase("115200-goodput-noisy", NOISY_ERROR_RATE),
+    sizeCase("c-flash", (s) => s.device.flash), sizeCase("c-flash-library", (s) => s.library.flash), sizeCase("c-ram", (s) => s.context),
   ],
   summary: () => [
     "efficiency: linkEfficiency(n) from src/link's encodings: one message written on its own, best-effort when it fits one packet (16 B, 64 B), else reliable in fragments (256 B); the target is >= 0.85 at 64 B.",
     `goodput: ${TELEMETRY_BYTES}-byte telemetry (best-effort) from a device end (maxPacket 64, window 1) to a bridge end (defaults), sent the moment the device's line is free, on a line paced at ${BAUD / 10} bytes/s each way (${GOODPUT.full.seconds} s of virtual line time per run, --quick ${GOODPUT.quick.seconds} s; one seed per run); counted: payload of the messages delivered intact. -noisy: the simulator's fault injector at ${NOISY_ERROR_RATE} events per byte each way (flips, drops, inserts, bursts).`,
+    "c-flash: a typical sensor (firmware-sim/c/size_probe.c) linked bare with --gc-sections; c-flash-library: every object of the library; c-ram: sizeof(ewl_link), the library's only RAM; the library's default sizes (packet 256, message 256), arm-none-eabi-gcc -Os -mcpu=cortex-m0plus -mthumb.",
   ],
 };
