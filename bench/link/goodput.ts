@@ -41,8 +41,8 @@ export function measureGoodput(options: GoodputOptions): GoodputResult {
   const hello = benchHello("goodput");
   const now = () => scheduler.now();
   const faults = { toBridge: new LineFaults({ errorRate: options.errorRate }, random.fork("to bridge")), toDevice: new LineFaults({ errorRate: options.errorRate }, random.fork("to device")) };
-  const bridgeTimers = sessionTimers(scheduler, () => bridge);
-  const deviceTimers = sessionTimers(scheduler, () => device);
+  const bridgeTimers = sessionTimers(scheduler, () => bridge).rearm;
+  const deviceTimers = sessionTimers(scheduler, () => device).rearm;
   const toBridge = new PacedLine(scheduler, options.baud, (bytes) => {
     bridge.receive(bytes);
     bridgeTimers();

@@ -55,25 +55,34 @@ export class PacedLine {
   }
 }
 
-/**
- * Runs a link session's timers (SYNC, ping, retransmission) on `scheduler`. Returns the function
- * to call after every call into the session: it re-arms the one timer for the session's next
- * deadline.
- */
-export function sessionTimers(scheduler: Scheduler, session: () => LinkSession): () => void {
+export interface SessionTimers {
+  /** Call after every call into the session: re-arms the one timer for its next deadline. */
+  rearm(): void;
+  /** No more ticks (the end is gone). */
+  cancel(): void;
+}
+
+/** Runs a link session's timers (SYNC, ping, retransmission) on `scheduler`. */
+export function sessionTimers(scheduler: Scheduler, session: () => LinkSession): SessionTimers {
   let timer: Timer | undefined;
   let armedAt = Infinity;
+  const cancel = (): void => {
+    timer?.cancel();
+    timer = undefined;
+    armedAt = Infinity;
+  };
   const rearm = (): void => {
     const at = session().nextTimeout();
     if (at === armedAt) return;
-    timer?.cancel();
+    cancel();
     armedAt = at;
-    timer = at === Infinity ? undefined : scheduler.at(at, () => {
+    if (at === Infinity) return;
+    timer = scheduler.at(at, () => {
       timer = undefined;
       armedAt = Infinity;
       session().tick();
       rearm();
     });
   };
-  return rearm;
+  return { rearm, cancel };
 }
