@@ -7,7 +7,7 @@ import { DEVICE_LINK_DEFAULTS } from "../../firmware-sim/device.js";
 import { LineFaults, type FaultCounts } from "../../firmware-sim/faults.js";
 import { Random } from "../../firmware-sim/random.js";
 import { VirtualScheduler } from "../../firmware-sim/scheduler.js";
-import { PacedLine, lineBytesPerSecond, sessionTimers } from "./line.js";
+import { PacedLine, RX_FIFO_BYTES, lineBytesPerSecond, sessionTimers } from "./line.js";
 import { benchHello, sequenceOf, telemetryBody } from "./telemetry.js";
 
 export interface GoodputOptions {
@@ -53,6 +53,8 @@ export function measureGoodput(options: GoodputOptions): GoodputResult {
   }, faults.toDevice);
 
   let window: { from: number; to: number } | undefined;
+  /** Bytes the device's line carried within the window. */
+  let carried = 0;
   const inWindow = (at: number) => window !== undefined && at >= window.from && at < window.to;
   const counts = { sent: 0, delivered: 0, bytes: 0, lastSeq: -1 };
   const bridge: LinkSession = new LinkSession({ session: random.fork("bridge session").nonzeroUint32(), now }, {
@@ -76,7 +78,7 @@ export function measureGoodput(options: GoodputOptions): GoodputResult {
     pumpArmed = false;
     if (device.state !== "established") return; // `up` starts it again
     if (toBridge.idleAt <= now()) {
-      device.sendBestEffort(MessageKind.Telemetry, telemetryBody(hello, seq++, now() / 1000));
+      device.sendBestEffort(MessageKind.Telemetry, telemetryBody(hello, seq++));
       if (inWindow(now())) counts.sent++;
       deviceTimers();
     }
@@ -87,7 +89,11 @@ export function measureGoodput(options: GoodputOptions): GoodputResult {
     write: (bytes) => toBridge.write(bytes),
     message: () => {},
     up: () => {
-      window ??= { from: now() + options.warmup * 1000, to: now() + (options.warmup + options.seconds) * 1000 };
+      if (!window) {
+        window = { from: now() + options.warmup * 1000, to: now() + (options.warmup + options.seconds) * 1000 };
+        scheduler.at(window.from, () => void (carried = -toBridge.arrived));
+        scheduler.at(window.to, () => void (carried += toBridge.arrived));
+      }
       if (!pumpArmed) scheduler.at(now(), pump);
     },
   });
@@ -99,6 +105,7 @@ export function measureGoodput(options: GoodputOptions): GoodputResult {
   if (!window) throw new Error(`the link did not come up within ${upBy / 1000} s of line time (error rate ${options.errorRate})`);
   scheduler.runUntil(window.to);
   if (counts.delivered === 0) throw new Error("no telemetry was delivered in the measured time");
+  checkSaturated(carried, lineBytesPerSecond(options.baud) * options.seconds);
   return {
     bytesPerSecond: counts.bytes / options.seconds,
     lineLimit: lineBytesPerSecond(options.baud),
@@ -107,4 +114,15 @@ export function measureGoodput(options: GoodputOptions): GoodputResult {
     damage: { toBridge: faults.toBridge.counts, toDevice: faults.toDevice.counts },
     bridgeLink: bridge.stats,
   };
+}
+
+/**
+ * The device must have kept its line busy (else the figure understates the link) and the line
+ * must not have carried more than its rate (else the model is wrong): within one receive FIFO
+ * at either edge of the window, and the few ms the device end waits for nothing but its timers.
+ */
+function checkSaturated(carried: number, capacity: number): void {
+  if (carried > capacity + RX_FIFO_BYTES || carried < capacity * 0.99) {
+    throw new Error(`the device-to-bridge line carried ${carried} bytes in a window that holds ${capacity.toFixed(0)}: the line model or the device's pacing is broken`);
+  }
 }

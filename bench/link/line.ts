@@ -25,8 +25,8 @@ export class PacedLine {
   readonly #deliver: (bytes: Uint8Array) => void;
   readonly #faults: LineFaults | undefined;
   #idleAt = 0;
-  /** Bytes written so far. */
-  written = 0;
+  /** Bytes that have crossed the line so far (as sent: the damage the far end sees is not counted). */
+  arrived = 0;
 
   constructor(scheduler: Scheduler, baud: number, deliver: (bytes: Uint8Array) => void, faults?: LineFaults) {
     this.#scheduler = scheduler;
@@ -48,10 +48,12 @@ export class PacedLine {
       const chunk = copy.subarray(at, at + RX_FIFO_BYTES);
       const arrival = start + (at + chunk.length) / this.#bytesPerMs;
       // Faults are applied in arrival order: the injector's state runs along the byte stream.
-      this.#scheduler.at(arrival, () => this.#deliver(this.#faults ? this.#faults.apply(chunk) : chunk));
+      this.#scheduler.at(arrival, () => {
+        this.arrived += chunk.length;
+        this.#deliver(this.#faults ? this.#faults.apply(chunk) : chunk);
+      });
     }
     this.#idleAt = start + copy.length / this.#bytesPerMs;
-    this.written += copy.length;
   }
 }
 

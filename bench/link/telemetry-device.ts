@@ -30,7 +30,6 @@ export class TelemetryDevice {
   readonly #end: TtyEnd;
   readonly #session: LinkSession;
   readonly #timers: SessionTimers;
-  readonly #bootedAt = performance.now();
   #helloDelivered = false;
   #helloId = 0;
   #seq = 0;
@@ -79,7 +78,7 @@ export class TelemetryDevice {
   #sendTelemetry(): void {
     const seq = this.#seq++;
     const at = performance.now();
-    const body = telemetryBody(this.hello, seq, (at - this.#bootedAt) / 1000);
+    const body = telemetryBody(this.hello, seq);
     if (this.#session.sendBestEffort(MessageKind.Telemetry, body)) this.#options.onSent(seq, at);
   }
 
