@@ -1,8 +1,8 @@
 // The serial bridge under the issue's load: 32 devices sending 10 telemetry messages a second
 // each, every device on a socat pty pair of its own, the bridge in a process of its own
-// (bridge-process.ts, bundled: bridge-spawn.ts) with one port per device, a real Mosquitto, and a subscriber (edgews/mqtt)
-// in this process that times each message from the moment the device wrote it to the moment it
-// arrived through the bridge and the broker. Meanwhile the bridge process's RSS (VmRSS) and CPU
+// (bridge-process.ts, bundled by bridge-spawn.ts) with one port per device, a real Mosquitto,
+// and a subscriber (edgews/mqtt) in this process that times each message from the moment the
+// device wrote it to the moment it arrived through the bridge and the broker. Meanwhile the bridge process's RSS (VmRSS) and CPU
 // time (utime + stime, every thread) are read from /proc. One run measures all four figures;
 // the cases of one child share it.
 import { execFile, execFileSync } from "node:child_process";
@@ -128,12 +128,12 @@ class ProcessSampler {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs: number, failure: () => Error | undefined): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+async function waitFor(condition: () => boolean, what: () => string, failure: () => Error | undefined): Promise<void> {
+  const deadline = performance.now() + START_TIMEOUT_MS;
   while (!condition()) {
     const failed = failure();
     if (failed) throw failed;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out after ${START_TIMEOUT_MS} ms waiting for ${what()}`);
     await sleep(20);
   }
 }
@@ -148,62 +148,73 @@ async function ensureSocat(): Promise<void> {
   }
 }
 
-/** Everything started, for the teardown: in reverse order of need. */
-interface Rig {
-  broker?: Mosquitto;
-  subscriber?: MqttClient;
-  fleet?: Fleet;
-  devices: TelemetryDevice[];
-  bridge?: BridgeProcess;
-}
+/** What one run starts, and stops in reverse order. */
+class BridgeRig {
+  readonly recorder = new LatencyRecorder();
+  /** Device ids announced online by the bridge. */
+  readonly #online = new Set<string>();
+  #broker: Mosquitto | undefined;
+  #subscriber: MqttClient | undefined;
+  #fleet: Fleet | undefined;
+  #devices: TelemetryDevice[] = [];
+  #bridge: BridgeProcess | undefined;
+  /** The first thing that went wrong while the run was going (a device's pty, the subscriber). */
+  failure: Error | undefined;
 
-async function teardown(rig: Rig): Promise<void> {
-  for (const device of rig.devices) device.stop();
-  await rig.bridge?.stop();
-  await rig.fleet?.stop();
-  await Promise.race([rig.subscriber?.end(true), sleep(2000)]);
-  await rig.broker?.dispose();
+  get bridgePid(): number {
+    return this.#bridge!.pid;
+  }
+
+  /** Broker, subscriber, ptys and devices, then the bridge; resolves once every device is online at the broker. */
+  async start(): Promise<void> {
+    await ensureSocat();
+    const { startMosquitto } = await import("../../test/support/mosquitto.js");
+    this.#broker = await startMosquitto({ config: BROKER_CONFIG });
+    const base = `edgews-bench-${process.pid}`;
+    this.#subscriber = await subscribe(this.#broker.url, base, {
+      state: (device, seq) => this.#fail(this.recorder.onReceived(device, seq, performance.now())),
+      availability: (device, state) => void (state === "online" ? this.#online.add(device) : this.#online.delete(device)),
+    }, (error) => this.#fail(error));
+
+    const dir = mkdtempSync(join(tmpdir(), "edgews-bench-link-"));
+    const fleet = (this.#fleet = new Fleet(dir, true));
+    const ids = Array.from({ length: BRIDGE_LOAD.devices }, (_, i) => `bench-${i + 1}`);
+    await fleet.open(ids.map((id) => [join(dir, `${id}.mcu`), join(dir, id)]));
+    this.#devices = ids.map((id, i) => new TelemetryDevice({
+      id, path: fleet.ptys[i]!.devicePath, rate: BRIDGE_LOAD.rate,
+      onSent: (seq, at) => this.recorder.onSent(id, seq, at),
+      onError: (error) => this.#fail(new Error(`device ${id}: ${error.message}`)),
+    }));
+    this.#bridge = await startBridgeProcess({ url: this.#broker.url, clientId: `${base}-bridge`, base, store: join(dir, "bridge.store"), ports: fleet.ptys.map((p) => p.bridgePath) });
+    await waitFor(() => this.#online.size === ids.length, () => `all ${ids.length} devices online at the broker (${this.#online.size} so far)`, () => this.failure);
+    for (const device of this.#devices) device.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const device of this.#devices) device.stop();
+    await this.#bridge?.stop();
+    await this.#fleet?.stop();
+    await Promise.race([this.#subscriber?.end(true), sleep(2000)]);
+    await this.#broker?.dispose();
+  }
+
+  #fail(error: Error | undefined): void {
+    this.failure ??= error;
+  }
 }
 
 async function runBridge(quick: boolean): Promise<BridgeRun> {
   const timing = quick ? BRIDGE_TIMING.quick : BRIDGE_TIMING.full;
-  const rig: Rig = { devices: [] };
-  const recorder = new LatencyRecorder();
-  let failure: Error | undefined;
+  const rig = new BridgeRig();
   try {
-    await ensureSocat();
-    const { startMosquitto } = await import("../../test/support/mosquitto.js");
-    rig.broker = await startMosquitto({ config: BROKER_CONFIG });
-    const base = `edgews-bench-${process.pid}`;
-    const online = new Set<string>();
-    rig.subscriber = await subscribe(rig.broker.url, base, {
-      state: (device, seq) => {
-        const error = recorder.onReceived(device, seq, performance.now());
-        if (error) failure ??= error;
-      },
-      availability: (device, state) => void (state === "online" ? online.add(device) : online.delete(device)),
-    }, (error) => (failure ??= error));
-
-    const dir = mkdtempSync(join(tmpdir(), "edgews-bench-link-"));
-    rig.fleet = new Fleet(dir, true);
-    const ids = Array.from({ length: BRIDGE_LOAD.devices }, (_, i) => `bench-${i + 1}`);
-    await rig.fleet.open(ids.map((id) => [join(dir, `${id}.mcu`), join(dir, id)]));
-    rig.devices = ids.map((id, i) => new TelemetryDevice({
-      id, path: rig.fleet!.ptys[i]!.devicePath, rate: BRIDGE_LOAD.rate,
-      onSent: (seq, at) => recorder.onSent(id, seq, at),
-      onError: (error) => (failure ??= new Error(`device ${id}: ${error.message}`)),
-    }));
-
-    rig.bridge = await startBridgeProcess({ url: rig.broker.url, clientId: `${base}-bridge`, base, store: join(dir, "bridge.store"), ports: rig.fleet.ptys.map((p) => p.bridgePath) });
-    await waitFor(() => online.size === ids.length, `all ${ids.length} devices online at the broker (${online.size} so far)`, START_TIMEOUT_MS, () => failure);
-    for (const device of rig.devices) device.start();
+    await rig.start();
     await sleep(timing.warmup * 1000);
-
-    const sampler = new ProcessSampler(rig.bridge.pid);
+    const sampler = new ProcessSampler(rig.bridgePid);
     const windows: BridgeWindow[] = [];
-    for (let i = 0; i < timing.windows; i++) windows.push(await measureWindow(timing.window * 1000, recorder, sampler, () => failure));
+    for (let i = 0; i < timing.windows; i++) windows.push(await measureWindow(timing.window * 1000, rig, sampler));
     await sleep(DRAIN_MS);
-    if (failure) throw failure;
+    if (rig.failure) throw rig.failure;
+    const { recorder } = rig;
     const run = { windows, sent: recorder.sent, received: recorder.received, lost: recorder.lost() };
     if (run.received < run.sent * MIN_DELIVERED) {
       throw new Error(`the subscriber got ${run.received} of the ${run.sent} messages sent in the measured windows (${run.lost} never arrived): the figures would describe a lighter load than ${BRIDGE_LOAD.devices} × ${BRIDGE_LOAD.rate}/s`);
@@ -211,22 +222,21 @@ async function runBridge(quick: boolean): Promise<BridgeRun> {
     process.stderr.write(`link bridge: ${timing.windows} window(s) of ${timing.window} s; ${run.sent} messages sent in them, ${run.received} received through the broker, ${run.lost} lost\n`);
     return run;
   } finally {
-    await teardown(rig);
+    await rig.stop();
   }
 }
 
-async function measureWindow(ms: number, recorder: LatencyRecorder, sampler: ProcessSampler, failure: () => Error | undefined): Promise<BridgeWindow> {
+async function measureWindow(ms: number, rig: BridgeRig, sampler: ProcessSampler): Promise<BridgeWindow> {
   const cpuBefore = sampler.cpuSeconds();
   const started = performance.now();
-  recorder.open();
+  rig.recorder.open();
   let peak = sampler.rssBytes();
   while (performance.now() - started < ms) {
     await sleep(RSS_SAMPLE_MS);
-    const failed = failure();
-    if (failed) throw failed;
+    if (rig.failure) throw rig.failure;
     peak = Math.max(peak, sampler.rssBytes());
   }
-  const latencies = recorder.close();
+  const latencies = rig.recorder.close();
   const cpuPercent = ((sampler.cpuSeconds() - cpuBefore) / ((performance.now() - started) / 1000)) * 100;
   if (latencies.length === 0) throw new Error("no telemetry reached the subscriber in a measured window");
   return { p50: quantile(latencies, 0.5) * 1000, p99: quantile(latencies, 0.99) * 1000, rssMiB: peak / MIB, cpuPercent };
@@ -242,8 +252,15 @@ async function subscribe(url: string, base: string, on: Topics, fail: (error: Er
   const { connect } = await import("../../src/mqtt/index.js");
   const client = connect(url, { protocolVersion: 5, clientId: `${base}-subscriber`, clean: true, reconnect: false });
   await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
+    const timer = setTimeout(() => reject(new Error(`the subscriber got no CONNACK from ${url} in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    client.once("connect", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
   client.on("error", fail);
   client.on("close", () => fail(new Error("the subscriber's connection to the broker closed during the bench")));
