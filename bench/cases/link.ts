@@ -1,8 +1,9 @@
 // The serial link (docs/link-protocol.md): what it costs on the wire, what it carries on a
-// 115,200-baud line, and what its C device library costs a microcontroller. Efficiency comes
-// from src/link's real encodings; goodput from a device end and a bridge end on a paced line
-// on the simulator's virtual clock (bench/link/goodput.ts); sizes from firmware-sim/c's own
-// size script.
+// 115,200-baud line, what the bridge costs with 32 devices, and what the C device library
+// costs a microcontroller. Efficiency comes from src/link's real encodings; goodput from a
+// device end and a bridge end on a paced line on the simulator's virtual clock
+// (bench/link/goodput.ts); the bridge's figures from a real one on ptys with Mosquitto
+// (bench/link/bridge-bench.ts); sizes from firmware-sim/c's own size script.
 import { linkEfficiency } from "../../src/link/index.js";
 import { BRIDGE_LOAD, BRIDGE_TIMING, bridgeRun, type BridgeWindow } from "../link/bridge-bench.js";
 import { cSizes, type CSizes } from "../link/c-size.js";
