@@ -208,6 +208,19 @@ function onHeader(s: usize, h: usize, pos: usize, end: usize): usize {
   return startDataFrame(s, opcode, fin, rsv1, length, pos, end);
 }
 
+/**
+ * The limits hold for a message as the application sees it. A compressed (permessage-deflate)
+ * message crosses the wire deflated, and incompressible data grows when deflated: by 0.03% with
+ * zlib's defaults, by up to 14% with a small memLevel (Python's websockets uses 5). Its frames
+ * are allowed zlib's conservative deflateBound, so a message within maxMessage once inflated is
+ * never refused for its wire size (the decompressor holds the inflated size to maxMessage
+ * exactly). An uncompressed message gets no allowance.
+ */
+function wireLimit(limit: u64, compressed: bool): u64 {
+  if (!compressed || limit == u64.MAX_VALUE) return limit;
+  return limit + (limit + 7) / 8 + (limit + 63) / 64 + 5;
+}
+
 function startDataFrame(s: usize, opcode: u32, fin: bool, rsv1: bool, length: u64, pos: usize, end: usize): usize {
   let fragments: u32 = 1;
   let messageBytes: u64 = 0;
@@ -222,8 +235,9 @@ function startDataFrame(s: usize, opcode: u32, fin: bool, rsv1: bool, length: u6
     overhead = load<u64>(s, S_FRAGMENT_OVERHEAD);
   }
   if (length < SMALL_FRAGMENT) overhead += SMALL_FRAGMENT - length;
-  if (length > load<u64>(s, S_MAX_PAYLOAD)) return failAt(s, ErrorKind.FrameTooBig, 1009, end);
-  if (length > load<u64>(s, S_MAX_MESSAGE) - messageBytes) return failAt(s, ErrorKind.MessageTooBig, 1009, end);
+  const compressed = (load<u8>(s, S_MESSAGE_FLAGS) & FLAG_RSV1) != 0;
+  if (length > wireLimit(load<u64>(s, S_MAX_PAYLOAD), compressed)) return failAt(s, ErrorKind.FrameTooBig, 1009, end);
+  if (length > wireLimit(load<u64>(s, S_MAX_MESSAGE), compressed) - messageBytes) return failAt(s, ErrorKind.MessageTooBig, 1009, end);
   if (fragments > load<u32>(s, S_MAX_FRAGMENTS)) return failAt(s, ErrorKind.TooManyFragments, 1009, end);
   if (overhead > load<u64>(s, S_MAX_FRAGMENT_OVERHEAD)) return failAt(s, ErrorKind.TooManyFragments, 1009, end);
   store<u32>(s, fragments, S_FRAGMENTS);

@@ -4,9 +4,11 @@ import type { Comparison, Contender, Timing } from "./measure.js";
 
 /**
  * The peer a case is compared with (BENCH.md), plus `utf-8-validate` (the native addon ws used
- * before buffer.isUtf8) and `js` (a plain JavaScript loop, for the crossover bench).
+ * before buffer.isUtf8), `js` (a plain JavaScript loop, for the crossover bench), `line` (a
+ * serial line's raw byte rate: the most any protocol on it could carry) and `none` (a figure
+ * with nothing to compare: theirs is 1, so the ratio is ours).
  */
-export type Baseline = "ws" | "ws-js" | "bufferutil" | "isUtf8" | "utf-8-validate" | "js" | "mqtt";
+export type Baseline = "ws" | "ws-js" | "bufferutil" | "isUtf8" | "utf-8-validate" | "js" | "mqtt" | "line" | "none";
 
 /** How ws runs in a child: with its native helpers, or in pure JavaScript (see ws-js-preload.ts). */
 export type WsMode = "native" | "js";

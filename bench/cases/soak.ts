@@ -1,8 +1,7 @@
 // Fuzzing as a soak (BENCH.md `soak`): the server and client fuzzers of test/fuzz/, seeded from
 // the clock, each for a fixed time, reporting how many inputs it tried and how many failed (must
-// be 0). Unlike the CI tests, nothing is left out: the inputs of known defects whose fixes are not
-// merged yet count here. Failures and their inputs go to stderr with the seed, so that a run
-// replays: FUZZ_ALL_INPUTS=1 FUZZ_SEED=<seed> FUZZ_INPUTS=<inputs> npx vitest run test/fuzz/<server|client>.test.ts
+// be 0). Failures and their inputs go to stderr with the seed, so that a run replays:
+// FUZZ_SEED=<seed> FUZZ_INPUTS=<inputs> npx vitest run test/fuzz/<server|client>.test.ts
 import type { FuzzReport, FuzzTarget } from "../../test/support/fuzz/runner.js";
 import type { Comparison } from "../measure.js";
 import type { Baseline, BenchSpec, CaseSpec, Env } from "../types.js";
@@ -69,6 +68,6 @@ export const soak: BenchSpec = {
   cases: [soakCase("server", "inputs"), soakCase("server", "failures"), soakCase("client", "inputs"), soakCase("client", "failures")],
   summary: () => [
     `baseline none: no peer, theirs is 1 and the ratio is the count. Each case runs its fuzzer for ${RUN_MS.full / 1000} s in its own child (--quick: ${RUN_MS.quick / 1000} s, one run per fuzzer; FUZZ_SOAK_MS sets another time).`,
-    "Seeds, failures and their inputs are on stderr above; nothing is left out, so defects awaiting fixes count.",
+    "Seeds, failures and their inputs are on stderr above.",
   ],
 };

@@ -2,7 +2,7 @@
 // 6455 state machine (§7 closing handshake), ping/pong, limits and message order around
 // asynchronous permessage-deflate; the transport adapter owns the socket.
 import {
-  DEFAULT_PARSER_LIMITS, ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers, type ParserLimits, type Role,
+  ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers, type ParserLimits, type Role,
 } from "../core/index.js";
 import { copyOut } from "../core/bytes.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
@@ -174,7 +174,7 @@ export class Connection implements ParserHandlers {
       this.#inbound = new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading());
       this.#outbound = new Sequencer((e) => this.fail(asCloseable(e)));
     }
-    this.#parser = new FrameParser(core, { ...options, ...wireLimits(options), perMessageDeflate: deflate !== undefined }, this);
+    this.#parser = new FrameParser(core, { ...options, perMessageDeflate: deflate !== undefined }, this);
     this.#armHeartbeat();
     this.#armIdleTimer(options.idleTimeout ?? 0);
   }
@@ -556,22 +556,6 @@ export class Connection implements ParserHandlers {
     this.#sendControl(Opcode.Ping, new Uint8Array(0));
     this.#armHeartbeat();
   }
-}
-
-/**
- * With permessage-deflate, what crosses the wire is compressed, and incompressible data grows
- * when deflated: by 0.03% with zlib's defaults, by up to 14% with a small memLevel (Python's
- * websockets uses 5). The frame limits then allow zlib's conservative deflateBound, so a
- * message within maxMessage once inflated is never refused for its wire size; the inflated
- * size is held to maxMessage exactly by the decompressor.
- */
-function wireLimits(options: ConnectionOptions): ParserLimits {
-  if (!options.deflate) return {};
-  const bound = (limit: number) => (limit === 0 ? 0 : limit + Math.ceil(limit / 8) + Math.ceil(limit / 64) + 5);
-  return {
-    maxPayload: bound(options.maxPayload ?? DEFAULT_PARSER_LIMITS.maxPayload),
-    maxMessage: bound(options.maxMessage ?? DEFAULT_PARSER_LIMITS.maxMessage),
-  };
 }
 
 /** A received message that is to wait in the inbound queue, keeping alive no more than its own bytes. */

@@ -123,6 +123,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       // Node checks headersTimeout only every 30 s; a socket that hasn't upgraded within the
       // handshake timeout (slowloris) is dropped by this timer instead.
       this.#server.on("connection", (socket: Socket) => startHandshakeTimer(socket, handshakeTimeout));
+      // Without a listener Node drops a CONNECT (it asks for a tunnel, not an upgrade) unanswered.
+      this.#server.on("connect", (req: http.IncomingMessage, socket: Duplex) => {
+        socket.on("error", destroySocket);
+        this.#refuse(socket, 405, "a WebSocket endpoint takes GET, not CONNECT", req, { Allow: "GET" });
+      });
       this.#server.listen(options.port, options.host ?? "127.0.0.1", () => {
         this.emit("listening");
         onListening?.();

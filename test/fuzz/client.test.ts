@@ -1,30 +1,17 @@
 // Fuzzes our WebSocket client against an evil server on loopback: generated answers to its
 // upgrade and, after valid 101s, generated frame streams (test/support/fuzz/). A fixed seed and
 // input count here; `npm run bench -- soak` runs the same fuzzer seedless for longer. To replay:
-// FUZZ_SEED=<seed> FUZZ_INPUTS=<count> npx vitest run test/fuzz/client.test.ts (FUZZ_ALL_INPUTS=1 keeps
-// the inputs of known defects too, to check a branch that fixes them).
+// FUZZ_SEED=<seed> FUZZ_INPUTS=<count> npx vitest run test/fuzz/client.test.ts
 import { expect, it } from "vitest";
 import { clientFuzzer } from "../support/fuzz/client-fuzzer.js";
-import { NOTHING_EXCLUDED, type KnownDefect } from "../support/fuzz/defects.js";
 import { formatReport, fuzz } from "../support/fuzz/runner.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_0012);
 /** About 10 s on a quiet 2-core machine, so well under 20 s on a loaded one. */
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 350);
 
-/**
- * Inputs that reveal defects whose fixes are not merged yet (see defects.ts), left out here; the
- * soak bench keeps them. Remove a line once its fix is in.
- */
-const AWAITING_FIXES = new Set<KnownDefect>([
-  "endless-refusal-body", // issue 11 defect 4 (branch server)
-  "abandoned-handshake-leak", // src/websocket/websocket.ts, src/client/connect.ts
-  "deflate-close-race", // src/deflate/permessage-deflate.ts
-  "uncompressed-over-limit", // src/protocol/connection.ts, wireLimits
-]);
-
 it(`ends as RFC 6455 says on ${INPUTS} generated server answers and frame streams, and keeps working`, async () => {
-  const target = await clientFuzzer(process.env.FUZZ_ALL_INPUTS ? NOTHING_EXCLUDED : AWAITING_FIXES);
+  const target = await clientFuzzer();
   try {
     const report = await fuzz(target, { seed: SEED, inputs: INPUTS });
     console.log(formatReport(report));

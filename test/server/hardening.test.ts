@@ -120,6 +120,22 @@ describe("server hardening", () => {
     expect(reply.subarray(4, 2 + length).toString()).toMatch(/maxFragments \(1000\)/);
   });
 
+  it("answers 405 to a CONNECT (Node would drop it unanswered)", async () => {
+    const { port } = await serve();
+    const answer = await rawRequest(port, "CONNECT /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    expect(statusOf(answer)).toBe(405);
+    expect(answer).toMatch(/Allow: GET/i);
+  });
+
+  it("with permessage-deflate, only compressed frames get zlib's allowance over maxPayload: an uncompressed one over it is 1009", async () => {
+    const { port } = await serve({ perMessageDeflate: true, maxPayload: 4096 });
+    const socket = await rawUpgrade(port, { "Sec-WebSocket-Extensions": "permessage-deflate" });
+    socket.write(frame({ opcode: 2, payload: Buffer.alloc(4097, 1) }));
+    const reply = await readUntilClose(socket);
+    expect(reply[0]).toBe(0x88);
+    expect(reply.readUInt16BE(2)).toBe(1009);
+  });
+
   it("close(): every client gets 1001 and the server stops", async () => {
     const { url, wss } = await serve();
     const clients = await Promise.all([open(url), open(url), open(url)]);
@@ -131,9 +147,9 @@ describe("server hardening", () => {
 });
 
 /** A raw TCP client that completed the upgrade; returns the socket with the 101 consumed. */
-async function rawUpgrade(port: number): Promise<net.Socket> {
+async function rawUpgrade(port: number, headers: Record<string, string> = {}): Promise<net.Socket> {
   const socket = net.connect(port, "127.0.0.1");
-  socket.write(requestHead("/", upgradeHeaders()));
+  socket.write(requestHead("/", upgradeHeaders(headers)));
   await new Promise<void>((resolve) => {
     let head = "";
     const onData = (d: Buffer) => {

@@ -8,7 +8,6 @@ import { WebSocketServer as WsServer } from "ws";
 import { WebSocket, type ClientOptions } from "../../../src/index.js";
 import { loadCoreSync } from "../../../src/core/node.js";
 import { frame } from "../frames.js";
-import { NOTHING_EXCLUDED, type Exclusions } from "./defects.js";
 import { EvilServer } from "./evil-server.js";
 import { frameStreamArb, streamBytes, type FrameStream } from "./frame-gen.js";
 import { judgeStream, type Delivery, type Verdict } from "./frame-model.js";
@@ -53,12 +52,12 @@ class ClientRecord {
   }
 }
 
-export async function clientFuzzer(excluded: Exclusions = NOTHING_EXCLUDED): Promise<FuzzTarget<ClientInput>> {
+export async function clientFuzzer(): Promise<FuzzTarget<ClientInput>> {
   const core = loadCoreSync({ maxConnections: CORE_SLOTS });
   const evil = await EvilServer.start();
   const { maxPayload, maxMessage, maxFragments, maxControlFramesPerSecond, handshakeTimeout, closeTimeout } = FUZZ_LIMITS;
   const options: ClientOptions = { core, handshakeTimeout, closeTimeout, maxPayload, maxMessage, maxFragments, maxControlFramesPerSecond, perMessageDeflate: true };
-  const arbitrary = fc.record({ answer: handshakeAnswerArb(excluded), stream: frameStreamArb("server", excluded), clientCloses: fc.boolean() });
+  const arbitrary = fc.record({ answer: handshakeAnswerArb(), stream: frameStreamArb("server"), clientCloses: fc.boolean() });
   return {
     name: "client",
     arbitrary,

@@ -4,7 +4,6 @@
 import fc from "fast-check";
 import { constants, deflateRawSync } from "node:zlib";
 import { frame, type RawFrame } from "../frames.js";
-import type { Exclusions } from "./defects.js";
 import { FUZZ_LIMITS } from "./limits.js";
 
 export interface FrameStream {
@@ -111,14 +110,14 @@ export function rarely<T>(arb: fc.Arbitrary<T>, n: number): fc.Arbitrary<T | nul
 
 /**
  * A frame stream as `sender` sends it (a client masks its frames, a server does not). With
- * "deflate-close-race" excluded, no stream negotiates permessage-deflate.
+ * `deflate: false`, no stream negotiates permessage-deflate.
  */
-export function frameStreamArb(sender: Sender, excluded: Exclusions): fc.Arbitrary<FrameStream> {
-  const deflateArb = excluded.has("deflate-close-race") ? fc.constant(false) : fc.boolean();
+export function frameStreamArb(sender: Sender, options: { deflate?: boolean } = {}): fc.Arbitrary<FrameStream> {
+  const deflateArb = options.deflate === false ? fc.constant(false) : fc.boolean();
   const ending = fc.oneof({ weight: 4, arbitrary: fc.constant("probe" as const) }, fc.constant("fin" as const), fc.constant("abort" as const));
   const mutation = rarely(mutationArb, 6);
   const messages = deflateArb.chain((deflate) =>
-    fc.record({ deflate: fc.constant(deflate), frames: unitsArb(sender, deflate, excluded).chain((units) => framesOf(units, sender)), mutation, chunking: chunkingArb, ending }),
+    fc.record({ deflate: fc.constant(deflate), frames: unitsArb(sender, deflate).chain((units) => framesOf(units, sender)), mutation, chunking: chunkingArb, ending }),
   );
   // A flood goes out in one write: it arrives in one read, before the rate limit's bucket refills.
   const flood = fc.record({ deflate: deflateArb, frames: controlFloodArb(sender), mutation, chunking: fc.constant<Chunking>({ sizes: [1 << 20], dripMs: 0 }), ending });
@@ -185,13 +184,8 @@ const tweakArb: fc.Arbitrary<Tweak> = fc.oneof(
 
 const COMPRESSIONS: readonly Compression[] = ["none", "deflate", "deflate", "final-block", "garbage", "bomb"];
 
-/**
- * With "uncompressed-over-limit" excluded, a connection with permessage-deflate gets compressed
- * messages only, and no tweak clears their RSV1.
- */
-function messageArb(sender: Sender, deflate: boolean, excluded: Exclusions): fc.Arbitrary<MessageUnit> {
-  const compressedOnly = deflate && excluded.has("uncompressed-over-limit");
-  const compressions = !deflate ? ["none" as const] : compressedOnly ? COMPRESSIONS.filter((c) => c !== "none") : COMPRESSIONS;
+function messageArb(sender: Sender, deflate: boolean): fc.Arbitrary<MessageUnit> {
+  const compressions = deflate ? COMPRESSIONS : ["none" as const];
   return fc.record({
     kind: fc.constant("message" as const),
     binary: fc.boolean(),
@@ -200,13 +194,13 @@ function messageArb(sender: Sender, deflate: boolean, excluded: Exclusions): fc.
     splits: fc.array(fc.nat(), { maxLength: maxFragments + 1 }),
     compression: fc.constantFrom(...compressions),
     interleaved: fc.array(controlArb(sender), { maxLength: 2 }),
-    tweak: rarely(compressedOnly ? tweakArb.filter((t) => !("rsv" in t)) : tweakArb, 8),
+    tweak: rarely(tweakArb, 8),
   });
 }
 
-function unitsArb(sender: Sender, deflate: boolean, excluded: Exclusions): fc.Arbitrary<Unit[]> {
+function unitsArb(sender: Sender, deflate: boolean): fc.Arbitrary<Unit[]> {
   const unit: fc.Arbitrary<Unit> = fc.oneof(
-    { weight: 6, arbitrary: messageArb(sender, deflate, excluded) },
+    { weight: 6, arbitrary: messageArb(sender, deflate) },
     { weight: 3, arbitrary: controlArb(sender).map((f) => ({ kind: "control" as const, frame: f })) },
   );
   return fc.array(unit, { maxLength: 8 });

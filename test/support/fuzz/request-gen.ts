@@ -3,7 +3,6 @@
 // byte-level mutations judged by an independent oracle, and requests that never finish.
 import fc from "fast-check";
 import { chunkingArb, mutate, rarely, type Chunking, type Mutation } from "./frame-gen.js";
-import type { Exclusions } from "./defects.js";
 import { ALLOWED_ORIGIN, FUZZ_LIMITS, FUZZ_PATH } from "./limits.js";
 
 export interface UpgradeRequestInput {
@@ -57,7 +56,7 @@ const duplicate = (name: string) => (r: UpgradeRequestInput) => {
   if (field) r.headers.push([field[0], name === "Host" ? "other.example" : field[1]]);
 };
 
-function violations(excluded: Exclusions): Violation[] {
+function violations(): Violation[] {
   const v = (part: string, name: string, statuses: number[], apply: (r: UpgradeRequestInput) => void): Violation => ({ name, part, statuses, apply });
   const all: Violation[] = [
     // RFC 6455 §4.2.1: "An HTTP/1.1 or higher GET request".
@@ -86,13 +85,11 @@ function violations(excluded: Exclusions): Violation[] {
     v("size", "fields past Node's limit", [431], (r) => r.headers.push(["X-Huge", "h".repeat(20_000)])),
     v("Authorization", "refused token", [401], (r) => set(r, "Authorization", REFUSED_TOKEN)),
   ];
-  if (!excluded.has("duplicate-headers")) {
-    // RFC 7230 §5.4: "a server MUST respond with a 400 ... to any HTTP/1.1 request message that
-    // ... contains more than one Host header field"; the other three are single-valued too.
-    all.push(v("Host", "duplicate Host", [400], duplicate("Host")), v("Upgrade", "duplicate Upgrade", [400], duplicate("Upgrade")));
-  }
+  // RFC 7230 §5.4: "a server MUST respond with a 400 ... to any HTTP/1.1 request message that
+  // ... contains more than one Host header field"; the other three are single-valued too.
+  all.push(v("Host", "duplicate Host", [400], duplicate("Host")), v("Upgrade", "duplicate Upgrade", [400], duplicate("Upgrade")));
   // A CONNECT request is not a GET: it deserves a 405 like any other method.
-  if (!excluded.has("connect-method")) all.push(v("method", "method CONNECT", [405], (r) => (r.method = "CONNECT")));
+  all.push(v("method", "method CONNECT", [405], (r) => (r.method = "CONNECT")));
   return all;
 }
 
@@ -138,8 +135,8 @@ const validRequestArb: fc.Arbitrary<UpgradeRequestInput> = fc
     return { method: "GET", target: FUZZ_PATH + g.query, version: "HTTP/1.1", headers, expected: [101], violations: [], mutation: null, chunking: { sizes: [1 << 20], dripMs: 0 }, completion: "complete" as const, truncateAt: 0 };
   });
 
-export function upgradeRequestArb(excluded: Exclusions): fc.Arbitrary<UpgradeRequestInput> {
-  const table = violations(excluded);
+export function upgradeRequestArb(): fc.Arbitrary<UpgradeRequestInput> {
+  const table = violations();
   return fc
     .record({
       base: validRequestArb,

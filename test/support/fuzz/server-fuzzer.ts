@@ -9,7 +9,6 @@ import { loadCoreSync } from "../../../src/core/node.js";
 import { frame } from "../frames.js";
 import { startServer } from "../net.js";
 import { acceptKeyOf } from "../raw-peer.js";
-import { NOTHING_EXCLUDED, type Exclusions } from "./defects.js";
 import { frameStreamArb, streamBytes, type FrameStream } from "./frame-gen.js";
 import { judgeStream, type Verdict } from "./frame-model.js";
 import { ALLOWED_ORIGIN, FUZZ_LIMITS, FUZZ_PATH, MARGIN_MS } from "./limits.js";
@@ -32,8 +31,7 @@ const QUIET_MS = 50;
 const COMPLETE_REQUEST_MS = FUZZ_LIMITS.handshakeTimeout / 4;
 const PROBE_MASK = Buffer.from([0x11, 0x22, 0x33, 0x44]);
 
-/** `excluded`: input classes of known defects to leave out (see defects.ts). */
-export async function serverFuzzer(excluded: Exclusions = NOTHING_EXCLUDED): Promise<FuzzTarget<ServerInput>> {
+export async function serverFuzzer(): Promise<FuzzTarget<ServerInput>> {
   const core = loadCoreSync({ maxConnections: CORE_SLOTS });
   const { wss, port } = await startServer({
     ...FUZZ_LIMITS,
@@ -53,8 +51,8 @@ export async function serverFuzzer(excluded: Exclusions = NOTHING_EXCLUDED): Pro
   wss.on("error", (error) => serverErrors.push(error.message));
   wss.on("connection", echo);
   const arbitrary: fc.Arbitrary<ServerInput> = fc.oneof(
-    { weight: 2, arbitrary: upgradeRequestArb(excluded).map((request) => ({ kind: "upgrade" as const, request })) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant("frames" as const), key: upgradeKeyArb, pipelined: fc.boolean(), stream: frameStreamArb("client", excluded) }) },
+    { weight: 2, arbitrary: upgradeRequestArb().map((request) => ({ kind: "upgrade" as const, request })) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant("frames" as const), key: upgradeKeyArb, pipelined: fc.boolean(), stream: frameStreamArb("client") }) },
   );
   return {
     name: "server",
