@@ -14,7 +14,7 @@
 //
 // Memory: at most maxPendingReliable messages (waiting or held; a device that respects its
 // window never gets near: nothing is acknowledged while they wait) plus maxQueuedTelemetry.
-import { TokenBucket } from "./token-bucket.js";
+import { TokenBucket } from "../protocol/rate.js";
 import type { Taken } from "./taken-store.js";
 
 export interface IntakeLimits {
