@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FrameDecoder, frameAll, sealPacket } from "../../src/link/framing.js";
 import { PacketType, decodePacket, decodeSync } from "../../src/link/packet.js";
 import { ValueType } from "../../src/link/values.js";
-import { Noise, prng } from "../link/line.js";
+import { Noise } from "../link/line.js";
+import { prng } from "../support/seeded.js";
 import { BridgeEnd, Child, compile, ensureSocat, librarySources, ptyPair, tempDir } from "./harness.js";
 
 const RELAY = 0;

@@ -5,18 +5,6 @@ import { FrameDecoder, MAX_MAX_PACKET, frameAll } from "../../src/link/framing.j
 import { decodePacket, encodePacket, type Packet } from "../../src/link/packet.js";
 import { LinkSession, type LinkEvents, type LinkOptions } from "../../src/link/session.js";
 
-/** A seeded PRNG (mulberry32): every noisy run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface NoiseCounts {
   flips: number;
   drops: number;

@@ -3,7 +3,8 @@
 // messages of both classes. No corrupted message may be delivered, every reliable message must
 // arrive exactly once, and the counts are printed. Time is simulated: it runs in seconds.
 import { describe, expect, it } from "vitest";
-import { LinkPair, Noise, prng } from "./line.js";
+import { prng } from "../support/seeded.js";
+import { LinkPair, Noise } from "./line.js";
 
 const TELEMETRY = 0x11;
 const EVENT = 0x12;
