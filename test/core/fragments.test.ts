@@ -1,8 +1,7 @@
 // Fragmented messages (issue 11): what a message in progress holds grows with its bytes, not with
 // its fragments, and small fragments are refused by what they cost, not by how many there are.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
+import { heldBytes } from "../support/memory.js";
 import { FrameParser, ProtocolError, loadCoreSync, type ErrorKind } from "../../src/core/node.js";
 import { DEFAULT_PARSER_LIMITS } from "../../src/core/parser.js";
 import { frame } from "../support/frames.js";
@@ -12,17 +11,6 @@ const BINARY = 2, CONT = 0;
 const KEY = Buffer.from([0x11, 0x22, 0x33, 0x44]);
 /** A data frame shorter than this is charged the difference against the message limit. */
 const SMALL = 64;
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** Heap and ArrayBuffer bytes in use after full collections. */
-function heldBytes(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** `count` frames of `size` bytes each: the first opens a binary message, none ends it. */
 function openFragments(count: number, size: number): Buffer {

@@ -2,14 +2,13 @@
 // core answers 503 before the 101, nothing after the 101 escapes the 'upgrade' listener, and
 // fields that may appear once are refused when repeated. On loopback with raw sockets.
 import net from "node:net";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CoreError } from "../../src/core/index.js";
 import { loadCoreSync } from "../../src/core/node.js";
 import { CorePool, sharedCorePool } from "../../src/core/pool.js";
 import { AuthenticationError, WebSocket, type WebSocketServer } from "../../src/index.js";
 import { withDeadline } from "../support/interop.js";
+import { gc } from "../support/memory.js";
 import { rawRequest, requestHead, startServer, statusOf, upgradeHeaders } from "../support/net.js";
 
 // Each wait is bounded well below vitest's timeout, so that a regression fails fast and says what hung.
@@ -137,8 +136,6 @@ describe("a handshake waiting for authenticate releases its counts exactly once"
   });
 
   it("keeps no hold on the request once the connection is open (memory per connection)", async () => {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as () => void;
     const { url, wss } = await serve({ authenticate: async () => {} });
     let request: WeakRef<object> | undefined;
     wss.once("connection", (_ws, req) => (request = new WeakRef(req)));

@@ -1,9 +1,8 @@
 // Fragment floods end to end (issue 11), under the default limits: our server and client take a
 // long honest stream of small fragments, and cut a flood of empty or 1-byte ones by what it
 // costs, holding about its bytes while it lasts and serving other clients meanwhile.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
+import { heldBytes } from "../support/memory.js";
 import type { WebSocket, WebSocketServer } from "../../src/index.js";
 import { frame } from "../support/frames.js";
 import { Inbox, closeOf, echo, expectSame, nextEvent, openClient, replyTo, withDeadline } from "../support/interop.js";
@@ -14,17 +13,6 @@ import { seededBytes } from "../support/seeded.js";
 const BINARY = 2, CONT = 0, CLOSE = 8, PING = 9, PONG = 10;
 /** A client's frames are masked; one key for all keeps building 262,144 frames cheap. */
 const KEY = Buffer.from([0x5a, 0xc3, 0x0f, 0x96]);
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-/** Heap and ArrayBuffer bytes in use after full collections. */
-function heldBytes(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** `count` fragments of `size` bytes; `open` makes the first one start a binary message. */
 function fragments(count: number, size: number, mask: Buffer | null, open = false): Buffer {

@@ -2,9 +2,8 @@
 // Raw clients that start large messages and never finish them, or queue many compressed ones
 // behind inflation, are shed (1013) from the largest down while the total would pass the
 // bound; a legitimate client keeps its echoes meanwhile, and the count returns to 0. Real sockets.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { randomBytes } from "node:crypto";
+import { liveBufferBytes } from "../support/memory.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { PerMessageDeflate } from "../../src/deflate/permessage-deflate.js";
 import { ReceiveBudget, type WebSocket, type WebSocketServer } from "../../src/index.js";
@@ -18,15 +17,6 @@ const MiB = 1024 * KiB;
 const BINARY = 2, CONT = 0, CLOSE = 8, PING = 9, PONG = 10;
 /** One masking key for all of an attacker's frames keeps building megabytes of them cheap. */
 const KEY = Buffer.from([0x5a, 0xc3, 0x0f, 0x96]);
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-/** Bytes of ArrayBuffers (Buffers) alive, after collecting garbage. */
-function liveBufferBytes(): number {
-  gc();
-  gc();
-  return process.memoryUsage().arrayBuffers;
-}
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -1,9 +1,8 @@
 // Issue 11, defect 7: readers that don't read. Bytes waiting to be written are bounded per
 // connection (on the write that crosses the limit), across the server (its write budget), and in
 // time (the write-stall timeout); the budget counts them in and out exactly. Real sockets.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
+import { liveBufferBytes } from "../support/memory.js";
 import { WebSocket, type WebSocketServer } from "../../src/index.js";
 import { WriteBudget } from "../../src/transport/write-budget.js";
 import { frame } from "../support/frames.js";
@@ -13,15 +12,6 @@ import { halfOpenClient } from "../support/half-open-peer.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-/** Bytes of ArrayBuffers (Buffers) alive, after collecting garbage. */
-function liveBufferBytes(): number {
-  gc();
-  gc();
-  return process.memoryUsage().arrayBuffers;
-}
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
