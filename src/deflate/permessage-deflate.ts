@@ -29,8 +29,10 @@ export interface DeflateOptions {
    * (`InflateTimeExceededError`). maxMessage bounds what a message inflates to, not the work it
    * costs: on a 2-core x86 VM, real data inflates at 100-170 MB/s (a 16 MiB message: ~0.1 s),
    * while a message of empty deflate blocks inflates to nothing at ~13 MB/s of input (16 MiB:
-   * ~1.2 s). Checked between turns. On hardware several times slower, raise it in step with
-   * maxMessage. Default 1000. 0: no limit.
+   * ~1.2 s). Checked between turns. A turn is timed on the clock, so a loaded machine (or a Pi)
+   * stretches every message's figure: the default leaves a legitimate 16 MiB message room on
+   * one (at 1 s, Chromium's 16 MiB text echo was refused on this 2-core VM under load), and
+   * still ends a work bomb that would hold a zlib thread for longer. Default 10000. 0: no limit.
    */
   maxInflateTime?: number;
   /**
@@ -93,7 +95,7 @@ export class PerMessageDeflate {
     const { params, role } = options;
     this.#options = {
       maxMessage: options.maxMessage,
-      maxInflateTime: options.maxInflateTime ?? 1000,
+      maxInflateTime: options.maxInflateTime ?? 10_000,
       turnSize: options.turnSize ?? 64 * 1024,
       level: options.level ?? 6,
       memLevel: options.memLevel ?? 8,

@@ -23,7 +23,8 @@ export interface PerMessageDeflateOptions {
   /**
    * Most time, in ms, one received message may spend being inflated (zlib work, not waiting for
    * it); beyond it the connection fails with 1009. Bounds the work of messages that inflate to
-   * little at great cost. Default 1000. 0: no limit.
+   * little at great cost; timed on the clock, so it leaves room for a loaded machine. Default
+   * 10000. 0: no limit.
    */
   maxInflateTime?: number;
 }

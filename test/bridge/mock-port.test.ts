@@ -192,6 +192,7 @@ describe("the bridge on mock serial ports", () => {
   it("publishes offline (device and bridge) on a clean stop, even when every store write is slow", async () => {
     const store = new SlowStore();
     const { bridge, seen, base } = await setup(["/dev/mock-stop"], { store });
+    await waitFor(() => on(seen, `${base}/dev-0/availability`).at(-1) === "online", "dev-0 online", 5000);
     store.delay = 300;
     await bridge.stop();
     await waitFor(() => on(seen, `${base}/bridge/state`).at(-1) === "offline", "bridge/state offline", 5000);
