@@ -1,10 +1,11 @@
 // Starts bridge-process.ts as users run the bridge: bundled by esbuild the way dist/ is built
 // (one ES module, dependencies left to node_modules) and run by plain node. Under tsx the same
 // process holds ~33 MiB more (its loader thread and the transpiled sources), which would be
-// the bench's figure, not the bridge's. The process is stopped by its PID, and killed by a
-// guard if this process dies first.
+// the bench's figure, not the bridge's. Node gets the flags the `edgews` bin gives it in its
+// shebang, read from src/cli/main.ts: the V8 settings users get, no more. The process is
+// stopped by its PID, and killed by a guard if this process dies first.
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -43,10 +44,19 @@ async function bundle(): Promise<string> {
   return outfile;
 }
 
+/** The node flags of the `edgews` bin: `#!/usr/bin/env node` has none, `#!/usr/bin/env -S node --flag ...` some. */
+function binNodeFlags(): string[] {
+  const bin = join(root, "src", "cli", "main.ts");
+  const shebang = readFileSync(bin, "utf8").split("\n", 1)[0]!;
+  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: +\S+)*) *$/.exec(shebang);
+  if (!match) throw new Error(`${bin} starts with "${shebang}", not a node shebang the bench can read the bin's node flags from`);
+  return match[1]!.split(" ").filter((flag) => flag !== "");
+}
+
 /** Starts the bridge; resolves once it says it is ready (rejects with its stderr if it exits or takes too long). */
 export async function startBridgeProcess(options: Omit<BridgeOptions, "log" | "openPort">): Promise<BridgeProcess> {
   const script = await bundle();
-  const child = spawn(process.execPath, [script, JSON.stringify(options)], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...binNodeFlags(), script, JSON.stringify(options)], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   killOnExit(child, exited);
   await new Promise<void>((resolve, reject) => {

@@ -54,6 +54,7 @@ const uart = {
   parity: oneOf("none", "even", "odd", "mark", "space"),
   dataBits: oneOf(5, 6, 7, 8),
   stopBits: oneOf(1, 1.5, 2),
+  readBufferSize: integer(256, 1_048_576),
 };
 const backoff = object({ initialDelay: ms, maxDelay: ms, factor: number(1, 100), resetAfter: ms });
 

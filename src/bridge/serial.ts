@@ -19,9 +19,16 @@ export interface SerialSettings {
   dataBits: 5 | 6 | 7 | 8;
   /** Default 1. */
   stopBits: 1 | 1.5 | 2;
+  /**
+   * Bytes of the buffer serialport reads the port into (its `highWaterMark`), replaced once
+   * nearly full: one per port, held while the port is open. serialport's own default, 64 KiB,
+   * is 2 MiB for 32 ports; 4 KiB is a third of a second of a 115,200-baud line, and a read
+   * takes what the OS has, so a fuller line only means more reads. Default 4096.
+   */
+  readBufferSize: number;
 }
 
-export const DEFAULT_SERIAL_SETTINGS: Omit<SerialSettings, "path"> = { baudRate: 115_200, parity: "none", dataBits: 8, stopBits: 1 };
+export const DEFAULT_SERIAL_SETTINGS: Omit<SerialSettings, "path"> = { baudRate: 115_200, parity: "none", dataBits: 8, stopBits: 1, readBufferSize: 4096 };
 
 /** What the bridge uses of an open port; serialport's `SerialPort` (a Duplex stream) has it. */
 export interface SerialPortLike {
@@ -40,8 +47,11 @@ export interface SerialPortLike {
 /** Opens a port; resolves once it is open. */
 export type PortOpener = (settings: SerialSettings) => Promise<SerialPortLike>;
 
+/** What serialport's `SerialPort` and `SerialPortMock` take: the UART settings and the read buffer's size. */
+export type SerialPortClassOptions = Omit<SerialSettings, "readBufferSize"> & { highWaterMark: number };
+
 /** A constructor shaped like serialport's `SerialPort` and `SerialPortMock`: opens at once and calls back. */
-export type SerialPortClass = new (options: SerialSettings, openCallback: (error: Error | null) => void) => SerialPortLike;
+export type SerialPortClass = new (options: SerialPortClassOptions, openCallback: (error: Error | null) => void) => SerialPortLike;
 
 export interface PortInfo {
   path: string;
@@ -93,11 +103,11 @@ function serialportError(error: NodeJS.ErrnoException): BridgeError {
 
 /** An opener over a SerialPort-shaped class (serialport's `SerialPort`, or `SerialPortMock` in tests). */
 export function portOpener(PortClass: SerialPortClass): PortOpener {
-  return (settings) =>
+  return ({ readBufferSize, ...uart }) =>
     new Promise((resolve, reject) => {
       let port: SerialPortLike | undefined;
       try {
-        port = new PortClass({ ...settings }, (error) => (error ? reject(error) : resolve(port!)));
+        port = new PortClass({ ...uart, highWaterMark: readBufferSize }, (error) => (error ? reject(error) : resolve(port!)));
       } catch (error) {
         reject(error);
       }
