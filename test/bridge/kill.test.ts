@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-const TOTAL = 1500;
+const TOTAL = 6000;
 const KILLS = 8;
 /** Reliable messages the device keeps queued (its link holds 32 at most). */
 const IN_FLIGHT = 24;
@@ -70,14 +70,22 @@ describe("bridge process SIGKILLed while a device streams reliable messages", ()
     };
     const t0 = performance.now();
     const killedAt: number[] = [];
+    const stateCount = (state: string) => on(seen, `${base}/bridge/state`).filter((s) => s === state).length;
     for (let kill = 0; kill < KILLS; kill++) {
+      const onlineBefore = stateCount("online");
       const bridge = await start();
       await bridge.waitForLine(/gh-7 online$/, 20_000);
+      // Connected to the broker (so its will is registered) before it is killed.
+      await waitFor(() => stateCount("online") > onlineBefore, `bridge/state online in run ${kill + 1}`, 20_000);
       const from = sent;
       // A random moment while messages flow: 50 to 800 ms into the stream.
       await new Promise((resolve) => setTimeout(resolve, 50 + random() * 750));
+      const willsBefore = stateCount("offline");
       expect((await bridge.kill("SIGKILL")).signal).toBe("SIGKILL");
       killedAt.push(sent);
+      // The broker publishes the will once it sees the connection gone; restarting before that
+      // would let the new connection take the session over first.
+      await waitFor(() => stateCount("offline") > willsBefore, `the will after kill ${kill + 1}`, 10_000);
       console.info(`${Math.round(performance.now() - t0)} ms: run ${kill + 1} killed after the device sent ${sent - from} more (${sent} in all)`);
       expect(sent).toBeLessThan(TOTAL); // killed mid-stream
     }
