@@ -54,6 +54,13 @@ if (opts.help) {
 
 const log = (line = "") => process.stderr.write(line + "\n");
 
+// The benches measure the built core and dist/ (as users run them): build them first, saying so.
+log("building the WASM core and dist/ (npm run build) ...");
+if (spawnSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) {
+  log("the build failed (its errors are above): nothing was measured");
+  process.exit(1);
+}
+
 // ---- what to run
 
 const selects = (filter: string, bench: string, name: string) => filter === bench || `${bench}/${name}`.startsWith(filter);
