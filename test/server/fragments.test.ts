@@ -79,12 +79,7 @@ describe("fragmented messages, default limits", () => {
   });
 
   it("our client takes 4 MiB in 64-byte fragments ended by an empty FIN from a server", async () => {
-    const raw = new RawServer();
-    rawServers.push(raw);
-    const port = await raw.listen();
-    const ws = await openClient(`ws://127.0.0.1:${port}`, undefined, { perMessageDeflate: false });
-    clients.push(ws);
-    const { peer } = await raw.accept();
+    const { ws, peer } = await clientOfRawServer();
     const inbox = new Inbox(ws);
     const data = seededBytes(4 << 20, 12);
     peer.send(inSmallFragments(data, null));
@@ -145,12 +140,7 @@ describe("fragmented messages, default limits", () => {
   });
 
   it("our client cuts a server's flood of empty fragments (2 bytes each) with 1009 and an error naming the limit", async () => {
-    const raw = new RawServer();
-    rawServers.push(raw);
-    const port = await raw.listen();
-    const ws = await openClient(`ws://127.0.0.1:${port}`, undefined, { perMessageDeflate: false });
-    clients.push(ws);
-    const { peer } = await raw.accept();
+    const { ws, peer } = await clientOfRawServer();
     const error = nextEvent(ws, "error", 10_000);
     const closed = closeOf(ws, 10_000);
     peer.send(fragments(262_145, 0, null, true));
@@ -164,3 +154,14 @@ describe("fragmented messages, default limits", () => {
     expect((await closed).code).toBe(1009);
   });
 });
+
+/** Our client, open to a raw server that plays the peer. */
+async function clientOfRawServer() {
+  const raw = new RawServer();
+  rawServers.push(raw);
+  const port = await raw.listen();
+  const ws = await openClient(`ws://127.0.0.1:${port}`, undefined, { perMessageDeflate: false });
+  clients.push(ws);
+  const { peer } = await raw.accept();
+  return { ws, peer };
+}

@@ -112,19 +112,8 @@ describe("received message bytes across the server", () => {
     // The smallest never held the most while the total was over: it is never the one to pay.
     expect(outcomes[0]).toEqual({ held: true });
 
-    // The legitimate client was served all along, promptly.
-    const during = echoes.roundTrips.slice(echoesBefore);
-    await echoes.stop();
-    expect(during.length).toBeGreaterThan(0);
-    expect(Math.max(...during), "slowest echo during the attack (ms)").toBeLessThan(2000);
-
-    // Survivors dropped mid-message (no close), the rest closed: nothing is counted any more.
-    for (const peer of peers) peer.destroy();
-    legit.close();
-    await withDeadline((async () => {
-      while (wss.clients.size > 0) await new Promise((r) => setTimeout(r, 10));
-    })(), 5000, "every connection to go");
-    expect([budget.used, budget.members]).toEqual([0, 0]);
+    await expectServedThroughout(echoes, echoesBefore);
+    await expectNothingCountedOnceGone(wss, peers, legit, budget);
   });
 
   it("with permessage-deflate: many compressed messages queued behind inflation count, and the clients queueing the most are shed", async () => {
@@ -156,16 +145,25 @@ describe("received message bytes across the server", () => {
     expect(shed.length).toBeGreaterThan(0);
     for (const o of shed) expect(o).toMatchObject({ code: 1013, reason: expect.stringMatching(SHED_REASON) });
 
-    const during = echoes.roundTrips.slice(echoesBefore);
-    await echoes.stop();
-    expect(during.length).toBeGreaterThan(0);
-    expect(Math.max(...during), "slowest echo during the attack (ms)").toBeLessThan(2000);
-
-    for (const peer of peers) peer.destroy();
-    legit.close();
-    await withDeadline((async () => {
-      while (wss.clients.size > 0) await new Promise((r) => setTimeout(r, 10));
-    })(), 5000, "every connection to go");
-    expect([budget.used, budget.members]).toEqual([0, 0]);
+    await expectServedThroughout(echoes, echoesBefore);
+    await expectNothingCountedOnceGone(wss, peers, legit, budget);
   });
 });
+
+/** The legitimate client was served all along, promptly. */
+async function expectServedThroughout(echoes: ReturnType<typeof echoLoop>, echoesBefore: number): Promise<void> {
+  const during = echoes.roundTrips.slice(echoesBefore);
+  await echoes.stop();
+  expect(during.length).toBeGreaterThan(0);
+  expect(Math.max(...during), "slowest echo during the attack (ms)").toBeLessThan(2000);
+}
+
+/** Survivors dropped mid-message (no close), the rest closed: nothing is counted any more. */
+async function expectNothingCountedOnceGone(wss: WebSocketServer, peers: RawPeer[], legit: WebSocket, budget: ReceiveBudget): Promise<void> {
+  for (const peer of peers) peer.destroy();
+  legit.close();
+  await withDeadline((async () => {
+    while (wss.clients.size > 0) await new Promise((r) => setTimeout(r, 10));
+  })(), 5000, "every connection to go");
+  expect([budget.used, budget.members]).toEqual([0, 0]);
+}
