@@ -4,7 +4,7 @@
 // entries and uses them.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,5 +74,15 @@ describe("the bundled package", () => {
     const seen = JSON.parse(stdout);
     expect(["simd", "scalar"]).toContain(seen.flavour);
     expect(seen).toMatchObject({ echoed: "ping", held: 1, sameClasses: true, misnamed: [], tlsLoaded: false });
+  });
+
+  it("starts the edgews bin through its shebang, with node flags this node accepts", async () => {
+    // Run as an installed bin is: executed, so that the kernel and env read the node flags
+    // (node exits with "bad option" on a flag it does not know).
+    const bin = join(dir, "dist", "cli", "main.js");
+    expect((await readFile(bin, "utf8")).split("\n", 1)[0]).toMatch(/^#!\/usr\/bin\/env -S node --max-semi-space-size=1 /);
+    await chmod(bin, 0o755);
+    const { stdout } = await run(bin, ["--help"], { cwd: dir, timeout: 30_000 });
+    expect(stdout).toMatch(/^Usage: edgews <command>/);
   });
 });
