@@ -37,6 +37,11 @@ describe("extractBlocks", () => {
     ]);
   });
 
+  it("marks a page's block with the browser directive", () => {
+    const { blocks } = extractBlocks(["<!-- readme-test: browser -->", `${fence}ts`, "document.title;", fence].join("\n"), "X.md");
+    expect(blocks).toEqual([{ line: 2, language: "ts", kind: "typescript", code: "document.title;", browser: true, expect: [] }]);
+  });
+
   it("keeps code that looks like a fence or a directive inside a block", () => {
     const markdown = ["````md", fence, "<!-- readme-test: skip (x) -->", fence, "````"].join("\n");
     expect(extractBlocks(markdown, "X.md").problems).toEqual([
@@ -59,7 +64,7 @@ describe("extractBlocks", () => {
     ].join("\n");
     expect(extractBlocks(markdown, "X.md").problems).toEqual([
       "X.md:1: a code block without a language: say what it is (ts, sh, json, text for a diagram, ...)",
-      'X.md:4: unknown directive "skip": write "skip (the reason)" or "expect /a pattern of its output/"',
+      'X.md:4: unknown directive "skip": write "skip (the reason)", "expect /a pattern of its output/" or "browser"',
       "X.md:5: the README test cannot check `python` blocks: use one of ts, typescript, js, javascript, sh, bash, shell, json, text",
       expect.stringMatching(/^X\.md:7: expect: Invalid regular expression/),
       "X.md:7: a readme-test directive must be followed by a code block",

@@ -25,6 +25,8 @@ export interface Block {
   readonly code: string;
   /** Why the block is not run (it is still type-checked when it is TypeScript or JavaScript). */
   readonly skip?: string;
+  /** Code for a page: type-checked with the DOM's types as a bundler resolves `edgews` for browsers, not run in Node. */
+  readonly browser?: true;
   /** Patterns its standard output must match before it counts as run. */
   readonly expect: readonly RegExp[];
 }
@@ -40,11 +42,16 @@ const DIRECTIVE = /^<!--\s*readme-test:\s*(.*?)\s*-->\s*$/;
 
 interface Directives {
   skip?: string;
+  browser?: true;
   expect: RegExp[];
 }
 
 /** Reads one directive's text into `into`, or says what is wrong with it. */
 function readDirective(text: string, into: Directives): string | undefined {
+  if (text === "browser") {
+    into.browser = true;
+    return undefined;
+  }
   const skip = /^skip\s+\((.+)\)$/.exec(text);
   if (skip) {
     into.skip = skip[1]!;
@@ -59,7 +66,7 @@ function readDirective(text: string, into: Directives): string | undefined {
       return `expect: ${(error as Error).message}`;
     }
   }
-  return `unknown directive "${text}": write "skip (the reason)" or "expect /a pattern of its output/"`;
+  return `unknown directive "${text}": write "skip (the reason)", "expect /a pattern of its output/" or "browser"`;
 }
 
 /** Every fenced block of `markdown`; `name` prefixes the line numbers in problems. */

@@ -20,6 +20,8 @@ const BLOCKS = {
   silent: block(60, "typescript", "setInterval(() => {}, 1000);", [/never printed/]),
   shellFails: block(70, "shell", "echo before; false; echo after"),
   shellPasses: block(80, "shell", "echo from-shell >&2; echo done", [/^done$/m]),
+  page: { ...block(90, "typescript", 'document.title = new URL(location.href).host;'), browser: true as const },
+  pageInNode: block(100, "typescript", 'document.title = "x";'),
 };
 
 let dir: string;
@@ -39,6 +41,11 @@ describe("the README test's harness", () => {
   it("files each type error under its block, at its line in the Markdown file", () => {
     expect(app.diagnostics.get(30)).toEqual([expect.stringMatching(/^X\.md:32:7: error TS2322: Type 'number' is not assignable to type 'string'\.$/)]);
     for (const line of [10, 20, 40, 50, 60]) expect(app.diagnostics.get(line)).toEqual([]);
+  });
+
+  it("type-checks a page's block with the DOM's types, and a Node block without them", () => {
+    expect(app.diagnostics.get(90)).toEqual([]);
+    expect(app.diagnostics.get(100)).toEqual([expect.stringMatching(/^X\.md:101:1: error TS2584: Cannot find name 'document'/)]);
   });
 
   it("passes a block that exits 0 or keeps running once it printed what it must", async () => {

@@ -1,8 +1,10 @@
 // Checks a Markdown file's code blocks as a new user would try them: TypeScript and JavaScript
 // blocks become the modules of a scratch app that depends on edgews (a package layout, see
 // test/support/package-layout.ts), type-checked together by tsc with `tsc --init`'s strict
-// settings and no DOM types (a Node app's), then each is run by node; shell blocks run in bash from
-// the project root; JSON blocks must parse. Blocks marked `skip (reason)` are not run.
+// settings and no DOM types (a Node app's), then each is run by node; blocks marked `browser` are
+// type-checked as a page's code instead (DOM types, the package's "browser" conditions) and not
+// run here; shell blocks run in bash from the project root; JSON blocks must parse. Blocks marked
+// `skip (reason)` are not run.
 import { execFile, spawn } from "node:child_process";
 import { mkdir, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,27 +16,29 @@ import { PROJECT_ROOT } from "../support/package-layout.js";
 const execFileAsync = promisify(execFile);
 const TSC = join(PROJECT_ROOT, "node_modules", "typescript", "bin", "tsc");
 
-/** `tsc --init`'s checks (TypeScript 5.9), for a Node app: what a newcomer's editor reports. */
-const TSCONFIG = {
-  compilerOptions: {
-    module: "nodenext",
-    target: "es2022",
-    lib: ["es2022"],
-    types: ["node"],
-    strict: true,
-    noUncheckedIndexedAccess: true,
-    exactOptionalPropertyTypes: true,
-    verbatimModuleSyntax: true,
-    isolatedModules: true,
-    noUncheckedSideEffectImports: true,
-    moduleDetection: "force",
-    skipLibCheck: true,
-    allowJs: true,
-    checkJs: true,
-    rootDir: "src",
-    outDir: "out",
+/** `tsc --init`'s checks (TypeScript 5.9): what a newcomer's editor reports. */
+const CHECKS = {
+  target: "es2022",
+  strict: true,
+  noUncheckedIndexedAccess: true,
+  exactOptionalPropertyTypes: true,
+  verbatimModuleSyntax: true,
+  isolatedModules: true,
+  noUncheckedSideEffectImports: true,
+  moduleDetection: "force",
+  skipLibCheck: true,
+  allowJs: true,
+  checkJs: true,
+};
+
+/** The app's two projects: Node code in src/ (compiled to out/ and run), a page's code in page/. */
+const PROJECTS = {
+  src: { file: "tsconfig.json", config: { compilerOptions: { ...CHECKS, module: "nodenext", lib: ["es2022"], types: ["node"], rootDir: "src", outDir: "out" }, include: ["src"] } },
+  // As a bundler resolves it for a browser: the package's "browser" conditions, the DOM's types.
+  page: {
+    file: "tsconfig.page.json",
+    config: { compilerOptions: { ...CHECKS, module: "esnext", moduleResolution: "bundler", customConditions: ["browser"], lib: ["es2022", "dom", "dom.iterable"], types: [], noEmit: true }, include: ["page"] },
   },
-  include: ["src"],
 };
 
 /** How long a block may take, by default, to finish or to print what it must (it may start servers and clients). */
@@ -42,13 +46,14 @@ const RUN_TIMEOUT_MS = 20_000;
 /** After a long-running block printed what it must, late errors still count for this long. */
 const SETTLE_MS = 300;
 
-/** A scratch app whose modules are the blocks; `source` is what replaced the README's stand-ins. */
+/** A scratch app whose modules are the blocks. */
 export interface App {
   readonly dir: string;
   /** tsc's diagnostics for each block, by its line in the Markdown file. */
   readonly diagnostics: ReadonlyMap<number, string[]>;
 }
 
+const projectOf = (block: Block): keyof typeof PROJECTS => (block.browser ? "page" : "src");
 const moduleName = (block: Block) => `block-${block.line}.${block.kind === "javascript" ? "js" : "ts"}`;
 const isModule = (block: Block) => block.kind === "typescript" || block.kind === "javascript";
 
@@ -58,22 +63,24 @@ const isModule = (block: Block) => block.kind === "typescript" || block.kind ===
  * `fileName` and the line in it.
  */
 export async function buildApp(dir: string, packageDir: string, blocks: readonly Block[], rewrite: (code: string) => string, fileName: string): Promise<App> {
-  await mkdir(join(dir, "src"), { recursive: true });
   await mkdir(join(dir, "node_modules"), { recursive: true });
   await symlink(packageDir, join(dir, "node_modules", "edgews"));
   await symlink(join(PROJECT_ROOT, "node_modules", "@types"), join(dir, "node_modules", "@types"));
   await writeFile(join(dir, "package.json"), JSON.stringify({ name: "readme-app", private: true, type: "module" }));
-  await writeFile(join(dir, "tsconfig.json"), JSON.stringify(TSCONFIG, null, 2));
-  // Each block is a module of its own: `export {}` keeps a block without imports from sharing scope.
-  const modules = blocks.filter(isModule);
-  await Promise.all(modules.map((block) => writeFile(join(dir, "src", moduleName(block)), `${rewrite(block.code)}\nexport {};\n`)));
   await writeFile(join(dir, "run-block.mjs"), RUNNER);
+  const modules = blocks.filter(isModule);
   const diagnostics = new Map<number, string[]>(modules.map((block) => [block.line, []]));
-  if (modules.length > 0) {
-    const output = await execFileAsync(process.execPath, [TSC, "-p", "tsconfig.json", "--pretty", "false"], { cwd: dir, timeout: 120_000 })
+  await Promise.all(Object.entries(PROJECTS).map(async ([folder, { file, config }]) => {
+    const mine = modules.filter((block) => projectOf(block) === folder);
+    if (mine.length === 0) return;
+    await mkdir(join(dir, folder), { recursive: true });
+    await writeFile(join(dir, file), JSON.stringify(config, null, 2));
+    // Each block is a module of its own: `export {}` keeps a block without imports from sharing scope.
+    await Promise.all(mine.map((block) => writeFile(join(dir, folder, moduleName(block)), `${rewrite(block.code)}\nexport {};\n`)));
+    const output = await execFileAsync(process.execPath, [TSC, "-p", file, "--pretty", "false"], { cwd: dir, timeout: 120_000 })
       .then(() => "", (error: { stdout?: string; message: string }) => error.stdout || error.message);
-    assignDiagnostics(output, modules, diagnostics, fileName);
-  }
+    assignDiagnostics(output, mine, diagnostics, fileName);
+  }));
   return { dir, diagnostics };
 }
 
@@ -82,17 +89,18 @@ export async function buildApp(dir: string, packageDir: string, blocks: readonly
  * file's line; indented lines continue the diagnostic above them.
  */
 function assignDiagnostics(output: string, modules: readonly Block[], into: Map<number, string[]>, fileName: string): void {
+  const ofTheseBlocks = modules.map((block) => into.get(block.line)!);
   let current: string[] | undefined;
   for (const line of output.split("\n").filter(Boolean)) {
     if (/^\s/.test(line) && current) {
       current.push(line);
       continue;
     }
-    const match = /^src\/block-(\d+)\.[jt]s\((\d+),(\d+)\): (.*)$/.exec(line);
+    const match = /^(?:src|page)\/block-(\d+)\.[jt]s\((\d+),(\d+)\): (.*)$/.exec(line);
     const block = match ? modules.find((b) => b.line === Number(match[1])) : undefined;
     if (!match || !block) {
       // Not about one block (a broken tsconfig, a missing package): every block hears of it.
-      for (const list of into.values()) list.push(line);
+      for (const list of ofTheseBlocks) list.push(line);
       current = undefined;
       continue;
     }

@@ -2,7 +2,8 @@
 // type-checked with `tsc --init`'s strict settings against the built package, imported as
 // `edgews`, `edgews/core`, ..., and run; shell blocks run unless marked
 // `<!-- readme-test: skip (why) -->`; `<!-- readme-test: expect /pattern/ -->` says what a block
-// must print. The places the README points at (a broker, a state directory, a port) get real
+// must print; `<!-- readme-test: browser -->` marks a page's code (type-checked with the DOM's
+// types as a bundler resolves the package for browsers, not run). The places the README points at (a broker, a state directory, a port) get real
 // stand-ins started here: see STAND_INS. A block added later is picked up with no change here.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -94,8 +95,9 @@ describe("README.md", () => {
   }
 
   for (const block of blocks.filter((b) => b.kind !== "prose" && b.kind !== "json")) {
-    const test = block.skip === undefined ? it : it.skip;
-    test(`${title(block)} runs${block.skip === undefined ? "" : `: not run, ${block.skip}`}`, async () => {
+    const skip = block.skip ?? (block.browser ? "code for a page: type-checked with the DOM's types, not run in Node" : undefined);
+    const test = skip === undefined ? it : it.skip;
+    test(`${title(block)} runs${skip === undefined ? "" : `: not run, ${skip}`}`, async () => {
       const { failure } = await runBlock(app!, { ...block, code: rewrite(block.code) }, env);
       expect(failure).toBeUndefined();
     });
