@@ -1,7 +1,7 @@
 // EDGEWS_SKIP_PEERS (test/support/peers.ts): which names it takes, which test files a skipped peer
 // leaves out, and that apt-get is never run for a skipped peer.
 import { afterEach, describe, expect, it } from "vitest";
-import { aptInstall } from "../support/apt.js";
+import { aptInstall, installNotice } from "../support/apt.js";
 import { PROJECT_ROOT } from "../support/package-layout.js";
 import { peerOf, skipNotice, skippedPeers, testFilesNeeding } from "../support/peers.js";
 
@@ -37,6 +37,13 @@ describe("EDGEWS_SKIP_PEERS", () => {
     expect(skipNotice(new Map([["test/a.test.ts", ["chromium"]]]), ["chromium"])).toBe(
       "EDGEWS_SKIP_PEERS=chromium: 1 test file(s) NOT RUN, neither passed nor failed:\n  test/a.test.ts (chromium)",
     );
+  });
+
+  it("is named in the line printed before apt-get installs a peer", () => {
+    expect(installNotice(["mosquitto", "mosquitto-clients"])).toBe(
+      "apt-get is installing Debian's mosquitto, mosquitto-clients (root needed) for the tests that run against it; EDGEWS_SKIP_PEERS=mosquitto skips them instead",
+    );
+    expect(installNotice(["gcc"])).toBe("apt-get is installing Debian's gcc (root needed) for the tests that run against it");
   });
 
   it("makes apt-get refuse a skipped peer's packages, naming the module a test must import", async () => {

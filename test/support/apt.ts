@@ -25,10 +25,15 @@ export function aptInstall(packages: string[]): Promise<void> {
   return job;
 }
 
-async function install(packages: string[]): Promise<void> {
+/** The line printed before apt-get runs. */
+export function installNotice(packages: readonly string[]): string {
   const peer = peerOf(packages);
   const skip = peer ? `; EDGEWS_SKIP_PEERS=${peer} skips them instead` : "";
-  console.warn(`apt-get is installing Debian's ${packages.join(", ")} (root needed) for the tests that run against it${skip}`);
+  return `apt-get is installing Debian's ${packages.join(", ")} (root needed) for the tests that run against it${skip}`;
+}
+
+async function install(packages: string[]): Promise<void> {
+  console.warn(installNotice(packages));
   const lock = ["-o", "DPkg::Lock::Timeout=300"];
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const steps: Array<[string, string[]]> = [
