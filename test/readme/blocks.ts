@@ -60,7 +60,8 @@ function readDirective(text: string, into: Directives): string | undefined {
   const expect = /^expect\s+\/(.+)\/([a-z]*)$/.exec(text);
   if (expect) {
     try {
-      into.expect.push(new RegExp(expect[1]!, expect[2]));
+      // Without g or y, whose lastIndex would make test() stateful.
+      into.expect.push(new RegExp(expect[1]!, expect[2]!.replace(/[gy]/g, "")));
       return undefined;
     } catch (error) {
       return `expect: ${(error as Error).message}`;

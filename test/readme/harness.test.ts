@@ -22,6 +22,7 @@ const BLOCKS = {
   shellPasses: block(80, "shell", "echo from-shell >&2; echo done", [/^done$/m]),
   page: { ...block(90, "typescript", 'document.title = new URL(location.href).host;'), browser: true as const },
   pageInNode: block(100, "typescript", 'document.title = "x";'),
+  diesLater: block(110, "typescript", 'console.log("up");\nsetTimeout(() => process.exit(3), 50);', [/up/]),
 };
 
 let dir: string;
@@ -40,7 +41,7 @@ afterAll(async () => {
 describe("the README test's harness", () => {
   it("files each type error under its block, at its line in the Markdown file", () => {
     expect(app.diagnostics.get(30)).toEqual([expect.stringMatching(/^X\.md:32:7: error TS2322: Type 'number' is not assignable to type 'string'\.$/)]);
-    for (const line of [10, 20, 40, 50, 60]) expect(app.diagnostics.get(line)).toEqual([]);
+    for (const line of [10, 20, 40, 50, 60, 110]) expect(app.diagnostics.get(line)).toEqual([]);
   });
 
   it("type-checks a page's block with the DOM's types, and a Node block without them", () => {
@@ -54,10 +55,11 @@ describe("the README test's harness", () => {
     expect((await runBlock(app, BLOCKS.shellPasses, process.env)).failure).toBeUndefined();
   });
 
-  it("fails a block that throws, writes to stderr, exits non-zero or never prints what it must", async () => {
+  it("fails a block that throws, writes to stderr, exits non-zero (even after printing what it must) or never prints it", async () => {
     expect((await runBlock(app, BLOCKS.throws, process.env)).failure).toMatch(/^the ts block at line 40 exited with 1[\s\S]*broken example/);
     expect((await runBlock(app, BLOCKS.complains, process.env)).failure).toMatch(/^the ts block at line 50 wrote to stderr[\s\S]*deprecated/);
     expect((await runBlock(app, BLOCKS.shellFails, process.env)).failure).toMatch(/^the sh block at line 70 exited with 1\n--- stdout\nbefore\n--- stderr\n$/);
+    expect((await runBlock(app, BLOCKS.diesLater, process.env)).failure).toMatch(/^the ts block at line 110 exited with 3/);
     expect((await runBlock(app, BLOCKS.silent, process.env, 1000)).failure).toMatch(/^the ts block at line 60 neither finished nor printed \/never printed\/ within 1000 ms/);
   });
 });

@@ -148,12 +148,13 @@ export async function runBlock(app: App, block: Block, env: NodeJS.ProcessEnv, t
   ]);
   clearTimeout(timer);
   if (outcome === "evaluated") await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) signal(child.pid, "SIGKILL");
+  const stillRunning = child.exitCode === null && child.signalCode === null;
+  if (stillRunning && child.pid !== undefined) signal(child.pid, "SIGKILL");
   const exit = await exited;
   const output = `\n--- stdout\n${stdout}--- stderr\n${stderr}`;
   const what = `the ${block.language} block at line ${block.line}`;
   if (outcome === "timeout") return { stdout, failure: `${what} neither finished nor printed ${block.expect.join(", ") || "anything asked"} within ${timeoutMs} ms${output}` };
-  if (outcome !== "evaluated" && exit !== 0) return { stdout, failure: `${what} exited with ${exit}${output}` };
+  if (!stillRunning && exit !== 0) return { stdout, failure: `${what} exited with ${exit}${output}` };
   if (block.kind !== "shell" && stderr !== "") return { stdout, failure: `${what} wrote to stderr${output}` };
   const missing = block.expect.filter((pattern) => !pattern.test(stdout));
   if (missing.length > 0) return { stdout, failure: `${what} did not print ${missing.join(", ")}${output}` };
