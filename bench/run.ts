@@ -1,7 +1,7 @@
 // The benchmark orchestrator (see USAGE and /work/shared/BENCH.md): runs each comparison in a
 // fresh child process (child.ts), prints each result as it comes and a table per bench on stderr
 // (under a progress line on a terminal), and with --json one BENCH.md line per result on stdout.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -59,7 +59,15 @@ const log = (line = "") => progress.log(line);
 
 // The benches measure the built core and dist/ (as users run them): build them first, saying so.
 log("building the WASM core and dist/ (npm run build) ...");
-if (spawnSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) {
+const buildStarted = performance.now();
+progress.show(() => `building the WASM core and dist/: ${((performance.now() - buildStarted) / 1000).toFixed(0)} s`);
+const build = spawn("npm", ["run", "build", "--silent"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+const built = await new Promise<boolean>((resolve) => {
+  build.once("error", () => resolve(false));
+  build.once("close", (code) => resolve(code === 0));
+});
+progress.done();
+if (!built) {
   log("the build failed (its errors are above): nothing was measured");
   process.exit(1);
 }
