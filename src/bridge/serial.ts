@@ -37,7 +37,7 @@ export interface SerialPortLike {
   readonly writableLength: number;
   write(data: Uint8Array): boolean;
   close(callback?: (error?: Error | null) => void): void;
-  on(event: "data", listener: (chunk: Buffer) => void): unknown;
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
   /** Also on unplug: serialport closes the port with a DisconnectedError. */
   on(event: "close", listener: (error?: Error | null) => void): unknown;
   on(event: "error", listener: (error: Error) => void): unknown;
