@@ -48,6 +48,8 @@ export async function buildBrowser(root, outdir) {
     platform: "browser",
     target: "es2022",
     inject: [resolve(root, "src/browser/buffer.ts")],
+    // Error classes are told apart by name (error.name): an app's minifier must not rename them.
+    keepNames: true,
     plugins: [browserShims(root)],
     sourcemap: true,
     metafile: true,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build, type Metafile } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
 // @ts-expect-error: a plain .mjs script without declarations
 import { NODE_ONLY } from "../../scripts/browser-build.mjs";
 
@@ -51,10 +51,12 @@ export interface BrowserBundle {
 
 /**
  * Bundles `source` (an ES module) for the browser from `dir`: esbuild's defaults for
- * platform=browser (the "browser" export condition), minified, no externals.
+ * platform=browser (the "browser" export condition), minified, no externals. `plugins` may
+ * redirect imports (a test page written against src/ gets the package).
  */
-export async function bundleForBrowser(source: string, dir: string): Promise<BrowserBundle> {
+export async function bundleForBrowser(source: string, dir: string, plugins: Plugin[] = []): Promise<BrowserBundle> {
   const result = await build({
+    plugins,
     stdin: { contents: source, resolveDir: dir, sourcefile: "app.js", loader: "js" },
     absWorkingDir: dir,
     bundle: true,
@@ -79,4 +81,17 @@ export function nodeOnlyIn(metafile: Metafile): string[] {
     return name !== undefined && NODE_ONLY.test(name) ? [file] : [];
   });
   return [...imported.filter((path) => NODE_ONLY.test(path)), ...polyfills];
+}
+
+/** esbuild plugin: imports of `file` (a path ending) resolve as `specifier` would from `dir`. */
+export function importAs(file: string, specifier: string, dir: string): Plugin {
+  return {
+    name: "import-as",
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (!args.path.endsWith(file) || args.pluginData === "import-as") return undefined;
+        return build.resolve(specifier, { kind: args.kind, resolveDir: dir, pluginData: "import-as" });
+      });
+    },
+  };
 }
