@@ -1,7 +1,9 @@
 // Builds dist/: the package's JavaScript as one ES module per entry point in package.json's
 // "exports" (dist/index.js, dist/core/index.js, dist/mqtt/index.js) plus chunks shared between
 // them (dist/chunks/), bundled by esbuild; and the type declarations, one .d.ts per source file
-// with its doc comments, by tsc.
+// with its doc comments, by tsc. Then the browser build (package.json's "browser" conditions):
+// dist/browser/mqtt.js and core.js, with mqtt-packet inside and the core's .wasm files beside
+// them (see browser-build.mjs).
 //
 // Why bundle: Node keeps every module's source text and loader records for the life of the
 // process. Bundled without comments, the MQTT client imports ~25% faster, with 1.6 MiB less RSS
@@ -18,6 +20,7 @@ import { relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
+import { buildBrowser } from "./browser-build.mjs";
 
 const { values: args } = parseArgs({ options: { outdir: { type: "string" }, "no-types": { type: "boolean" } } });
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -52,6 +55,7 @@ const { metafile } = await build({
   logLevel: "warning",
 });
 checkWasmDir(metafile);
+await buildBrowser(root, resolve(outdir, "browser"));
 if (!args["no-types"]) {
   execFileSync(process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", outdir], { cwd: root, stdio: "inherit" });
 }
