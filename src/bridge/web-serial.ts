@@ -4,7 +4,7 @@
 // SerialPort's shape (WebSerialPort below), which is how tests drive it from a simulated device.
 // https://wicg.github.io/serial/
 import { BridgeError } from "./errors.js";
-import type { PortOpener, SerialPortLike, SerialSettings } from "./serial.js";
+import type { PortOpener, SerialPortLike, SerialSettings } from "./port.js";
 
 /** What the adapter uses of a W3C SerialPort. */
 export interface WebSerialPort {

@@ -1,12 +1,14 @@
 // The dashboard in a real headless Chromium, against a real Mosquitto fed by the real serial
 // bridge with simulated devices on pseudo-terminals (firmware-sim): the devices appear with their
 // readings, the charts move, a command round-trips to the relay and back, and when the broker dies
-// and comes back the page says it is offline, then recovers by itself, without a reload.
+// and comes back the page says it is offline, then recovers by itself, without a reload. And the
+// page as the bridge: "Connect a device" over Web Serial, whose port object is driven from a
+// simulated device in this process (navigator.serial replaced before the page loads).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../../examples/dashboard/build.mjs";
-import { startFleet, type Fleet } from "../../firmware-sim/index.js";
+import { RealScheduler, SimDevice, startFleet, type Fleet } from "../../firmware-sim/index.js";
 import { startBridge, type Bridge } from "../../src/bridge/index.js";
 import { keepLog, useScratchDir } from "../bridge/helpers.js";
 import { launchChromium, type ChromiumSession } from "../support/chromium.js";
@@ -80,4 +82,49 @@ describe("the dashboard in Chromium, fed by the bridge and simulated devices", (
     expect(await page.evaluate(() => (globalThis as any).loadedOnce)).toBe(true); // no reload
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it("bridges a Web Serial device from the page: it appears, reports, and answers a command", async () => {
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(error.message));
+    let device: SimDevice | undefined;
+    await page.exposeFunction("deviceReceive", (bytes: number[]) => device?.receive(Uint8Array.from(bytes)));
+    await page.addInitScript(FAKE_SERIAL);
+    device = new SimDevice({
+      id: "web-sensor", kind: "sensor", seed: 5, scheduler: new RealScheduler(), rate: 5,
+      write: (bytes) => void page.evaluate((b) => (globalThis as any).fromDevice(b), Array.from(bytes)).catch(() => {}),
+    });
+    device.start();
+    try {
+      await page.goto(`${site.origin}/?broker=${encodeURIComponent(broker.url)}&base=${BASE}&baud=57600`);
+      await page.getByRole("button", { name: "Connect a device" }).click();
+      await page.locator('[data-device="web-sensor"][data-availability="online"]').waitFor({ timeout: 30_000 });
+      expect(await page.evaluate(() => (globalThis as any).serialOpened)).toMatchObject({ baudRate: 57_600 });
+      await page.locator('[data-device="web-sensor"] [data-channel="temperature"]').waitFor({ timeout: 10_000 });
+      await page.locator('[data-device="web-sensor"] [data-command="offset"] input').fill("1.5");
+      await page.locator('[data-device="web-sensor"] [data-command="offset"] button').click();
+      await page.locator('[data-device="web-sensor"] .outcomes [data-status="ok"]').waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: join(ARTIFACTS, "dashboard-web-serial.png"), fullPage: true });
+      expect(problems).toEqual([]);
+    } finally {
+      device.stop();
+      await page.close();
+    }
+  }, 60_000);
 });
+
+/** navigator.serial with one port whose other end is the test's simulated device. */
+const FAKE_SERIAL = `
+  const port = {
+    readable: null,
+    writable: null,
+    async open(options) {
+      globalThis.serialOpened = options;
+      this.readable = new ReadableStream({ start: (controller) => (globalThis.toPage = controller) });
+      this.writable = new WritableStream({ write: (chunk) => globalThis.deviceReceive(Array.from(chunk)) });
+    },
+    async close() { this.readable = this.writable = null; },
+  };
+  globalThis.fromDevice = (bytes) => globalThis.toPage?.enqueue(new Uint8Array(bytes));
+  Object.defineProperty(navigator, "serial", { configurable: true, value: { requestPort: async () => port } });
+`;

@@ -1,7 +1,9 @@
 // Entry point of the page: the broker URL from ?broker=... (else the gateway that served the page,
 // at /mqtt), the topic base from ?base=..., the user from ?username=... and its password from the
-// form (kept in sessionStorage, never in the URL).
+// form (kept in sessionStorage, never in the URL). Where the browser has Web Serial, a button
+// bridges a device plugged into this computer (?baud=..., default 115200).
 import { Dashboard } from "./dashboard.js";
+import type { SerialApi, SerialDevices } from "./serial-devices.js";
 
 const PASSWORD_KEY = "edgews-dashboard-password";
 const params = new URLSearchParams(location.search);
@@ -28,3 +30,36 @@ const dashboard = new Dashboard(document.getElementById("dashboard")!, {
   ...(username ? { username, password: sessionStorage.getItem(PASSWORD_KEY) ?? "" } : {}),
 });
 Object.assign(globalThis, { dashboard }); // for the console, and for tests
+
+const serial = (navigator as Navigator & { serial?: SerialApi }).serial;
+if (serial) offerSerialDevices(serial);
+
+function offerSerialDevices(serial: SerialApi): void {
+  const button = document.getElementById("connect-device") as HTMLButtonElement;
+  const status = document.getElementById("serial-status")!;
+  const say = (message: string) => {
+    status.hidden = false;
+    status.textContent = message;
+  };
+  const options = {
+    broker,
+    base: params.get("base") ?? "edgews",
+    ...(username ? { username, password: sessionStorage.getItem(PASSWORD_KEY) ?? "" } : {}),
+    baudRate: Number(params.get("baud") ?? 115_200),
+    log: (level: "error" | "warn" | "info", message: string) => (level === "info" ? console.info(message) : say(`${level}: ${message}`)),
+  };
+  let devices: SerialDevices | undefined;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    try {
+      // The bridge (link protocol, store) loads only when a device is connected.
+      devices ??= new (await import("./serial-devices.js")).SerialDevices(serial, options);
+      const name = await devices.connect();
+      say(`${name}: bridging; the device appears below once it says hello`);
+    } catch (error) {
+      // The user closed the chooser (NotFoundError), or the port would not open.
+      say(`no device connected: ${(error as Error).message}`);
+    }
+  });
+  addEventListener("pagehide", () => void devices?.stop());
+}
