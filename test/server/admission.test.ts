@@ -205,23 +205,6 @@ describe("capacity of the core", () => {
     await expect(open(url)).rejects.toMatchObject({ statusCode: 503, bodyExcerpt: expect.stringContaining("no core for another connection") });
     ws.close();
   });
-
-  it("an exception after the 101 (a throwing 'connection' listener) drops that connection and is reported, not thrown", async () => {
-    const lines: string[] = [];
-    const { url, wss } = await serve({ maxConnectionsPerIp: 1, log: (line) => lines.push(line) });
-    const errors: Error[] = [];
-    wss.on("error", (error) => errors.push(error));
-    wss.once("connection", () => {
-      throw new Error("bug in the application");
-    });
-    const dropped = await open(url);
-    expect(await closed(dropped)).toBe(1006);
-    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^dropped the connection from 127\.0\.0\.1 \/: bug in the application$/)]);
-    expect(lines).toContain(errors[0]!.message);
-    // Its count was released: the address's one connection is free again.
-    const next = await open(url);
-    next.close();
-  });
 });
 
 describe("fields that may appear once (RFC 7230 §5.4, RFC 6455 §11.3)", () => {
