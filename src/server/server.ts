@@ -80,7 +80,7 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
    * spare next to the write budget.
    */
   maxTotalReceivedBytes?: number;
-  /** Time allowed for the whole handshake, `authenticate` included (slowloris). Default 10 s. */
+  /** Time allowed for the whole handshake, `authenticate` included (slowloris). Default 10 s; 0 or Infinity: none, as ws. */
   handshakeTimeout?: number;
   /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
   shutdownTimeout?: number;
@@ -192,10 +192,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       res.end(body);
     });
     server.maxConnections = options.maxSockets ?? 2 * (options.maxConnections ?? 1000);
-    const handshakeTimeout = options.handshakeTimeout ?? 10_000;
+    const handshakeTimeout = handshakeTimeoutOf(options);
     // Node checks headersTimeout only every 30 s; a socket that hasn't upgraded within the
     // handshake timeout (slowloris) is dropped by this timer instead.
-    server.on("connection", (socket: Socket) => startHandshakeTimer(socket, handshakeTimeout));
+    if (handshakeTimeout !== undefined) server.on("connection", (socket: Socket) => startHandshakeTimer(socket, handshakeTimeout));
     // Without a listener Node drops a CONNECT (it asks for a tunnel, not an upgrade) unanswered.
     server.on("connect", (req: http.IncomingMessage, socket: Duplex) => {
       socket.on("error", destroySocket);
@@ -413,8 +413,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #admit(socket: Duplex, req: http.IncomingMessage): void {
     const ip = req.socket.remoteAddress ?? "";
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
-    const ms = this.options.handshakeTimeout ?? 10_000;
-    const timer = setTimeout(() => this.#abandon(socket, `no answer from authenticate within the handshake timeout (${ms} ms)`), ms);
+    const ms = handshakeTimeoutOf(this.options);
+    const timer = ms === undefined ? undefined : setTimeout(() => this.#abandon(socket, `no answer from authenticate within the handshake timeout (${ms} ms)`), ms);
     // A client that half-closes (FIN) can't go on with a WebSocket; the server's socket (half-open
     // allowed) would not close until the timer.
     const onLeave = () => this.#abandon(socket, "the client left during authenticate");
@@ -493,7 +493,7 @@ interface PendingHandshake {
   ip: string;
   /** Kept only while the handshake waits (authenticate holds it meanwhile anyway). */
   req: http.IncomingMessage;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
   onLeave: () => void;
 }
 
@@ -517,6 +517,12 @@ function addListeners(emitter: EventEmitter, listeners: Record<string, (...args:
 
 function destroySocket(this: Duplex): void {
   this.destroy();
+}
+
+/** The handshake timeout in ms, or undefined for none. */
+function handshakeTimeoutOf(options: WebSocketServerOptions): number | undefined {
+  const ms = options.handshakeTimeout ?? 10_000;
+  return ms > 0 && Number.isFinite(ms) ? ms : undefined;
 }
 
 /** Drops a socket of our own server that has not upgraded within `ms`. */

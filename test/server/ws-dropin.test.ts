@@ -224,6 +224,11 @@ describe("ws's options and methods", () => {
     expect(statusOf(await rawRequest(port, requestHead("/rooms/1", upgradeHeaders()), 300))).toBe(101);
   });
 
+  it("handshakeTimeout: 0 sets no handshake timer, as ws has none", async () => {
+    const { url } = await serve({ handshakeTimeout: 0, authenticate: () => new Promise((resolve) => setTimeout(resolve, 100)) });
+    expect(await open(url)).toBeInstanceOf(WebSocket);
+  });
+
   it("accepts Sec-WebSocket-Version 8, as ws does", async () => {
     const { port } = await serve();
     expect(statusOf(await rawRequest(port, requestHead("/", upgradeHeaders({ "Sec-WebSocket-Version": "8" })), 300))).toBe(101);
