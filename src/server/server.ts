@@ -442,7 +442,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const ip = this.#settle(socket);
     if (ip === undefined) return;
     this.#releaseIp(ip);
-    socket.destroy();
+    // After the event's other listeners: a verifyClient watching the same 'end' finds the socket
+    // as the client left it (ws leaves it alone until it would complete the upgrade).
+    process.nextTick(() => socket.destroy());
     this.options.log?.(`dropped a handshake from ${ip}: ${why}`);
   }
 

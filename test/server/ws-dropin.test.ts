@@ -97,6 +97,23 @@ describe("verifyClient, as ws calls it", () => {
     await nextEvent(ws, "open", DEADLINE_MS);
   });
 
+  it("a client that half-closes while verifyClient waits gets no connection; verifyClient's own 'end' listener sees the socket still writable", async () => {
+    const seen: boolean[] = [];
+    const { wss, port } = await serve({
+      verifyClient: ({ req }: VerifyClientInfo, done: VerifyClientCallback) => {
+        req.socket.once("end", () => {
+          seen.push(req.socket.writable);
+          done(true);
+        });
+      },
+    });
+    wss.on("connection", () => seen.push(false));
+    const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    socket.end(requestHead("/", upgradeHeaders()));
+    await nextEvent(socket, "close", DEADLINE_MS);
+    expect(seen).toEqual([true]);
+  });
+
   it("runs before authenticate, which is not asked about a client verifyClient refused", async () => {
     const asked: string[] = [];
     const { port } = await serve({
