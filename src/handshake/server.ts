@@ -104,6 +104,7 @@ export function checkUpgradeRequest(request: UpgradeRequest, options: UpgradeChe
   }
 }
 
+/** The checks run in `ws`'s order where `ws` makes them (method, Upgrade, key, version), so that a request with several problems is refused for the one `ws` names. */
 function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAccepted {
   const { headers } = request;
   checkHeaderLimits(request, options);
@@ -123,14 +124,6 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   }
   if (!isHttp11OrLater(request.httpVersion)) {
     throw reject(400, "WS_ERR_INVALID_HTTP_VERSION", `Invalid HTTP version ${quote(request.httpVersion)}: a WebSocket handshake needs HTTP/1.1 or later`);
-  }
-
-  // RFC 7230 §5.4: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
-  // request message that lacks a Host header field and to any request message that contains more
-  // than one Host header field".
-  const host = singleField(request, "host");
-  if (host === undefined || host === null) {
-    throw reject(400, "WS_ERR_INVALID_HOST", host === undefined ? "Missing Host header" : "Host header appears more than once");
   }
 
   // RFC 6455 §4.2.1 asks for "An |Upgrade| header field containing the value "websocket", treated as
@@ -154,7 +147,13 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
     throw reject(400, "WS_ERR_INVALID_UPGRADE", connection === undefined ? 'Missing Connection header: it must include "Upgrade"' : `Invalid Connection header ${quote(connection)}: it must include "Upgrade"`);
   }
 
-  const version = checkVersion(singleField(request, "sec-websocket-version"));
+  // RFC 7230 §5.4: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+  // request message that lacks a Host header field and to any request message that contains more
+  // than one Host header field".
+  const host = singleField(request, "host");
+  if (host === undefined || host === null) {
+    throw reject(400, "WS_ERR_INVALID_HOST", host === undefined ? "Missing Host header" : "Host header appears more than once");
+  }
 
   // RFC 6455 §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more than once in an
   // HTTP request."
@@ -163,6 +162,8 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
     const problem = key === undefined ? "Missing" : key === null ? "Repeated" : "Invalid";
     throw reject(400, "WS_ERR_INVALID_KEY", `${problem} Sec-WebSocket-Key header: it must be 16 random bytes in base64`);
   }
+
+  const version = checkVersion(singleField(request, "sec-websocket-version"));
 
   // RFC 6455 §11.3.4 and §11.3.2: both headers "MAY appear multiple times in an HTTP request", the
   // fields forming one list.

@@ -17,6 +17,7 @@ import type { SocketConnectionOptions } from "../transport/node-socket.js";
 import { ReceiveBudget } from "../protocol/receive-budget.js";
 import { WriteBudget } from "../transport/write-budget.js";
 import { WebSocket, type ConnectionSettings } from "../websocket/websocket.js";
+import { refusalFor } from "./refusals.js";
 import { AuthenticationError, runVerifyClient, verifyClientInfo, type VerifyClient } from "./admission-hooks.js";
 
 export { AuthenticationError, type VerifyClient, type VerifyClientCallback, type VerifyClientInfo } from "./admission-hooks.js";
@@ -175,7 +176,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket.on("error", destroySocket);
     const refusal = this.#admissionRefusal(req);
     if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
-    if (!this.shouldHandle(req)) return this.#refuse(socket, 404, `No WebSocket endpoint at ${JSON.stringify(pathOf(req))}`, req);
+    if (!this.shouldHandle(req)) return this.#refuse(socket, 400, "Bad Request", req, undefined, `no WebSocket endpoint at ${JSON.stringify(pathOf(req))}`);
     const request = { method: req.method ?? "", httpVersion: req.httpVersion, url: req.url ?? "/", headers: req.headers, rawHeaders: req.rawHeaders };
     const check = checkUpgradeRequest(request, { ...this.options, path: undefined, handleProtocols: undefined });
     if (!check.ok) return this.#clientError(socket, req, check);
@@ -205,14 +206,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return server;
   }
 
-  /** A malformed request: answered here, or left to the 'wsClientError' listeners as ws does. */
+  /**
+   * A malformed request: answered here as ws would (see refusals.ts), or left to the
+   * 'wsClientError' listeners as ws does, with ws's message (the check's error as its cause).
+   */
   #clientError(socket: Duplex, req: http.IncomingMessage, check: UpgradeRejected): void {
+    const { status, body, headers } = refusalFor(check);
     // An origin outside the allowlist is the server's policy, not the client's error.
     if (check.status !== 403 && this.listenerCount("wsClientError") > 0) {
-      this.emit("wsClientError", check.error, socket, req);
+      this.emit("wsClientError", new Error(body, { cause: check.error }), socket, req);
       return;
     }
-    this.#refuse(socket, check.status, check.body, req, check.headers);
+    this.#refuse(socket, status, body, req, headers, check.body);
   }
 
   /** Asks `verifyClient`, then `authenticate`, and goes on with the handshake if both admit it. */
@@ -481,11 +486,22 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return undefined;
   }
 
-  #refuse(socket: Duplex, status: number, body: string, req: http.IncomingMessage, headers?: Record<string, string>): void {
-    this.options.log?.(`refused ${req.socket.remoteAddress ?? "?"} ${req.method} ${req.url}: ${status} ${body}`);
-    if (socket.writable) socket.end(buildErrorResponse(status, body, headers));
+  /** Answers `status` with `body`; the log and the 'refused' event get `detail` (what exactly was wrong). */
+  #refuse(socket: Duplex, status: number, body: string, req: http.IncomingMessage, headers?: Readonly<Record<string, string>>, detail = body): void {
+    this.options.log?.(`refused ${req.socket.remoteAddress ?? "?"} ${req.method} ${req.url}: ${status} ${detail}`);
+    if (socket.writable) socket.end(this.#errorResponse(status, body, headers));
     else socket.destroy();
-    this.emit("refused", req, status, body);
+    this.emit("refused", req, status, detail);
+  }
+
+  /** The refusal's bytes. One HTTP can't carry (a verifyClient's status 200, a Content-Length header) is a 500, reported. */
+  #errorResponse(status: number, body: string, headers?: Readonly<Record<string, string>>): Buffer {
+    try {
+      return buildErrorResponse(status, body, headers);
+    } catch (error) {
+      this.#report(new Error(`could not refuse with ${status}: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      return buildErrorResponse(500, "the server could not complete the handshake");
+    }
   }
 }
 

@@ -184,7 +184,31 @@ describe("events of ws's server", () => {
     wss.on("wsClientError", (error: Error, socket: Duplex) => socket.end(`HTTP/1.1 418 I'm a teapot\r\nConnection: close\r\n\r\n${error.message}`));
     const answer = await rawRequest(port, requestHead("/", upgradeHeaders({ "Sec-WebSocket-Key": "short" })));
     expect(statusOf(answer)).toBe(418);
-    expect(answer).toMatch(/Invalid Sec-WebSocket-Key header/);
+    expect(answer.endsWith("Missing or invalid Sec-WebSocket-Key header")).toBe(true);
+  });
+
+  it("handleUpgrade refuses a request whose Upgrade field Node did not keep (maxHeadersCount) as ws does", async () => {
+    const wss = new WebSocketServer({ noServer: true });
+    servers.push(wss);
+    const port = await httpServer((req, socket, head) => wss.handleUpgrade(req, socket, head, () => {}));
+    httpServers.at(-1)!.maxHeadersCount = 1;
+    const answer = await rawRequest(port, requestHead("/", { "X-First": "1", ...upgradeHeaders() }));
+    expect([statusOf(answer), answer.split("\r\n\r\n")[1]]).toEqual([400, "Invalid Upgrade header"]);
+  });
+
+  it.each([
+    ["a POST", requestHead("/", upgradeHeaders(), "POST"), 405, "Invalid HTTP method"],
+    ["Upgrade: h2c", requestHead("/", upgradeHeaders({ Upgrade: "h2c" })), 400, "Invalid Upgrade header"],
+    ["no key (a Hixie-76 request, which has no version either)", requestHead("/", { Host: "x", Upgrade: "WebSocket", Connection: "Upgrade", "Sec-WebSocket-Key1": "4 @1  46546xW%0l 1 5" }), 400, "Missing or invalid Sec-WebSocket-Key header"],
+    ["version 12", requestHead("/", upgradeHeaders({ "Sec-WebSocket-Version": "12" })), 400, "Missing or invalid Sec-WebSocket-Version header"],
+    ["an empty subprotocol", requestHead("/", upgradeHeaders({ "Sec-WebSocket-Protocol": "a,,b" })), 400, "Invalid Sec-WebSocket-Protocol header"],
+    ["a malformed extension list", requestHead("/", upgradeHeaders({ "Sec-WebSocket-Extensions": "permessage-deflate;;" })), 400, "Invalid or unacceptable Sec-WebSocket-Extensions header"],
+  ])("refuses %s with ws's status and body; the 'refused' event says more", async (_name, head, status, body) => {
+    const { wss, port } = await serve();
+    const refused = nextEvent(wss, "refused", DEADLINE_MS);
+    const answer = await rawRequest(port, head);
+    expect([statusOf(answer), answer.split("\r\n\r\n")[1]]).toEqual([status, body]);
+    expect(String((await refused)[2]).length).toBeGreaterThan(0);
   });
 });
 
@@ -237,7 +261,7 @@ describe("ws's options and methods", () => {
     servers.push(rooms);
     await nextEvent(rooms, "listening", DEADLINE_MS);
     const { port } = rooms.address() as net.AddressInfo;
-    expect(statusOf(await rawRequest(port, requestHead("/lobby", upgradeHeaders())))).toBe(404);
+    expect(statusOf(await rawRequest(port, requestHead("/lobby", upgradeHeaders())))).toBe(400);
     expect(statusOf(await rawRequest(port, requestHead("/rooms/1", upgradeHeaders()), 300))).toBe(101);
   });
 
