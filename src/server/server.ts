@@ -133,6 +133,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   constructor(options: WebSocketServerOptions = {}, onListening?: () => void) {
     super();
     if ([options.port != null, Boolean(options.server), Boolean(options.noServer)].filter(Boolean).length !== 1) throw new TypeError(ONE_OF);
+    if (options.handshakeTimeout !== undefined && !(options.handshakeTimeout >= 0)) {
+      throw new RangeError(`handshakeTimeout must be a number of ms (0 or Infinity: none), not ${String(options.handshakeTimeout)}`);
+    }
     this.options = options;
     this.#writeBudget = options.writeBudget ?? new WriteBudget(options.maxTotalBufferedAmount);
     this.#receiveBudget = options.receiveBudget ?? new ReceiveBudget(options.maxTotalReceivedBytes);

@@ -268,6 +268,9 @@ describe("ws's options and methods", () => {
   it("handshakeTimeout: 0 sets no handshake timer, as ws has none", async () => {
     const { url } = await serve({ handshakeTimeout: 0, authenticate: () => new Promise((resolve) => setTimeout(resolve, 100)) });
     expect(await open(url)).toBeInstanceOf(WebSocket);
+    for (const handshakeTimeout of [Number.NaN, -1]) {
+      expect(() => new WebSocketServer({ noServer: true, handshakeTimeout })).toThrow(/handshakeTimeout must be a number of ms \(0 or Infinity: none\)/);
+    }
   });
 
   it("accepts Sec-WebSocket-Version 8, as ws does", async () => {
