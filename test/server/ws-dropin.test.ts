@@ -227,6 +227,27 @@ describe("ws's options and methods", () => {
     expect(wss.address()).toBeNull();
   });
 
+  it("exposes its options, and emits 'error' when its port is taken", async () => {
+    const { wss, port } = await serve();
+    const options = { port, host: "127.0.0.1" };
+    const second = new WebSocketServer(options);
+    servers.push(second);
+    expect(second.options).toBe(options);
+    expect((await nextEvent(second, "error", DEADLINE_MS))[0]).toMatchObject({ code: "EADDRINUSE" });
+    expect(wss.address()).toMatchObject({ port });
+  });
+
+  it("clients holds the open connections, and each leaves it when it closes or is terminated", async () => {
+    const { wss, url } = await serve();
+    const [closing, terminated] = [await open(url), await open(url)];
+    expect(wss.clients.size).toBe(2);
+    const gone = [...wss.clients].map((ws) => nextEvent(ws, "close", DEADLINE_MS));
+    closing.close();
+    terminated.terminate();
+    await Promise.all(gone);
+    expect(wss.clients.size).toBe(0);
+  });
+
   it("clientTracking: false leaves clients undefined; connections still work", async () => {
     const { wss, url } = await serve({ clientTracking: false });
     wss.on("connection", (ws) => ws.on("message", (data) => ws.send(data.toString())));
