@@ -179,10 +179,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket.on("error", destroySocket);
     const refusal = this.#admissionRefusal(req);
     if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
-    if (!this.shouldHandle(req)) return this.#refuse(socket, 400, "Bad Request", req, undefined, `no WebSocket endpoint at ${JSON.stringify(pathOf(req))}`);
     const request = { method: req.method ?? "", httpVersion: req.httpVersion, url: req.url ?? "/", headers: req.headers, rawHeaders: req.rawHeaders };
     const check = checkUpgradeRequest(request, { ...this.options, path: undefined, handleProtocols: undefined });
     if (!check.ok) return this.#clientError(socket, req, check);
+    // After the request's own checks (431 first, then ws's order), as ws asks shouldHandle after them.
+    if (!this.shouldHandle(req)) return this.#refuse(socket, 400, "Bad Request", req, undefined, `no WebSocket endpoint at ${JSON.stringify(pathOf(req))}`);
     this.#admit(socket, req);
     this.#verify(socket, head, req, check, done);
   }
