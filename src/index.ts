@@ -1,6 +1,6 @@
 // edgews: a WebSocket client and server for Node on a WASM core.
 export { WebSocket, type BinaryType, type ConnectionSettings } from "./websocket/websocket.js";
-export { CloseEvent, ErrorEvent, MessageEvent } from "./websocket/events.js";
+export { CloseEvent, ErrorEvent, MessageEvent, type MessageData, type WsEventMap } from "./websocket/events.js";
 export {
   WebSocketServer, AuthenticationError, type WebSocketServerOptions, type VerifyClient, type VerifyClientCallback, type VerifyClientInfo,
 } from "./server/server.js";
