@@ -1,4 +1,4 @@
-// The browser build of edgews/mqtt and edgews/core (dist/browser/), which package.json's
+// The browser build of edgews, edgews/mqtt and edgews/core (dist/browser/), which package.json's
 // "browser" export conditions point to, so that a bundler targeting browsers picks it with no
 // flags. The MQTT client's transport is the page's WebSocket (src/mqtt/transport/browser.ts) and
 // mqtt-packet is bundled in, its Node needs met by small shims of our own instead of polyfills:
@@ -37,11 +37,11 @@ export function browserShims(root) {
   };
 }
 
-/** Builds dist/browser/ (mqtt.js, core.js, the .wasm files) into `outdir`; resolves with esbuild's metafile. */
+/** Builds dist/browser/ (index.js, mqtt.js, core.js, the .wasm files) into `outdir`; resolves with esbuild's metafile. */
 export async function buildBrowser(root, outdir) {
   const { metafile } = await build({
     absWorkingDir: root,
-    entryPoints: { mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts" },
+    entryPoints: { index: "src/browser/index.ts", mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts" },
     outdir,
     bundle: true,
     format: "esm",

@@ -2,7 +2,7 @@
 // "exports" (dist/index.js, dist/core/index.js, dist/mqtt/index.js) plus chunks shared between
 // them (dist/chunks/), bundled by esbuild; and the type declarations, one .d.ts per source file
 // with its doc comments, by tsc. Then the browser build (package.json's "browser" conditions):
-// dist/browser/mqtt.js and core.js, with mqtt-packet inside and the core's .wasm files beside
+// dist/browser/index.js, mqtt.js and core.js, with mqtt-packet inside and the core's .wasm files beside
 // them (see browser-build.mjs).
 //
 // Why bundle: Node keeps every module's source text and loader records for the life of the

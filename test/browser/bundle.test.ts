@@ -15,8 +15,8 @@ import { bundleForBrowser, installPackage, nodeOnlyIn, type InstalledPackage } f
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { exports: Record<string, unknown> };
 
-/** Entries that are Node's alone: the WebSocket client and server (sockets, TLS, zlib), the serial bridge. */
-const NODE_ONLY_ENTRIES = [".", "./bridge"];
+/** Entries that are Node's alone: the serial bridge (serial ports, the file system). */
+const NODE_ONLY_ENTRIES = ["./bridge"];
 const browserEntries = Object.keys(pkg.exports).filter((entry) => !NODE_ONLY_ENTRIES.includes(entry));
 /** "./mqtt" → "edgews/mqtt", as an app imports it. */
 const specifierOf = (entry: string) => `edgews${entry.slice(1)}`;
@@ -33,7 +33,7 @@ afterAll(async () => {
 
 describe("bundling the package for the browser", () => {
   it("covers the entries that must run in a page", () => {
-    expect(browserEntries).toEqual(expect.arrayContaining(["./core", "./mqtt", "./link"]));
+    expect(browserEntries).toEqual(expect.arrayContaining([".", "./core", "./mqtt", "./link"]));
   });
 
   it.each(browserEntries.map(specifierOf))("%s bundles with no Node built-in and no polyfill", async (specifier) => {
@@ -43,6 +43,7 @@ describe("bundling the package for the browser", () => {
   });
 
   it.each([
+    ["edgews", "node_modules/edgews/dist/browser/index.js"],
     ["edgews/core", "node_modules/edgews/dist/browser/core.js"],
     ["edgews/mqtt", "node_modules/edgews/dist/browser/mqtt.js"],
   ])("%s resolves to its browser build through the exports conditions", async (specifier, file) => {
