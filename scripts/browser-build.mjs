@@ -1,4 +1,4 @@
-// The browser build of edgews, edgews/mqtt and edgews/core (dist/browser/), which package.json's
+// The browser build of edgews, edgews/mqtt, edgews/core and edgews/bridge (dist/browser/), which package.json's
 // "browser" export conditions point to, so that a bundler targeting browsers picks it with no
 // flags. The MQTT client's transport is the page's WebSocket (src/mqtt/transport/browser.ts) and
 // mqtt-packet is bundled in, its Node needs met by small shims of our own instead of polyfills:
@@ -29,21 +29,29 @@ export function browserShims(root) {
       build.onResolve({ filter: /^bl$/ }, () => ({ path: bufferList }));
       build.onResolve({ filter: /^(debug|process-nextick-args)$/ }, ({ path }) => ({ path, namespace: "edgews-shim" }));
       build.onLoad({ filter: /.*/, namespace: "edgews-shim" }, ({ path }) => ({ contents: inline[path], loader: "js" }));
-      // The MQTT client's transport: the page's WebSocket.
-      build.onResolve({ filter: /\/transport\/node\.js$/ }, ({ importer }) =>
-        importer.endsWith("src/mqtt/client.ts") ? { path: resolve(root, "src/mqtt/transport/browser.ts") } : undefined,
-      );
+      // The MQTT client's transport (the page's WebSocket) and the bridge's platform (Web Serial, IndexedDB).
+      const swaps = { "src/mqtt/client.ts": "src/mqtt/transport/browser.ts", "src/bridge/bridge.ts": "src/bridge/platform/browser.ts" };
+      build.onResolve({ filter: /\/(transport|platform)\/node\.js$/ }, ({ importer }) => {
+        const swap = Object.entries(swaps).find(([from]) => importer.endsWith(from));
+        return swap ? { path: resolve(root, swap[1]) } : undefined;
+      });
     },
   };
 }
 
-/** Builds dist/browser/ (index.js, mqtt.js, core.js, the .wasm files) into `outdir`; resolves with esbuild's metafile. */
+/**
+ * Builds dist/browser/ (index.js, mqtt.js, core.js, bridge.js, the chunks they share, the .wasm
+ * files) into `outdir`; resolves with esbuild's metafile. Split, so that a page using edgews/mqtt
+ * and edgews/bridge gets one MQTT client, not two.
+ */
 export async function buildBrowser(root, outdir) {
   const { metafile } = await build({
     absWorkingDir: root,
-    entryPoints: { index: "src/browser/index.ts", mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts" },
+    entryPoints: { index: "src/browser/index.ts", mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts", bridge: "src/bridge/browser.ts" },
     outdir,
     bundle: true,
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     format: "esm",
     platform: "browser",
     target: "es2022",

@@ -27,8 +27,8 @@ const root = fileURLToPath(new URL("../", import.meta.url));
 const outdir = args.outdir ? resolve(args.outdir) : resolve(root, "dist");
 const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8"));
 
-/** src/<x>.ts for every dist/<x>.js file that package.json exports, under any condition. */
-const entryPoints = [...new Set(Object.values(pkg.exports).flatMap(javascriptFiles))].map((file) => {
+/** src/<x>.ts for every dist/<x>.js file that package.json exports, under any condition but "browser" (dist/browser/, below). */
+const entryPoints = [...new Set(Object.values(pkg.exports).flatMap(javascriptFiles))].filter((file) => !file.startsWith("./dist/browser/")).map((file) => {
   const match = /^\.\/dist\/(.+)\.js$/.exec(file);
   if (!match) throw new Error(`package.json exports ${file}: expected ./dist/<path>.js`);
   return `src/${match[1]}.ts`;

@@ -127,6 +127,7 @@ export class MqttClient extends Emitter<MqttClientEvents> {
     ReturnType<typeof setTimeout> | undefined
   >;
   #seq = 0;
+  #reconnectAt: number | undefined;
   /** Entries whose store.put finished out of order wait here to join the session in publish order. */
   readonly #stored = new Map<number, OutEntry | null>();
   /** Where the records of outgoing messages live while the client holds them. */
@@ -208,6 +209,11 @@ export class MqttClient extends Emitter<MqttClientEvents> {
   }
 
   // ---- publishing ------------------------------------------------------------------------
+
+  /** When the next automatic reconnect starts (ms since the epoch, as Date.now()), while one is scheduled: for a countdown. */
+  get reconnectAt(): number | undefined {
+    return this.#timers.reconnect ? this.#reconnectAt : undefined;
+  }
 
   /**
    * Publishes a message. QoS 0: resolves when handed to the WebSocket (queued in memory while
@@ -696,8 +702,10 @@ export class MqttClient extends Emitter<MqttClientEvents> {
       return;
     }
     const delay = this.#backoff.next();
+    this.#reconnectAt = Date.now() + delay;
     this.#timers.reconnect = setTimeout(() => {
       this.#timers.reconnect = undefined;
+      this.#reconnectAt = undefined;
       if (this.#ending) return;
       this.emit("reconnect");
       this.#open();
