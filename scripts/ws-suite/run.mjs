@@ -117,7 +117,8 @@ function printSummary(outcomes) {
     process.exitCode = 1;
   }
   const skipped = count("skipped");
-  console.log(`\n${count("passed")} passed, ${count("failed")} failed, ${count("excluded")} excluded (internals)${skipped ? `, ${skipped} skipped by ws's own conditions` : ""}`);
+  const mapped = compat.mappedInternals.map(({ name }) => name).join(", ");
+  console.log(`\n${count("passed")} passed, ${count("failed")} failed, ${count("excluded")} excluded (internals); mapped internals: ${mapped}${skipped ? `; ${skipped} skipped by ws's own conditions` : ""}`);
   if (count("failed") > 0) process.exitCode = 1;
 }
 
