@@ -11,8 +11,9 @@ const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
 /**
  * Wraps `ws` (client or server side) in a Duplex. Text and binary messages are both read as
  * bytes, or, with `readableObjectMode: true`, one chunk per message: a string for a text
- * message, a Buffer for a binary one (as in ws). Backpressure: a write completes only once `ws.bufferedAmount` is at most the stream's
- * writableHighWaterMark; when the reader falls behind, the socket stops being read.
+ * message, a Buffer for a binary one (as in ws). Backpressure: a write completes only once
+ * `ws.bufferedAmount` is at most the stream's writableHighWaterMark; when the reader falls
+ * behind, the socket stops being read.
  *
  * Closing: when the WebSocket closes, the readable side ends. `end()` starts the closing
  * handshake (1000) once everything is written; `destroy()` does too, so data already written
