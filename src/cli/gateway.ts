@@ -99,7 +99,8 @@ async function configFrom(flags: Flags): Promise<Config> {
   if (flags.broker !== undefined) raw.broker = { ...(raw.broker as object | undefined), url: flags.broker };
   if (flags.port) section("bridge").ports = flags.port;
   if (flags.demo) {
-    section("auth").anonymous = "dashboard";
+    const auth = section("auth");
+    auth.anonymous ??= "dashboard";
     if (raw.dashboard === undefined && existsSync(DEMO_DASHBOARD)) raw.dashboard = DEMO_DASHBOARD;
   }
   return checkConfig(raw, flags.config ?? "the flags");
