@@ -101,7 +101,9 @@ export function checkConfig(input: unknown, source: string): GatewayConfig {
 
 function describeIssue(issue: v.BaseIssue<unknown>): string {
   const key = v.getDotPath(issue) ?? "(top level)";
-  return `${key} = ${JSON.stringify(issue.input) ?? "undefined"}: ${issue.message}`;
+  // An unknown key's issue has the key as its input; its value is on the path.
+  const value = issue.type === "strict_object" ? issue.path?.at(-1)?.value : issue.input;
+  return `${key} = ${JSON.stringify(value) ?? "undefined"}: ${issue.message}`;
 }
 
 function checkUniqueUsers(config: GatewayConfig, source: string): void {
