@@ -13,6 +13,7 @@ import { MQTT_WS_PATH, startEmbeddedBroker, type EmbeddedBroker } from "./broker
 import type { GatewayConfig } from "./config.js";
 import { createHttpServer, type Health } from "./http.js";
 import { GatewayMetrics } from "./metrics.js";
+import { startSystemdNotifier } from "./watchdog.js";
 
 /** The bridge's client id: the same across restarts, so the broker keeps its session. */
 const BRIDGE_CLIENT_ID = "edgews-gateway-bridge";
@@ -20,7 +21,7 @@ const BRIDGE_CLIENT_ID = "edgews-gateway-bridge";
 export interface GatewayOptions {
   config: GatewayConfig;
   log: Logger;
-  /** Where passwords named by passwordEnv, and EDGEWS_MQTT_PASSWORD, are read. Default process.env. */
+  /** Where passwords named by passwordEnv, EDGEWS_MQTT_PASSWORD and systemd's NOTIFY_SOCKET/WATCHDOG_USEC are read. Default process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -82,6 +83,9 @@ export async function startGateway({ config, log, env = process.env }: GatewayOp
       const running = bridge;
       stops.push(() => running.stop());
     }
+    // Fed while the process's own parts work: an unplugged device or a broker away is waited out, not restarted.
+    const notifier = startSystemdNotifier(() => !broker || (broker.problem() === null && broker.storeProblem() === null), log, env);
+    if (notifier) stops.push(async () => notifier.stop());
     return {
       httpUrl: `http://${hostForUrl(httpAddress)}/`,
       brokerUrl,
