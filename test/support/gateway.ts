@@ -19,9 +19,13 @@ export interface GatewayProcess {
   stop(): Promise<Exit>;
 }
 
-/** Starts `edgews gateway ...args --http-port 0 --mqtt-port 0` and waits for it to announce itself. */
-export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
-  const child = await spawnTsx("src/cli/main.ts", ["gateway", "--http-port", "0", "--mqtt-port", "0", ...args], { env: { ...process.env, ...env } });
+/**
+ * Starts `edgews gateway ...args --http-port 0 --mqtt-port 0` and waits for it to announce
+ * itself: from src/ with tsx, or with `built` from dist/ as users run it (what benches measure).
+ */
+export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}, built = false): Promise<GatewayProcess> {
+  const argv = ["gateway", "--http-port", "0", "--mqtt-port", "0", ...args];
+  const child = await spawnTsx(built ? "dist/cli/main.js" : "src/cli/main.ts", argv, { env: { ...process.env, ...env }, tsx: !built });
   try {
     await child.waitForLine(/^edgews gateway running/, 30_000);
     const broker = (await child.waitForLine(/^ {2}broker\s+(\S+)/))[1]!;
