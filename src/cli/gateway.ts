@@ -3,6 +3,7 @@
 // adds simulated devices on pseudo-terminals and lets anonymous clients read and command.
 // What it started goes to stdout; the log (pino) to stderr.
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MAX_DEVICES, startFleet, type Fleet } from "../../firmware-sim/fleet.js";
 import { PtyError } from "../../firmware-sim/pty.js";
@@ -16,8 +17,9 @@ the serial bridge for the configured ports, /healthz, Prometheus /metrics, and t
 
 Options:
   -c, --config FILE      YAML or JSON config (docs/gateway.md); the flags below override it
-      --demo             add simulated devices on pseudo-terminals (needs socat) and let
-                         anonymous clients read everything and send commands
+      --demo             add simulated devices on pseudo-terminals (needs socat), serve the
+                         dashboard when built (dist/dashboard/), and let anonymous clients
+                         read everything and send commands
   -n, --devices N        simulated devices with --demo, 1-${MAX_DEVICES} (default 4)
   -r, --rate R           their readings per second each, 0.001-100 (default 1)
       --broker URL       use this broker (ws:// or wss://) instead of the embedded one; the
@@ -54,8 +56,8 @@ const OPTIONS = {
 
 type Flags = ReturnType<typeof parseOptions<typeof OPTIONS>>;
 
-/** The dashboard served with --demo when no config names one: examples/dashboard/ of a checkout. */
-const DEMO_DASHBOARD = fileURLToPath(new URL("../../examples/dashboard/", import.meta.url));
+/** The dashboard served with --demo when no config names one: as examples/dashboard/build.mjs builds it (`npm start` does). */
+const DEMO_DASHBOARD = fileURLToPath(new URL("../../dist/dashboard/", import.meta.url));
 
 export async function run(args: string[]): Promise<number> {
   const flags = parseOptions(args, OPTIONS);
@@ -101,7 +103,7 @@ async function configFrom(flags: Flags): Promise<Config> {
   if (flags.demo) {
     const auth = section("auth");
     auth.anonymous ??= "dashboard";
-    if (raw.dashboard === undefined && existsSync(DEMO_DASHBOARD)) raw.dashboard = DEMO_DASHBOARD;
+    if (raw.dashboard === undefined && existsSync(join(DEMO_DASHBOARD, "index.html"))) raw.dashboard = DEMO_DASHBOARD;
   }
   return checkConfig(raw, flags.config ?? "the flags");
 }
@@ -158,7 +160,8 @@ function announce(gateway: Awaited<ReturnType<typeof import("../gateway/gateway.
   if (config.bridge.ports.length > 0) lines.push(`  bridge     ${config.bridge.ports.length} serial port${config.bridge.ports.length === 1 ? "" : "s"}, topics under ${config.bridge.base}/`);
   lines.push(`  broker     ${gateway.brokerUrl}${config.broker ? " (external)" : ""}`);
   if (gateway.mqttUrl) lines.push(`  mqtt       ${gateway.mqttUrl}`);
-  if (config.dashboard) lines.push(`  dashboard  ${gateway.httpUrl}   <- open this`);
+  // The embedded broker (aedes) speaks MQTT 3.1.1: the page is told so.
+  if (config.dashboard) lines.push(`  dashboard  ${gateway.httpUrl}${config.broker ? "" : "?mqtt=4"}   <- open this`);
   lines.push(`  health     ${gateway.httpUrl}healthz`, `  metrics    ${gateway.httpUrl}metrics`);
   if (config.auth.anonymous === "dashboard") lines.push("  anonymous clients may read everything and send commands (demo)");
   lines.push("Stop with Ctrl-C.");
