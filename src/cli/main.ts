@@ -11,8 +11,9 @@
 // arena reuses what they free (a background compiler thread held ~4 MiB of its own);
 // --no-opt and --liftoff-only never run the optimizing compiler (for JS and for the WASM core):
 // 1.7 MiB less of the node binary paged in, 1.8 MiB less anonymous memory. The price is CPU:
-// ~14 % of a core for 320 device messages/s instead of ~10 %. `node dist/cli/main.js` runs the
-// command without them.
+// ~14 % of a core for 320 device messages/s instead of ~10 %. Every subcommand gets them, the
+// gateway's broker and server too (measured for the bridge only); `node dist/cli/main.js` runs
+// a command without them.
 import { createRequire } from "node:module";
 import { CommandError, EXIT, UsageError } from "./usage.js";
 
