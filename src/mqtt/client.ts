@@ -21,7 +21,7 @@ import { MessageHandlers } from "./handlers.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { OrderedSteps } from "./ordered-steps.js";
 import type { MessageHandler, MqttClientEvents, MqttClientOptions, PublishOptions, SubscribeOptions, SubscriptionGrant } from "./options.js";
-import { PacketWriter } from "./packet-writer.js";
+import { DEFAULT_HIGH_WATER_MARK, PacketWriter } from "./packet-writer.js";
 import { publishPacket } from "./publish-packet.js";
 import { ByteArena } from "./arena.js";
 import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, outKey, seqOfKey, setPacketId, withState } from "./record.js";
@@ -166,6 +166,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       onSend: (packet) => {
         if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet instanceof Uint8Array ? decodePublish(packet, protocolVersion) : packet);
       },
+      highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      onDrained: () => this.#sendAll(),
     });
     mqttPacket.writeToStream.cacheNumbers = options.writeCache ?? false;
     this.#ready = this.#load();
@@ -315,8 +317,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     return this.publish(topic, payload, options);
   }
 
+  /**
+   * QoS 0: handed to the WebSocket at once while connected and not congested. Otherwise it waits
+   * in the QoS 0 queue, and its promise with it, until it is handed over after the next CONNACK
+   * or once the backlog drains: so an `await publish()` loop yields to the event loop instead
+   * of filling the WebSocket until its maxBufferedAmount closes the connection.
+   */
   #publishQos0(packet: IPublishPacket): Promise<void> {
-    if (this.#connected) {
+    if (this.#connected && this.#offline.length === 0 && !this.#writer.congested) {
       try {
         this.#writer.send(this.#session.applyAlias(packet));
       } catch (error) {
@@ -324,7 +332,24 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       }
       return ACCEPTED;
     }
-    return new Promise((resolve, reject) => this.#offline.push(packet, (error) => (error ? reject(error) : resolve())));
+    const queued = new Promise<void>((resolve, reject) => this.#offline.push(packet, (error) => (error ? reject(error) : resolve())));
+    if (this.#connected) this.#writer.waitForDrain();
+    return queued;
+  }
+
+  /** Sends what waits, within the high-water mark: QoS 1/2 first (the window allowing), then queued QoS 0. */
+  #sendAll(): void {
+    this.#pump();
+    while (this.#connected && this.#offline.length > 0) {
+      if (this.#writer.congested) return this.#writer.waitForDrain();
+      const item = this.#offline.shift()!;
+      try {
+        this.#writer.send(this.#session.applyAlias(this.#offline.sendable(item)));
+        item.settle();
+      } catch (error) {
+        item.settle(error as Error);
+      }
+    }
   }
 
   /** Moves stored entries into the session in publish order, then sends what the window allows. */
@@ -346,6 +371,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   #pump(): void {
+    // Past the high-water mark, messages wait in the session until the backlog drains.
+    if (this.#writer.congested) return this.#writer.waitForDrain();
     const { send, expired } = this.#session.pump();
     for (const entry of expired) {
       this.#forget(entry);
@@ -778,15 +805,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.#writer.send(request.packet);
     }
     // Unacknowledged QoS 1/2 first, in order (DUP, or PUBREL past PUBREC), then the QoS 0 offline queue.
-    this.#pump();
-    for (let item = this.#offline.shift(); item && this.#connected; item = this.#offline.shift()) {
-      try {
-        this.#writer.send(this.#session.applyAlias(this.#offline.sendable(item)));
-        item.settle();
-      } catch (error) {
-        item.settle(error as Error);
-      }
-    }
+    this.#sendAll();
     this.emit("connect", connack);
   }
 

@@ -54,6 +54,12 @@ export interface MqttClientOptions {
   maxInflight?: number;
   /** Bounds of the in-memory queue of QoS 0 messages published while offline. */
   offlineQueue?: OfflineQueueOptions;
+  /**
+   * Bytes waiting to be written (in the client and the WebSocket) above which publishes wait:
+   * a QoS 0 publish's promise resolves once it is handed over below this mark, QoS 1/2 messages
+   * stay in the session. Default 256 KiB.
+   */
+  highWaterMark?: number;
   /** ms `end()` waits for in-flight messages before disconnecting anyway. Default 10,000. */
   endTimeout?: number;
   /**

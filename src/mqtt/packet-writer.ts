@@ -9,6 +9,9 @@ import { PacketTooLargeError } from "./errors.js";
 /** Most bytes gathered into one WebSocket message before it is handed over. */
 const FRAME_BYTES = 64 * 1024;
 
+/** Default `highWaterMark`: far below the WebSocket's maxBufferedAmount (16 MiB), which closes the connection. */
+export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+
 export interface PacketWriterOptions {
   protocolVersion: 4 | 5;
   /** The broker's Maximum Packet Size, if it announced one (read at each send). */
@@ -17,6 +20,10 @@ export interface PacketWriterOptions {
   socket: () => WebSocket | undefined;
   /** Told of each packet queued for the WebSocket, as it was given to `send`. */
   onSend: (packet: Packet | Uint8Array) => void;
+  /** Bytes waiting to be written above which the writer counts as congested. */
+  highWaterMark: number;
+  /** Called once the congestion that `waitForDrain` waited on is over (not if the connection closed first). */
+  onDrained: () => void;
 }
 
 export class PacketWriter {
@@ -26,6 +33,8 @@ export class PacketWriter {
   #outBytes = 0;
   #flushQueued = false;
   #lastSend = 0;
+  /** `waitForDrain` was called and onDrained has not been called yet. */
+  #drainAwaited = false;
 
   constructor(options: PacketWriterOptions) {
     this.#options = options;
@@ -74,5 +83,40 @@ export class PacketWriter {
   discard(): void {
     this.#out = [];
     this.#outBytes = 0;
+    this.#drainAwaited = false;
   }
+
+  /**
+   * More than `highWaterMark` bytes wait to be written (gathered here or in the WebSocket): the
+   * application's messages should wait, or the backlog would grow until the WebSocket's
+   * maxBufferedAmount fails the connection.
+   */
+  get congested(): boolean {
+    return this.#outBytes + (this.#options.socket()?.bufferedAmount ?? 0) > this.#options.highWaterMark;
+  }
+
+  /** Calls onDrained once the backlog is back at or below the high-water mark (nothing if the connection closes first). */
+  waitForDrain(): void {
+    if (this.#drainAwaited) return;
+    this.#drainAwaited = true;
+    this.#checkDrained();
+  }
+
+  readonly #checkDrained = (): void => {
+    if (!this.#drainAwaited) return;
+    const ws = this.#options.socket();
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      this.#drainAwaited = false;
+      return;
+    }
+    if (!this.congested) {
+      this.#drainAwaited = false;
+      this.#options.onDrained();
+      return;
+    }
+    // The socket's buffer drains with 'drain'; what is gathered here or being compressed, a turn later.
+    const socket = ws.socket;
+    if (socket && socket.writableLength > 0) socket.once("drain", this.#checkDrained);
+    else setImmediate(this.#checkDrained);
+  };
 }
