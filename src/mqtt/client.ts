@@ -7,7 +7,7 @@ import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import mqttPacket from "mqtt-packet";
 import type {
-  IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
+  IAuthPacket, IConnackPacket, IConnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
   IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
 import { WebSocket } from "../websocket/websocket.js";
@@ -20,11 +20,13 @@ import {
 import { MessageHandlers } from "./handlers.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { OrderedSteps } from "./ordered-steps.js";
-import type { MessageHandler, MqttClientEvents, MqttClientOptions, PublishOptions, SubscribeOptions, SubscriptionGrant } from "./options.js";
+import type {
+  DoneCallback, EndOptions, MqttClientEvents, MqttClientOptions, PublishCallback, PublishOptions, SubscribeCallback, SubscribeFilters, SubscribeOptions, SubscriptionGrant, UnsubscribeOptions,
+} from "./options.js";
 import { DEFAULT_HIGH_WATER_MARK, PacketWriter } from "./packet-writer.js";
 import { publishPacket } from "./publish-packet.js";
 import { ByteArena } from "./arena.js";
-import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, outKey, seqOfKey, setPacketId, withState } from "./record.js";
+import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, outKey, publishOf, seqOfKey, setPacketId, withState } from "./record.js";
 import { Session, fingerprint, outEntry, type OutEntry } from "./session.js";
 import { validateTopicFilter, validateTopicName } from "./topics.js";
 
@@ -97,8 +99,10 @@ export function connectAsync(url: string | URL, options: MqttClientOptions = {})
 
 export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly options: Readonly<MqttClientOptions> & { clientId: string; protocolVersion: 4 | 5 };
-  /** The store given in the options, if any. */
-  readonly store: MessageStore | undefined;
+  /** The store: given in the options, or opened by the client from the path given (once loaded). */
+  #store: MessageStore | undefined;
+  /** The store was given as a path: the client opened it, and `end()` closes it. */
+  readonly #storePath: string | undefined;
   readonly #url: string;
   /** Without a store: the bounds of what the session holds. */
   readonly #limits: Required<StoreLimits>;
@@ -152,7 +156,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocolVersion must be 4 (MQTT 3.1.1) or 5, not ${String(protocolVersion)}`);
     this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
     if (options.will) validateTopicName(options.will.topic);
-    this.store = options.store;
+    if (typeof options.store === "string") this.#storePath = options.store;
+    else this.#store = options.store;
     const limits = options.outgoingLimits;
     this.#limits = { maxEntries: limits?.maxEntries ?? DEFAULT_STORE_LIMITS.maxEntries, maxBytes: limits?.maxBytes ?? DEFAULT_STORE_LIMITS.maxBytes };
     this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
@@ -181,6 +186,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         void this.end(true);
       },
     );
+  }
+
+  /** The store of QoS 1/2 messages: the one given, or (once loaded) the FileStore opened from the path given. */
+  get store(): MessageStore | undefined {
+    return this.#store;
   }
 
   /** CONNACK received and the connection is up. */
@@ -214,8 +224,30 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
    * Publishes a message. QoS 0: resolves when handed to the WebSocket (queued in memory while
    * offline). QoS 1/2: written to the store first; resolves when the broker acknowledges it
    * (PUBACK / PUBCOMP) or, while offline, as soon as it is stored (it is sent on reconnect).
+   *
+   * With a callback (MQTT.js's form), it returns the client and the callback is called once with
+   * the message's one outcome: QoS 0 handed over; QoS 1/2 acknowledged by the broker (also for a
+   * message published offline: the callback waits for the acknowledgement after the reconnect),
+   * or the error (refused, expired, store full, client ended).
    */
-  publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions = {}): Promise<void> {
+  publish(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void>;
+  publish(topic: string, payload: string | Buffer | Uint8Array, callback: PublishCallback): this;
+  publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions | undefined, callback: PublishCallback): this;
+  publish(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions | PublishCallback, callback?: PublishCallback): Promise<void> | this {
+    if (typeof options === "function") [callback, options] = [options, undefined];
+    if (!callback) return this.#publish(topic, payload, options ?? {});
+    const done = callback;
+    // QoS 1/2: the promise resolves once the message is stored; the entry tells `done` of its outcome.
+    const later = (options?.qos ?? 0) > 0;
+    this.#publish(topic, payload, options ?? {}, later ? done : undefined).then(
+      () => later || done(),
+      (error: Error) => done(error),
+    );
+    return this;
+  }
+
+  /** `onOutcome` (QoS 1/2): told of the message's outcome instead of the promise, which then resolves once it is stored. */
+  #publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions, onOutcome?: PublishCallback): Promise<void> {
     let packet: IPublishPacket;
     try {
       packet = this.#newPublish(topic, payload, options);
@@ -223,7 +255,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       return Promise.reject(error);
     }
     if (packet.qos === 0) return this.#publishQos0(packet);
-    return this.#loaded ? this.#publishStored(packet) : this.#ready.then(() => this.#publishStored(packet));
+    return this.#loaded ? this.#publishStored(packet, onOutcome) : this.#ready.then(() => this.#publishStored(packet, onOutcome));
   }
 
   /** The application's PUBLISH, checked. */
@@ -248,20 +280,21 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
    * suspended async frame apiece grew V8's young generation to its maximum for a burst of
    * 10,000 offline publishes).
    */
-  #publishStored(packet: IPublishPacket): Promise<void> {
+  #publishStored(packet: IPublishPacket, onOutcome?: (error?: Error) => void): Promise<void> {
     if (this.#ending) return Promise.reject(new ClientEndedError("publishing"));
     const messageId = this.#session.ids.allocate();
     let entry: OutEntry;
     let storing: Promise<void> | undefined;
     try {
       entry = this.#outEntry(this.#seq, publishPacket(packet, { messageId }), OutState.Publish, Date.now(), false);
-      storing = this.#store(entry);
+      storing = this.#storeEntry(entry);
     } catch (error) {
       this.#session.ids.release(messageId);
       return Promise.reject(error);
     }
     const seq = this.#seq++;
-    const acknowledged = this.#connected ? new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve()))) : undefined;
+    if (onOutcome) entry.settle = onOutcome;
+    const acknowledged = this.#connected && !onOutcome ? new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve()))) : undefined;
     if (!storing) {
       this.#accept(seq, entry);
       return acknowledged ?? ACCEPTED;
@@ -283,7 +316,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
    * Writes the entry to the store: at once if the store can (undefined), else the promise of the
    * write. Without a store, only checks that the session has room for it.
    */
-  #store(entry: OutEntry): Promise<void> | undefined {
+  #storeEntry(entry: OutEntry): Promise<void> | undefined {
     if (!this.store) return void this.#checkRoom(entry.record.length);
     if (this.store.putSync) return void this.store.putSync(outKey(entry.seq), entry.record);
     return this.store.put(outKey(entry.seq), entry.record);
@@ -314,7 +347,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   publishAsync(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void> {
-    return this.publish(topic, payload, options);
+    return this.#publish(topic, payload, options ?? {});
   }
 
   /**
@@ -372,11 +405,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   #pump(): void {
     // Past the high-water mark, messages wait in the session until the backlog drains.
-    if (this.#writer.congested) return this.#writer.waitForDrain();
+    if (this.#writer.congested) {
+      this.#writer.waitForDrain();
+      return this.#checkDrained();
+    }
     const { send, expired } = this.#session.pump();
     for (const entry of expired) {
       this.#forget(entry);
-      settleOnce(entry, new MessageExpiredError(entry.topic));
+      this.#conclude(entry, new MessageExpiredError(entry.topic));
     }
     for (const entry of send) {
       if (entry.state === OutState.Pubrel) {
@@ -390,27 +426,37 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         if (!(error instanceof PacketTooLargeError)) throw error;
         this.#session.drop(entry.messageId);
         this.#forget(entry);
-        settleOnce(entry, error);
+        this.#conclude(entry, error);
       }
     }
-    if (this.#onDrain && this.#isDrained()) this.#onDrain();
+    this.#checkDrained();
   }
 
   // ---- subscriptions ---------------------------------------------------------------------
 
   /**
    * Subscribes to one or more filters. Resolves with the grants once the broker answers; rejects
-   * with SubackError when it refuses one. A handler, if given, is called for messages whose topic
-   * matches the filter (as well as the 'message' event).
+   * with SubackError when it refuses one. A filter's `onMessage` handler, if given, is called for
+   * messages whose topic matches it (as well as the 'message' event). With a callback (MQTT.js's
+   * form), returns the client and calls back with (error or null, grants).
    */
-  async subscribe(
-    filters: string | string[] | Record<string, SubscribeOptions>,
-    options: SubscribeOptions | MessageHandler = {},
-    handler?: MessageHandler,
-  ): Promise<SubscriptionGrant[]> {
-    if (typeof options === "function") [handler, options] = [options, {}];
+  subscribe(filters: SubscribeFilters, options?: SubscribeOptions): Promise<SubscriptionGrant[]>;
+  subscribe(filters: SubscribeFilters, callback: SubscribeCallback): this;
+  subscribe(filters: SubscribeFilters, options: SubscribeOptions | undefined, callback: SubscribeCallback): this;
+  subscribe(filters: SubscribeFilters, options?: SubscribeOptions | SubscribeCallback, callback?: SubscribeCallback): Promise<SubscriptionGrant[]> | this {
+    if (typeof options === "function") [callback, options] = [options, undefined];
+    if (!callback) return this.#subscribe(filters, options ?? {});
+    const done = callback;
+    this.#subscribe(filters, options ?? {}).then(
+      (grants) => done(null, grants),
+      (error: Error) => done(error, (error as Partial<SubackError>).grants),
+    );
+    return this;
+  }
+
+  async #subscribe(filters: SubscribeFilters, options: SubscribeOptions): Promise<SubscriptionGrant[]> {
     const list: Array<[string, SubscribeOptions]> =
-      typeof filters === "string" ? [[filters, options]] : Array.isArray(filters) ? filters.map((f) => [f, options as SubscribeOptions]) : Object.entries(filters);
+      typeof filters === "string" ? [[filters, options]] : Array.isArray(filters) ? filters.map((f) => [f, options]) : Object.entries(filters);
     if (list.length === 0) throw new TypeError("subscribe needs at least one topic filter");
     for (const [filter] of list) validateTopicFilter(filter);
     if (this.#ending) throw new ClientEndedError("subscribing");
@@ -430,12 +476,16 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const subscriptionId = properties?.subscriptionIdentifier;
     if (subscriptionId !== undefined) this.#handlers.rememberSubscriptionId(subscriptionId, subscriptions.map((s) => s.topic));
-    if (handler) for (const { topic } of subscriptions) this.#handlers.add(topic, handler);
+    const handlers = list.map(([, o]) => o.onMessage);
+    const dropHandlers = (refused: (i: number) => boolean) => {
+      for (const [i, handler] of handlers.entries()) if (handler && refused(i)) this.#handlers.remove(subscriptions[i]!.topic, handler);
+    };
+    for (const [i, handler] of handlers.entries()) if (handler) this.#handlers.add(subscriptions[i]!.topic, handler);
     let suback: ISubackPacket;
     try {
       suback = (await this.#request({ cmd: "subscribe", subscriptions, ...(properties ? { properties } : {}) })) as ISubackPacket;
     } catch (error) {
-      if (handler) for (const { topic } of subscriptions) this.#handlers.remove(topic, handler);
+      dropHandlers(() => true);
       throw error;
     }
     const granted = suback.granted as number[];
@@ -445,18 +495,29 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const failed = grants.find((g) => g.qos >= 0x80);
     if (failed) {
-      if (handler) for (const g of grants) if (g.qos >= 0x80) this.#handlers.remove(g.topic, handler);
-      throw new SubackError(failed.topic, failed.qos, granted);
+      dropHandlers((i) => grants[i]!.qos >= 0x80);
+      throw new SubackError(failed.topic, failed.qos, granted, grants);
     }
     return grants;
   }
 
-  subscribeAsync(filters: string | string[] | Record<string, SubscribeOptions>, options?: SubscribeOptions | MessageHandler, handler?: MessageHandler): Promise<SubscriptionGrant[]> {
-    return this.subscribe(filters, options, handler);
+  subscribeAsync(filters: SubscribeFilters, options?: SubscribeOptions): Promise<SubscriptionGrant[]> {
+    return this.#subscribe(filters, options ?? {});
   }
 
-  /** Unsubscribes; drops the filters' handlers at once. Rejects with UnsubackError on an MQTT 5 failure code. */
-  async unsubscribe(filters: string | string[], options: { properties?: IUnsubscribePacket["properties"] } = {}): Promise<void> {
+  /**
+   * Unsubscribes; drops the filters' handlers at once. Rejects with UnsubackError on an MQTT 5
+   * failure code. With a callback (MQTT.js's form), returns the client and calls back with the error, if any.
+   */
+  unsubscribe(filters: string | string[], options?: UnsubscribeOptions): Promise<void>;
+  unsubscribe(filters: string | string[], callback: DoneCallback): this;
+  unsubscribe(filters: string | string[], options: UnsubscribeOptions | undefined, callback: DoneCallback): this;
+  unsubscribe(filters: string | string[], options?: UnsubscribeOptions | DoneCallback, callback?: DoneCallback): Promise<void> | this {
+    if (typeof options === "function") [callback, options] = [options, undefined];
+    return withCallback(this, this.#unsubscribe(filters, options ?? {}), callback);
+  }
+
+  async #unsubscribe(filters: string | string[], options: UnsubscribeOptions): Promise<void> {
     const list = typeof filters === "string" ? [filters] : filters;
     if (list.length === 0) throw new TypeError("unsubscribe needs at least one topic filter");
     for (const filter of list) validateTopicFilter(filter);
@@ -472,8 +533,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (index >= 0) throw new UnsubackError(list[index]!, codes[index]!);
   }
 
-  unsubscribeAsync(filters: string | string[], options?: { properties?: IUnsubscribePacket["properties"] }): Promise<void> {
-    return this.unsubscribe(filters, options);
+  unsubscribeAsync(filters: string | string[], options?: UnsubscribeOptions): Promise<void> {
+    return this.#unsubscribe(filters, options ?? {});
   }
 
   /** Sends a SUBSCRIBE/UNSUBSCRIBE now, or after the next CONNACK; resolves with its ack. */
@@ -501,37 +562,57 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   // ---- ending ----------------------------------------------------------------------------
 
   /**
-   * Ends the client: no more reconnects. Graceful (default): waits up to endTimeout for in-flight
-   * messages, sends DISCONNECT and closes the WebSocket with 1000. force: drops the connection at
-   * once. Unacknowledged QoS 1/2 messages stay in the store (their promises reject with
-   * ClientEndedError); QoS 0 still queued are dropped.
+   * Ends the client: no more reconnects. Graceful (default): waits up to endTimeout for the
+   * publishes still being stored and, while connected, for in-flight messages, then sends
+   * DISCONNECT and closes the WebSocket with 1000. force: drops the connection at once.
+   * Unacknowledged QoS 1/2 messages stay in the store (their promises reject with
+   * ClientEndedError); QoS 0 still queued are dropped. A store the client opened itself (given
+   * as a path) is closed, releasing its lock; a store object given stays open (its owner closes it).
+   * With a callback (MQTT.js's forms: `end(cb)`, `end(force, cb)`, `end(force, options, cb)`,
+   * `end(options, cb)`), returns the client and calls back once ended.
    */
-  end(force = false, options: { properties?: IDisconnectPacket["properties"]; reasonCode?: number } = {}): Promise<void> {
+  end(force?: boolean, options?: EndOptions): Promise<void>;
+  end(callback: DoneCallback): this;
+  end(force: boolean, callback: DoneCallback): this;
+  end(options: EndOptions, callback: DoneCallback): this;
+  end(force: boolean | undefined, options: EndOptions | undefined, callback: DoneCallback): this;
+  end(...args: Array<boolean | EndOptions | DoneCallback | undefined>): Promise<void> | this {
+    const callback = typeof args.at(-1) === "function" ? (args.pop() as DoneCallback) : undefined;
+    const [first, second] = args;
+    const options = (typeof first === "object" ? first : second) as EndOptions | undefined;
+    return withCallback(this, this.#end(first === true, options ?? {}), callback);
+  }
+
+  #end(force: boolean, options: EndOptions): Promise<void> {
     if (this.#endPromise) return this.#endPromise;
     this.#ending = true;
     clearTimeout(this.#timers.reconnect);
     this.#timers.reconnect = undefined;
     this.#endPromise = (async () => {
+      if (!force) await this.#drain(this.options.endTimeout ?? 10_000);
       const ws = this.#ws;
       if (ws && !force && this.#connected) {
-        await this.#drain(this.options.endTimeout ?? 10_000);
-        if (this.#connected && this.#ws === ws) {
-          const v5 = this.options.protocolVersion === 5;
-          this.#writer.send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
-          this.#writer.flush();
-          ws.close(1000);
-        }
-      } else if (ws) {
-        ws.terminate();
-      }
+        const v5 = this.options.protocolVersion === 5;
+        this.#writer.send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
+        this.#writer.flush();
+        ws.close(1000);
+      } else ws?.terminate();
       if (this.#ws) await this.#waitClosed(this.#ws, 5_000);
       this.#finishEnd();
+      await this.#closeOwnStore();
     })();
     return this.#endPromise;
   }
 
-  endAsync(force = false): Promise<void> {
-    return this.end(force);
+  /** Closes the store the client opened from a path (once it has finished opening, if it was). */
+  async #closeOwnStore(): Promise<void> {
+    if (this.#storePath === undefined) return;
+    await this.#ready.catch(() => {});
+    await this.#store?.close();
+  }
+
+  endAsync(force = false, options: EndOptions = {}): Promise<void> {
+    return this.#end(force, options);
   }
 
   /** Reconnects now: skips the backoff delay (after a clean close, or to retry at once). */
@@ -544,24 +625,31 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#open();
   }
 
-  /** Whether nothing awaits the broker: no message in flight, no (un)subscribe unanswered. */
+  /**
+   * Whether nothing is left to wait for before ending: no publish still being stored and, while
+   * connected, no message in flight and no (un)subscribe unanswered.
+   */
   #isDrained(): boolean {
-    return this.#session.inflightCount === 0 && this.#requests.size === 0;
+    if (this.#nextAdd !== this.#seq) return false;
+    return !this.#connected || (this.#session.inflightCount === 0 && this.#requests.size === 0);
   }
 
+  /** Resolves once #isDrained() (checked at each change by #checkDrained), or after `timeout` ms. */
   #drain(timeout: number): Promise<void> {
     if (this.#isDrained()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.#onDrain = undefined;
-        this.off("close", done);
         resolve();
       };
       const timer = setTimeout(done, timeout);
       this.#onDrain = done;
-      this.once("close", done);
     });
+  }
+
+  #checkDrained(): void {
+    if (this.#onDrain && this.#isDrained()) this.#onDrain();
   }
 
   #waitClosed(ws: WebSocket, timeout: number): Promise<void> {
@@ -597,6 +685,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /** Loads what an earlier process left in the store: unacknowledged messages and QoS 2 ids. */
   async #load(): Promise<void> {
+    if (this.#storePath !== undefined) {
+      // Imported here so that a bundle for browsers, which never passes a path, leaves out node:fs.
+      const { FileStore } = await import("./store/file-store.js");
+      this.#store = await FileStore.open(this.#storePath);
+    }
     if (!this.store) return;
     const stored: Array<[seq: number, key: string, value: Uint8Array]> = [];
     for await (const [key, value] of this.store.iterate()) {
@@ -705,6 +798,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#session.disconnected();
     for (const request of this.#requests.values()) request.sent = false;
     this.emit("close");
+    this.#checkDrained();
     if (this.#ending) return;
     if (wasConnected || !this.#offlineEmitted) {
       if (!this.#offlineEmitted) this.emit("offline");
@@ -892,6 +986,24 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#handlers.dispatch(packet);
   }
 
+  /**
+   * The one outcome of an accepted QoS 1/2 message: acknowledged (no error), refused, expired or
+   * too large. Its promise or callback settles; a message whose promise already resolved when
+   * it was stored (published offline, or by an earlier client) is reported by the
+   * 'acknowledged' or 'dropped' event instead (a drop also as an 'error').
+   */
+  #conclude(entry: OutEntry, error?: Error): void {
+    if (entry.settle) return settleOnce(entry, error);
+    const wanted = error ? this.listenerCount("dropped") > 0 : this.listenerCount("acknowledged") > 0;
+    const packet = wanted ? decodePublish(publishOf(entry.record), this.options.protocolVersion) : undefined;
+    if (!error) {
+      if (packet) this.emit("acknowledged", packet);
+      return;
+    }
+    if (packet) this.emit("dropped", packet, error);
+    this.#emitError(error);
+  }
+
   /** The message is done with (acknowledged, refused, expired): it leaves the store. */
   #forget(entry: OutEntry): void {
     this.store?.del(outKey(entry.seq)).catch((error: Error) => this.#emitError(error));
@@ -901,7 +1013,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const entry = this.#session.complete(id, cmd);
     if (!entry) return;
     this.#forget(entry);
-    settleOnce(entry, reasonCode >= 0x80 ? new PublishError(entry.topic, reasonCode, reasonString) : undefined);
+    this.#conclude(entry, reasonCode >= 0x80 ? new PublishError(entry.topic, reasonCode, reasonString) : undefined);
     this.#pump();
   }
 
@@ -915,7 +1027,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const { entry, failed } = result;
     if (failed) {
       this.#forget(entry);
-      settleOnce(entry, new PublishError(entry.topic, reasonCode, reasonString));
+      this.#conclude(entry, new PublishError(entry.topic, reasonCode, reasonString));
       this.#pump();
       return;
     }
@@ -948,7 +1060,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#session.ids.release(id);
     // MQTT 5 UNSUBACK carries reason codes in `granted`; 3.1.1 has none.
     request.resolve(packet);
-    if (this.#onDrain && this.#isDrained()) this.#onDrain();
+    this.#checkDrained();
   }
 
   // ---- keepalive -------------------------------------------------------------------------
@@ -1017,6 +1129,13 @@ function withoutAlias(properties: NonNullable<IPublishPacket["properties"]>): IP
 function packetSize(packet: Packet): number {
   const length = packet.length ?? 0;
   return 1 + (length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4) + length;
+}
+
+/** MQTT.js's callback form of a call: the client, with `callback` told of the outcome; else the promise itself. */
+function withCallback<Client>(client: Client, promise: Promise<void>, callback: DoneCallback | undefined): Promise<void> | Client {
+  if (!callback) return promise;
+  promise.then(() => callback(), (error: Error) => callback(error));
+  return client;
 }
 
 /** Settles the publish promise of `entry`, if it still has one, exactly once. */

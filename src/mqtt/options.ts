@@ -1,6 +1,6 @@
 // The client's public option, argument and event types, apart from the client so that reading
 // what can be configured does not mean reading how the client works. Types only: no code.
-import type { IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, Packet, QoS, UserProperties } from "mqtt-packet";
+import type { IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubscribePacket, IUnsubscribePacket, Packet, QoS, UserProperties } from "mqtt-packet";
 import type { ClientOptions } from "../client/connect.js";
 import type { MessageStore, StoreLimits } from "./store/store.js";
 import type { ReconnectOptions } from "./backoff.js";
@@ -40,10 +40,11 @@ export interface MqttClientOptions {
   resubscribe?: boolean;
   /**
    * Where QoS 1/2 messages and QoS 2 state are kept, to survive a restart (a FileStore) or be
-   * handed to a later client (a MemoryStore). Default: none; the client holds them in its own
-   * memory only, as bytes, within `outgoingLimits`.
+   * handed to a later client (a MemoryStore). A path: the client opens a FileStore there (default
+   * options) and `end()` closes it, releasing its lock; a store object stays its owner's to close.
+   * Default: none; the client holds them in its own memory only, as bytes, within `outgoingLimits`.
    */
-  store?: MessageStore;
+  store?: MessageStore | string;
   /**
    * Without a store: most QoS 1/2 messages held unacknowledged (default 100,000) and most bytes
    * of them, encoded (default 64 MiB); beyond either, publish rejects with StoreFullError.
@@ -90,13 +91,41 @@ export interface SubscribeOptions {
   rh?: number;
   /** MQTT 5 SUBSCRIBE properties. */
   properties?: ISubscribePacket["properties"];
+  /**
+   * Called for each message whose topic matches this filter (as well as the 'message' event),
+   * from the SUBSCRIBE until it is unsubscribed or refused.
+   */
+  onMessage?: MessageHandler;
 }
+
+/** One filter, several with the same options, or each with its own. */
+export type SubscribeFilters = string | string[] | Record<string, SubscribeOptions>;
 
 export interface SubscriptionGrant {
   topic: string;
   /** The granted QoS, or the failure code. */
   qos: number;
 }
+
+/** MQTT.js's callback of unsubscribe and end: the error, if any. */
+export type DoneCallback = (error?: Error) => void;
+
+export interface UnsubscribeOptions {
+  /** MQTT 5 UNSUBSCRIBE properties. */
+  properties?: IUnsubscribePacket["properties"];
+}
+
+export interface EndOptions {
+  /** MQTT 5 DISCONNECT properties. */
+  properties?: IDisconnectPacket["properties"];
+  /** MQTT 5 DISCONNECT reason code. Default 0 (normal disconnection). */
+  reasonCode?: number;
+}
+
+/** MQTT.js's publish callback: no error once the message's outcome is success (see `publish`). */
+export type PublishCallback = (error?: Error) => void;
+/** MQTT.js's subscribe callback: the grants, and the error if the broker refused a filter. */
+export type SubscribeCallback = (error: Error | null, granted?: SubscriptionGrant[]) => void;
 
 export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
 
@@ -112,4 +141,15 @@ export interface MqttClientEvents {
   auth: [packet: IAuthPacket];
   packetsend: [packet: Packet];
   packetreceive: [packet: Packet];
+  /**
+   * The broker acknowledged (PUBACK / PUBCOMP) a QoS 1/2 message whose promise had already
+   * resolved when it was stored (published offline, or left in the store by an earlier client).
+   */
+  acknowledged: [packet: IPublishPacket];
+  /**
+   * Such a message was given up: refused by the broker (PublishError, with its reason code),
+   * expired before it could be sent (MessageExpiredError) or above the broker's Maximum Packet
+   * Size (PacketTooLargeError). Also reported as an 'error'.
+   */
+  dropped: [packet: IPublishPacket, error: Error];
 }
