@@ -10,7 +10,7 @@ import type {
   IAuthPacket, IConnackPacket, IConnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
   IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
-import { WebSocket } from "../websocket/websocket.js";
+import { checkScheme, openTransport, type MqttTransport, type TransportOptions } from "./transport.js";
 import { DEFAULT_STORE_LIMITS, StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
 import {
@@ -18,6 +18,7 @@ import {
   UnsubackError,
 } from "./errors.js";
 import { MessageHandlers } from "./handlers.js";
+import { reconnectOption, storeOption } from "./mqttjs-options.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { OrderedSteps } from "./ordered-steps.js";
 import type {
@@ -78,7 +79,7 @@ export function connectAsync(url: string | URL, options: MqttClientOptions = {})
       if (error instanceof ConnackError) fail(error);
     };
     const onClose = () => {
-      if (options.reconnect === false) fail(lastError ?? new MqttTimeoutError(`the connection to ${String(url)} closed before CONNACK`));
+      if (reconnectOption(options) === false) fail(lastError ?? new MqttTimeoutError(`the connection to ${String(url)} closed before CONNACK`));
     };
     const onEnd = () => {
       cleanup();
@@ -112,7 +113,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly #ready: Promise<void>;
   /** The store is loaded (#ready resolved): publishes need not wait on it. */
   #loaded = false;
-  #ws: WebSocket | undefined;
+  #transport: MqttTransport | undefined;
   #parser: Parser | undefined;
   /** Counts WebSockets; async work checks it to know whether its connection is still the current one. */
   #generation = 0;
@@ -150,24 +151,26 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   constructor(url: string | URL, options: MqttClientOptions = {}) {
     super();
     const parsed = new URL(String(url));
-    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new TypeError(`MQTT over WebSocket needs a ws:// or wss:// URL, not ${parsed.protocol}`);
+    checkScheme(parsed);
     this.#url = parsed.href;
     const protocolVersion = options.protocolVersion ?? 4;
     if (protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocolVersion must be 4 (MQTT 3.1.1) or 5, not ${String(protocolVersion)}`);
     this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
     if (options.will) validateTopicName(options.will.topic);
-    if (typeof options.store === "string") this.#storePath = options.store;
-    else this.#store = options.store;
+    const store = storeOption(options);
+    if (typeof store === "string") this.#storePath = store;
+    else this.#store = store;
     const limits = options.outgoingLimits;
     this.#limits = { maxEntries: limits?.maxEntries ?? DEFAULT_STORE_LIMITS.maxEntries, maxBytes: limits?.maxBytes ?? DEFAULT_STORE_LIMITS.maxBytes };
     this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
-    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
+    const reconnect = reconnectOption(options);
+    this.#backoff = reconnect === false ? undefined : new Backoff(reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);
     this.#keepaliveMs = (options.keepalive ?? 60) * 1000;
     this.#writer = new PacketWriter({
       protocolVersion,
       maxPacketSize: () => this.#session.maxPacketSize,
-      socket: () => this.#ws,
+      transport: () => this.#transport,
       onSend: (packet) => {
         if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet instanceof Uint8Array ? decodePublish(packet, protocolVersion) : packet);
       },
@@ -199,7 +202,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
   /** Waiting to reconnect or reconnecting. */
   get reconnecting(): boolean {
-    return !this.#connected && !this.#ending && (this.#timers.reconnect !== undefined || (this.#ws !== undefined && this.#everConnected));
+    return !this.#connected && !this.#ending && (this.#timers.reconnect !== undefined || (this.#transport !== undefined && this.#everConnected));
   }
   /** The client was ended (or is ending). */
   get disconnecting(): boolean {
@@ -555,7 +558,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Sends an MQTT 5 AUTH packet (enhanced authentication, §4.12). Default reason 0x18 Continue authentication. */
   sendAuth(properties: IAuthPacket["properties"], reasonCode = 0x18): void {
     if (this.options.protocolVersion !== 5) throw new TypeError("AUTH packets exist only in MQTT 5");
-    if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
+    if (!this.#transport?.open) throw new MqttProtocolError("cannot send AUTH: not connected");
     this.#writer.send({ cmd: "auth", reasonCode, ...(properties ? { properties } : {}) });
   }
 
@@ -590,14 +593,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#timers.reconnect = undefined;
     this.#endPromise = (async () => {
       if (!force) await this.#drain(this.options.endTimeout ?? 10_000);
-      const ws = this.#ws;
+      const ws = this.#transport;
       if (ws && !force && this.#connected) {
         const v5 = this.options.protocolVersion === 5;
         this.#writer.send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
         this.#writer.flush();
-        ws.close(1000);
+        ws.close();
       } else ws?.terminate();
-      if (this.#ws) await this.#waitClosed(this.#ws, 5_000);
+      if (this.#transport) await this.#waitClosed(this.#transport, 5_000);
       this.#finishEnd();
       await this.#closeOwnStore();
     })();
@@ -618,7 +621,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Reconnects now: skips the backoff delay (after a clean close, or to retry at once). */
   reconnect(): void {
     if (this.#ending) throw new ClientEndedError("reconnecting");
-    if (this.#ws) return;
+    if (this.#transport) return;
     clearTimeout(this.#timers.reconnect);
     this.#timers.reconnect = undefined;
     this.emit("reconnect");
@@ -652,15 +655,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (this.#onDrain && this.#isDrained()) this.#onDrain();
   }
 
-  #waitClosed(ws: WebSocket, timeout: number): Promise<void> {
-    if (ws.readyState === WebSocket.CLOSED && this.#ws !== ws) return Promise.resolve();
+  #waitClosed(ws: MqttTransport, timeout: number): Promise<void> {
+    if (this.#transport !== ws) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         ws.terminate();
         resolve();
       }, timeout);
       const check = () => {
-        if (this.#ws === ws) return;
+        if (this.#transport === ws) return;
         clearTimeout(timer);
         this.off("close", check);
         resolve();
@@ -730,15 +733,23 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #open(): void {
     const generation = ++this.#generation;
     const parser = mqttPacket.parser({ protocolVersion: this.options.protocolVersion });
-    let ws: WebSocket;
+    let transport: MqttTransport;
     try {
-      ws = new WebSocket(this.#url, "mqtt", { perMessageDeflate: false, ...this.options.ws });
+      transport = openTransport(new URL(this.#url), this.#transportOptions(), {
+        open: () => this.#writer.send(this.#connectPacket()),
+        data: (data) => {
+          this.#lastReceive = Date.now();
+          if (this.#parser === parser) parser.parse(data);
+        },
+        error: (error) => this.#emitError(error),
+        close: () => this.#onClose(transport),
+      });
     } catch (error) {
       this.#emitError(error as Error);
       this.#scheduleReconnect();
       return;
     }
-    this.#ws = ws;
+    this.#transport = transport;
     this.#parser = parser;
     parser.on("packet", (packet: Packet) => {
       if (generation === this.#generation) this.#onPacket(packet);
@@ -748,22 +759,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     });
     this.#timers.connect = setTimeout(() => {
       this.#emitError(new MqttTimeoutError(`no CONNACK from ${this.#url} within ${this.options.connectTimeout ?? 30_000} ms`));
-      ws.terminate();
+      transport.terminate();
     }, this.options.connectTimeout ?? 30_000);
-    ws.on("open", () => {
-      if (ws.protocol !== "mqtt") {
-        this.#emitError(new MqttProtocolError(`the server at ${this.#url} did not accept the "mqtt" subprotocol`));
-        ws.terminate();
-        return;
-      }
-      this.#writer.send(this.#connectPacket());
-    });
-    ws.on("message", (data) => {
-      this.#lastReceive = Date.now();
-      if (this.#parser === parser) parser.parse(data);
-    });
-    ws.on("error", (error) => this.#emitError(error));
-    ws.on("close", () => this.#onClose(ws));
+  }
+
+  /** MQTT.js takes TLS options at the top level; `tls` is ours. */
+  #transportOptions(): TransportOptions {
+    const { ws, tls, ca, cert, key, rejectUnauthorized, servername } = this.options;
+    const topLevel = Object.fromEntries(Object.entries({ ca, cert, key, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined));
+    return { ws, tls: { ...topLevel, ...tls } };
   }
 
   #connectPacket(): IConnectPacket {
@@ -787,9 +791,9 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     return packet;
   }
 
-  #onClose(ws: WebSocket): void {
-    if (this.#ws !== ws) return;
-    this.#ws = undefined;
+  #onClose(transport: MqttTransport): void {
+    if (this.#transport !== transport) return;
+    this.#transport = undefined;
     this.#parser = undefined;
     this.#writer.discard();
     const wasConnected = this.#connected;
@@ -856,7 +860,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         return;
       case "disconnect":
         this.emit("disconnect", packet);
-        this.#ws?.close(1000);
+        this.#transport?.close();
         return;
       case "auth":
         this.emit("auth", packet);
@@ -874,7 +878,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const code = (v5 ? connack.reasonCode : connack.returnCode) ?? 0;
     if (code !== 0) {
       this.#emitError(new ConnackError(code, this.options.protocolVersion, connack.properties?.reasonString));
-      this.#ws?.close(1000);
+      this.#transport?.close();
       return;
     }
     const heldIncoming = [...this.#session.incomingIds.keys()];
@@ -953,7 +957,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
           this.#session.unhold(id);
           this.#emitError(error);
           // Without the id on record we must not acknowledge: drop the connection, the broker resends.
-          if (generation === this.#generation) this.#ws?.terminate();
+          if (generation === this.#generation) this.#transport?.terminate();
           return;
         }
         if (deliver) this.#deliver(resolved);
@@ -1046,7 +1050,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       (error: Error) => {
         this.#emitError(error);
         // PUBREL waits for a durable state: retry on the next connection (PUBLISH again, DUP).
-        if (generation === this.#generation) this.#ws?.terminate();
+        if (generation === this.#generation) this.#transport?.terminate();
       },
     );
   }
@@ -1078,7 +1082,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.#writer.send({ cmd: "pingreq" });
       if (this.#timers.ping === undefined) {
         const timeout = this.options.pingTimeout ?? Math.max(1000, this.#keepaliveMs / 2);
-        const ws = this.#ws;
+        const ws = this.#transport;
         this.#timers.ping = setTimeout(() => {
           this.#timers.ping = undefined;
           this.#emitError(new MqttTimeoutError(`no PINGRESP from ${this.#url} within ${timeout} ms: the connection is dead`));
@@ -1110,7 +1114,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       }
     }
     this.#parser = undefined;
-    this.#ws?.terminate();
+    this.#transport?.terminate();
   }
 
   #emitError(error: Error): void {

@@ -5,6 +5,7 @@ import type { ClientOptions } from "../client/connect.js";
 import type { MessageStore, StoreLimits } from "./store/store.js";
 import type { ReconnectOptions } from "./backoff.js";
 import type { OfflineQueueOptions } from "./offline-queue.js";
+import type { TlsOptions } from "./transport.js";
 
 export type { QoS, UserProperties };
 
@@ -16,7 +17,13 @@ export interface WillOptions {
   properties?: NonNullable<IConnectPacket["will"]>["properties"];
 }
 
-export interface MqttClientOptions {
+/**
+ * The client's options. The URL's scheme picks the transport, as in MQTT.js: ws:/wss: (a
+ * WebSocket, subprotocol "mqtt"), mqtt:/tcp: (plain TCP, default port 1883), mqtts:/ssl:/tls:
+ * (TLS, default port 8883; `ca`, `cert`, `key`, `rejectUnauthorized`, `servername` here, as
+ * MQTT.js takes them, or any TLS option in `tls`).
+ */
+export interface MqttClientOptions extends Pick<TlsOptions, "ca" | "cert" | "key" | "rejectUnauthorized" | "servername"> {
   /** 4 (MQTT 3.1.1) or 5. Default 4. */
   protocolVersion?: 4 | 5;
   /** Default: "edgews_" and 16 random hex digits. */
@@ -36,6 +43,11 @@ export interface MqttClientOptions {
   connectTimeout?: number;
   /** Backoff of automatic reconnects, or false for none. */
   reconnect?: ReconnectOptions | false;
+  /**
+   * MQTT.js's form of `reconnect` (not both): ms between reconnects, 0 for none. Ours jitters:
+   * each delay is random in [0, reconnectPeriod] (see ReconnectOptions), so a fleet spreads out.
+   */
+  reconnectPeriod?: number;
   /** Subscribe again after a reconnect when the broker kept no session. Default true. */
   resubscribe?: boolean;
   /**
@@ -45,6 +57,13 @@ export interface MqttClientOptions {
    * Default: none; the client holds them in its own memory only, as bytes, within `outgoingLimits`.
    */
   store?: MessageStore | string;
+  /**
+   * MQTT.js's names for `store` (not both): our client keeps incoming QoS 2 state and outgoing
+   * messages in one MessageStore, so each given must be that same store. MQTT.js's own Store
+   * objects (packets, callbacks, createStream) are refused with a TypeError.
+   */
+  incomingStore?: MessageStore;
+  outgoingStore?: MessageStore;
   /**
    * Without a store: most QoS 1/2 messages held unacknowledged (default 100,000) and most bytes
    * of them, encoded (default 64 MiB); beyond either, publish rejects with StoreFullError.
@@ -72,6 +91,8 @@ export interface MqttClientOptions {
   writeCache?: boolean;
   /** Options for the WebSocket (headers, TLS, proxy…). permessage-deflate is off unless set here. */
   ws?: ClientOptions;
+  /** TLS options of an mqtts: connection (override the top-level `ca`, `cert`…). */
+  tls?: TlsOptions;
 }
 
 export interface PublishOptions {

@@ -1,24 +1,25 @@
-// The client's output path: encodes packets and hands them to the WebSocket, gathering the packets
-// of one turn of the event loop into one binary message (one write instead of many). Apart from
-// the client so that batching and the size limit live in one place; the client owns the socket.
+// The client's output path: encodes packets and hands them to the transport, gathering the packets
+// of one turn of the event loop into one write (over a WebSocket, one binary message). Apart from
+// the client so that batching, the size limit and the high-water mark live in one place; the
+// client owns the transport.
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
-import { WebSocket } from "../websocket/websocket.js";
 import { PacketTooLargeError } from "./errors.js";
+import type { MqttTransport } from "./transport.js";
 
-/** Most bytes gathered into one WebSocket message before it is handed over. */
+/** Most bytes gathered into one write (one WebSocket message) before it is handed over. */
 const FRAME_BYTES = 64 * 1024;
 
-/** Default `highWaterMark`: far below the WebSocket's maxBufferedAmount (16 MiB), which closes the connection. */
+/** Default `highWaterMark`: far below our WebSocket's maxBufferedAmount (16 MiB), which closes the connection. */
 export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
 
 export interface PacketWriterOptions {
   protocolVersion: 4 | 5;
   /** The broker's Maximum Packet Size, if it announced one (read at each send). */
   maxPacketSize: () => number | undefined;
-  /** The WebSocket of the current connection, if any (read at each send and flush). */
-  socket: () => WebSocket | undefined;
-  /** Told of each packet queued for the WebSocket, as it was given to `send`. */
+  /** The transport of the current connection, if any (read at each send and flush). */
+  transport: () => MqttTransport | undefined;
+  /** Told of each packet queued for the transport, as it was given to `send`. */
   onSend: (packet: Packet | Uint8Array) => void;
   /** Bytes waiting to be written above which the writer counts as congested. */
   highWaterMark: number;
@@ -28,7 +29,7 @@ export interface PacketWriterOptions {
 
 export class PacketWriter {
   readonly #options: PacketWriterOptions;
-  /** Encoded packets not yet handed to the WebSocket (flushed at the end of the current turn). */
+  /** Encoded packets not yet handed to the transport (flushed at the end of the current turn). */
   #out: Uint8Array[] = [];
   #outBytes = 0;
   #flushQueued = false;
@@ -50,9 +51,8 @@ export class PacketWriter {
     const bytes = packet instanceof Uint8Array ? packet : mqttPacket.generate(packet, { protocolVersion: this.#options.protocolVersion });
     const max = this.#options.maxPacketSize();
     if (max !== undefined && bytes.length > max) throw new PacketTooLargeError(bytes.length, max);
-    const ws = this.#options.socket();
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    // Packets of one turn of the event loop share a WebSocket frame (one write instead of many).
+    if (!this.#options.transport()?.open) return;
+    // Packets of one turn of the event loop share a write (a WebSocket frame), not one each.
     this.#out.push(bytes);
     this.#outBytes += bytes.length;
     if (this.#outBytes >= FRAME_BYTES) this.flush();
@@ -69,14 +69,14 @@ export class PacketWriter {
     this.flush();
   };
 
-  /** Hands the packets sent so far to the WebSocket, as one binary message. */
+  /** Hands the packets sent so far to the transport, in one write. */
   flush(): void {
     if (this.#out.length === 0) return;
     const data = this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out, this.#outBytes);
     this.#out = [];
     this.#outBytes = 0;
-    const ws = this.#options.socket();
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(data, { binary: true });
+    const transport = this.#options.transport();
+    if (transport?.open) transport.write(data);
   }
 
   /** Drops the packets not yet handed over (their connection closed). */
@@ -87,12 +87,12 @@ export class PacketWriter {
   }
 
   /**
-   * More than `highWaterMark` bytes wait to be written (gathered here or in the WebSocket): the
-   * application's messages should wait, or the backlog would grow until the WebSocket's
-   * maxBufferedAmount fails the connection.
+   * More than `highWaterMark` bytes wait to be written (gathered here or in the transport): the
+   * application's messages should wait, or the backlog would grow without bound (over our
+   * WebSocket, until its maxBufferedAmount fails the connection).
    */
   get congested(): boolean {
-    return this.#outBytes + (this.#options.socket()?.bufferedAmount ?? 0) > this.#options.highWaterMark;
+    return this.#outBytes + (this.#options.transport()?.bufferedAmount ?? 0) > this.#options.highWaterMark;
   }
 
   /** Calls onDrained once the backlog is back at or below the high-water mark (nothing if the connection closes first). */
@@ -104,8 +104,8 @@ export class PacketWriter {
 
   readonly #checkDrained = (): void => {
     if (!this.#drainAwaited) return;
-    const ws = this.#options.socket();
-    if (!ws || ws.readyState !== WebSocket.OPEN) {
+    const transport = this.#options.transport();
+    if (!transport?.open) {
       this.#drainAwaited = false;
       return;
     }
@@ -114,9 +114,6 @@ export class PacketWriter {
       this.#options.onDrained();
       return;
     }
-    // The socket's buffer drains with 'drain'; what is gathered here or being compressed, a turn later.
-    const socket = ws.socket;
-    if (socket && socket.writableLength > 0) socket.once("drain", this.#checkDrained);
-    else setImmediate(this.#checkDrained);
+    transport.onceDrained(this.#checkDrained);
   };
 }
