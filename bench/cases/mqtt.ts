@@ -13,6 +13,7 @@ import type { MqttClient as MqttJsClient } from "mqtt";
 import type { MqttClient as OurClient } from "../../src/mqtt/index.js";
 import type { Mosquitto } from "../../test/support/mosquitto.js";
 import { asciiText } from "../data.js";
+import { reconnectCases, reconnectSummary } from "./mqtt-reconnect.js";
 import { compareAsync, compareCosts, networkTiming, type AsyncContender, type Comparison, type Timing } from "../measure.js";
 import { quantile } from "../stats.js";
 import type { BenchSpec, CaseSpec, Env } from "../types.js";
@@ -348,12 +349,13 @@ export const mqtt: BenchSpec = {
   divisor: 1,
   header:
     "MQTT 3.1.1 over WebSocket through one local Mosquitto, edgews/mqtt<->edgews/mqtt vs MQTT.js<->MQTT.js, interleaved; msgs/s higher is better (ratio > 1: ours faster); µs and MiB LOWER is better (ratio < 1: ours faster / smaller)",
-  cases: [publishCase(0), publishCase(1), e2eCase(0.5), e2eCase(0.99), rssCase("idle"), rssCase("offline")],
+  cases: [publishCase(0), publishCase(1), e2eCase(0.5), e2eCase(0.99), rssCase("idle"), rssCase("offline"), ...reconnectCases],
   summary: () => [
     `qos0/qos1-publish: ${PAYLOAD_BYTES} B payloads, a publisher and a subscriber client per side on a topic of its own, subscribed with the same QoS; at most ${WINDOW} outstanding (QoS 1: publishes not yet acknowledged, maxInflight ${WINDOW} for ours; QoS 0: published, not yet received); a run ends when the subscriber has every message and every publish promise resolved.`,
     `e2e: QoS 0, one message in flight, publish() call to the subscriber's 'message' event, ${E2E_MESSAGES.full} per repeat.`,
     `idle-rss / offline-${OFFLINE_MESSAGES / 1000}k-rss: RSS after gc() added to a fresh node process by importing the library (ours: the built dist/mqtt) and connecting; offline: no broker, ${OFFLINE_MESSAGES} QoS 1 publishes of ${PAYLOAD_BYTES} B held (no store given: ours holds them itself, MQTT.js in its default in-memory store; counts checked).`,
     `broker: Mosquitto (${BROKER_CONFIG.join(", ")}), one per bench child; theirs = MQTT.js over ws with its native helpers.`,
+    ...reconnectSummary,
     "MQTT.js in Node sends each packet as several WebSocket frames (one per mqtt-packet chunk: 5 for a QoS 0 PUBLISH), ours as one; with MQTT.js, Mosquitto's WebSocket listener often delivers a message ~100 ms late (its service tick, as observed), which shows in the e2e rows.",
   ],
 };
