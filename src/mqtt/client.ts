@@ -162,7 +162,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     else this.#store = store;
     const limits = options.outgoingLimits;
     this.#limits = { maxEntries: limits?.maxEntries ?? DEFAULT_STORE_LIMITS.maxEntries, maxBytes: limits?.maxBytes ?? DEFAULT_STORE_LIMITS.maxBytes };
-    this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
+    this.#session = new Session({
+      maxInflight: options.maxInflight,
+      topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0,
+      windowUntilPubrel: protocolVersion === 4,
+    });
     const reconnect = reconnectOption(options);
     this.#backoff = reconnect === false ? undefined : new Backoff(reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);
@@ -1044,8 +1048,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     (this.store?.put(outKey(entry.seq), record) ?? Promise.resolve()).then(
       () => {
         entry.record = record;
-        entry.state = OutState.Pubrel;
-        if (generation === this.#generation && this.#connected) this.#writer.send({ cmd: "pubrel", messageId: id });
+        this.#session.releasing(entry);
+        if (generation !== this.#generation || !this.#connected) return;
+        this.#writer.send({ cmd: "pubrel", messageId: id });
+        this.#pump(); // MQTT 3.1.1: its window slot is free
       },
       (error: Error) => {
         this.#emitError(error);

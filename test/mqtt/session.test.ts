@@ -56,6 +56,26 @@ describe("Session: outgoing", () => {
     expect(again.map((e) => e.messageId)).toEqual(sent.map((e) => e.messageId).concat(again[3]!.messageId));
   });
 
+  it.each([
+    [true, [0, 1]],
+    [false, [0]],
+  ])("QoS 2 with windowUntilPubrel %s: the window slot is free once PUBREL is sent (3.1.1), else at PUBCOMP", (windowUntilPubrel, before) => {
+    const s = new Session({ maxInflight: 1, windowUntilPubrel });
+    s.connected(connack());
+    for (let i = 0; i < 2; i++) s.add(entry(s, i, 2));
+    const [first] = s.pump().send;
+    expect(first!.seq).toBe(0);
+    expect(s.received(first!.messageId)?.failed).toBe(false);
+    s.releasing(first!);
+    const next = s.pump().send.map((e) => e.seq);
+    expect([0, ...next]).toEqual(before);
+    // PUBCOMP completes it either way, and the window accounts for it once.
+    expect(s.complete(first!.messageId, "pubcomp")).toBe(first);
+    const after = s.pump().send.map((e) => e.seq);
+    expect([...next, ...after]).toEqual([1]);
+    expect(s.inflightCount).toBe(1);
+  });
+
   it("keeps entries with no promise to settle as bytes only, and sends both kinds in publish order", () => {
     const s = new Session({ maxInflight: 2 });
     const settled: number[] = [];
