@@ -326,7 +326,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #storeEntry(entry: OutEntry): Promise<void> | undefined {
     if (!this.store) return void this.#checkRoom(entry.record.length);
     if (this.store.putSync) return void this.store.putSync(outKey(entry.seq), entry.record);
-    return this.store.put(outKey(entry.seq), entry.record);
+    // The record is never modified once made: the store may keep it rather than a copy.
+    return this.store.putShared ? this.store.putShared(outKey(entry.seq), entry.record) : this.store.put(outKey(entry.seq), entry.record);
   }
 
   /** Throws StoreFullError if one more message of `bytes` would exceed the limits (no store). */
