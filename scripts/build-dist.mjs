@@ -1,5 +1,5 @@
-// Builds dist/: the package's JavaScript as one ES module per entry point in package.json's
-// "exports" (dist/index.js, dist/core/index.js, dist/mqtt/index.js) plus chunks shared between
+// Builds dist/: the package's JavaScript as one ES module per file in package.json's "exports"
+// (dist/index.js, dist/core/index.js, Node's dist/core/node.js, ...) plus chunks shared between
 // them (dist/chunks/), bundled by esbuild; and the type declarations, one .d.ts per source file
 // with its doc comments, by tsc.
 //
@@ -24,8 +24,8 @@ const root = fileURLToPath(new URL("../", import.meta.url));
 const outdir = args.outdir ? resolve(args.outdir) : resolve(root, "dist");
 const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8"));
 
-/** src/<x>.ts for every dist/<x>.js entry that package.json exports. */
-const entryPoints = Object.values(pkg.exports).map(({ default: file }) => {
+/** src/<x>.ts for every dist/<x>.js file that package.json exports, under any condition. */
+const entryPoints = [...new Set(Object.values(pkg.exports).flatMap(javascriptFiles))].map((file) => {
   const match = /^\.\/dist\/(.+)\.js$/.exec(file);
   if (!match) throw new Error(`package.json exports ${file}: expected ./dist/<path>.js`);
   return `src/${match[1]}.ts`;
@@ -54,6 +54,12 @@ const { metafile } = await build({
 checkWasmDir(metafile);
 if (!args["no-types"]) {
   execFileSync(process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", outdir], { cwd: root, stdio: "inherit" });
+}
+
+/** The files an export maps to, through nested conditions ("node": {...}), except the .d.ts ones. */
+function javascriptFiles(target) {
+  if (typeof target === "string") return target.endsWith(".d.ts") ? [] : [target];
+  return Object.entries(target).flatMap(([condition, value]) => (condition === "types" ? [] : javascriptFiles(value)));
 }
 
 /**
