@@ -1,16 +1,17 @@
-// MQTT 3.1.1 / 5.0 client over our WebSocket client (subprotocol "mqtt"), shaped like MQTT.js.
-// The session state lives in session.ts (no I/O); this file owns the WebSocket, the timers, the
+// MQTT 3.1.1 / 5.0 client over a WebSocket (subprotocol "mqtt"), shaped like MQTT.js: ours in
+// Node, the browser's in a page (transport/). The session state lives in session.ts (no I/O);
+// this file owns the transport, the timers, the
 // store writes and the promises. Packets are encoded and decoded by mqtt-packet. Beside it: the
 // option and event types (options.ts), the batched output (packet-writer.ts), the message
 // handlers of subscriptions (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
 import { EventEmitter } from "node:events";
-import { randomBytes } from "node:crypto";
 import mqttPacket from "mqtt-packet";
 import type {
   IAuthPacket, IConnackPacket, IConnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
   IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
-import { checkScheme, openTransport, type MqttTransport, type TransportOptions } from "./transport.js";
+import { openFileStore, openTransport } from "./transport/node.js";
+import { OPEN, checkScheme, type MqttTransport, type TransportOptions } from "./transport/transport.js";
 import { DEFAULT_STORE_LIMITS, StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
 import {
@@ -131,6 +132,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     ReturnType<typeof setTimeout> | undefined
   >;
   #seq = 0;
+  #reconnectAt: number | undefined;
   /** Entries whose store.put finished out of order wait here to join the session in publish order. */
   readonly #stored = new Map<number, OutEntry | null>();
   /** Where the records of outgoing messages live while the client holds them. */
@@ -155,7 +157,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#url = parsed.href;
     const protocolVersion = options.protocolVersion ?? 4;
     if (protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocolVersion must be 4 (MQTT 3.1.1) or 5, not ${String(protocolVersion)}`);
-    this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
+    this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomHex(8)}` };
     if (options.will) validateTopicName(options.will.topic);
     const store = storeOption(options);
     if (typeof store === "string") this.#storePath = store;
@@ -226,6 +228,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   // ---- publishing ------------------------------------------------------------------------
+
+  /** When the next automatic reconnect starts (ms since the epoch, as Date.now()), while one is scheduled: for a countdown. */
+  get reconnectAt(): number | undefined {
+    return this.#timers.reconnect ? this.#reconnectAt : undefined;
+  }
 
   /**
    * Publishes a message. QoS 0: resolves when handed to the WebSocket (queued in memory while
@@ -563,7 +570,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Sends an MQTT 5 AUTH packet (enhanced authentication, §4.12). Default reason 0x18 Continue authentication. */
   sendAuth(properties: IAuthPacket["properties"], reasonCode = 0x18): void {
     if (this.options.protocolVersion !== 5) throw new TypeError("AUTH packets exist only in MQTT 5");
-    if (!this.#transport?.open) throw new MqttProtocolError("cannot send AUTH: not connected");
+    if (this.#transport?.readyState !== OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
     this.#writer.send({ cmd: "auth", reasonCode, ...(properties ? { properties } : {}) });
   }
 
@@ -603,7 +610,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         const v5 = this.options.protocolVersion === 5;
         this.#writer.send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
         this.#writer.flush();
-        ws.close();
+        ws.close(1000);
       } else ws?.terminate();
       if (this.#transport) await this.#waitClosed(this.#transport, 5_000);
       this.#finishEnd();
@@ -693,11 +700,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /** Loads what an earlier process left in the store: unacknowledged messages and QoS 2 ids. */
   async #load(): Promise<void> {
-    if (this.#storePath !== undefined) {
-      // Imported here so that a bundle for browsers, which never passes a path, leaves out node:fs.
-      const { FileStore } = await import("./store/file-store.js");
-      this.#store = await FileStore.open(this.#storePath);
-    }
+    if (this.#storePath !== undefined) this.#store = await openFileStore(this.#storePath);
     if (!this.store) return;
     const stored: Array<[seq: number, key: string, value: Uint8Array]> = [];
     for await (const [key, value] of this.store.iterate()) {
@@ -740,15 +743,22 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const parser = mqttPacket.parser({ protocolVersion: this.options.protocolVersion });
     let transport: MqttTransport;
     try {
-      transport = openTransport(new URL(this.#url), this.#transportOptions(), {
-        open: () => this.#writer.send(this.#connectPacket()),
-        data: (data) => {
+      transport = openTransport(this.#url, "mqtt", {
+        onOpen: () => {
+          if (transport.protocol !== "mqtt") {
+            this.#emitError(new MqttProtocolError(`the server at ${this.#url} did not accept the "mqtt" subprotocol`));
+            transport.terminate();
+            return;
+          }
+          this.#writer.send(this.#connectPacket());
+        },
+        onMessage: (data) => {
           this.#lastReceive = Date.now();
           if (this.#parser === parser) parser.parse(data);
         },
-        error: (error) => this.#emitError(error),
-        close: () => this.#onClose(transport),
-      });
+        onError: (error) => this.#emitError(error),
+        onClose: () => this.#onClose(transport),
+      }, this.#transportOptions());
     } catch (error) {
       this.#emitError(error as Error);
       this.#scheduleReconnect();
@@ -824,8 +834,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       return;
     }
     const delay = this.#backoff.next();
+    this.#reconnectAt = Date.now() + delay;
     this.#timers.reconnect = setTimeout(() => {
       this.#timers.reconnect = undefined;
+      this.#reconnectAt = undefined;
       if (this.#ending) return;
       this.emit("reconnect");
       this.#open();
@@ -865,7 +877,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         return;
       case "disconnect":
         this.emit("disconnect", packet);
-        this.#transport?.close();
+        this.#transport?.close(1000);
         return;
       case "auth":
         this.emit("auth", packet);
@@ -883,7 +895,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const code = (v5 ? connack.reasonCode : connack.returnCode) ?? 0;
     if (code !== 0) {
       this.#emitError(new ConnackError(code, this.options.protocolVersion, connack.properties?.reasonString));
-      this.#transport?.close();
+      this.#transport?.close(1000);
       return;
     }
     const heldIncoming = [...this.#session.incomingIds.keys()];
@@ -1147,6 +1159,11 @@ function withCallback<Client>(client: Client, promise: Promise<void>, callback: 
   if (!callback) return promise;
   promise.then(() => callback(), (error: Error) => callback(error));
   return client;
+}
+
+/** `bytes` random bytes as hex (Web Crypto: the same in Node and browsers). */
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Settles the publish promise of `entry`, if it still has one, exactly once. */

@@ -5,7 +5,7 @@ import type { ClientOptions } from "../client/connect.js";
 import type { MessageStore, StoreLimits } from "./store/store.js";
 import type { ReconnectOptions } from "./backoff.js";
 import type { OfflineQueueOptions } from "./offline-queue.js";
-import type { TlsOptions } from "./transport.js";
+import type { TlsOptions } from "./transport/transport.js";
 
 export type { QoS, UserProperties };
 

@@ -4,14 +4,17 @@
 // client owns the transport.
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
+import { OPEN, type MqttTransport } from "./transport/transport.js";
 import { PacketTooLargeError } from "./errors.js";
-import type { MqttTransport } from "./transport.js";
 
 /** Most bytes gathered into one write (one WebSocket message) before it is handed over. */
 const FRAME_BYTES = 64 * 1024;
 
 /** Default `highWaterMark`: far below our WebSocket's maxBufferedAmount (16 MiB), which closes the connection. */
 export const DEFAULT_HIGH_WATER_MARK = 256 * 1024;
+
+/** How often a congested transport without a drain signal is looked at again, ms. */
+const DRAIN_POLL_MS = 10;
 
 export interface PacketWriterOptions {
   protocolVersion: 4 | 5;
@@ -51,7 +54,7 @@ export class PacketWriter {
     const bytes = packet instanceof Uint8Array ? packet : mqttPacket.generate(packet, { protocolVersion: this.#options.protocolVersion });
     const max = this.#options.maxPacketSize();
     if (max !== undefined && bytes.length > max) throw new PacketTooLargeError(bytes.length, max);
-    if (!this.#options.transport()?.open) return;
+    if (this.#options.transport()?.readyState !== OPEN) return;
     // Packets of one turn of the event loop share a write (a WebSocket frame), not one each.
     this.#out.push(bytes);
     this.#outBytes += bytes.length;
@@ -76,7 +79,7 @@ export class PacketWriter {
     this.#out = [];
     this.#outBytes = 0;
     const transport = this.#options.transport();
-    if (transport?.open) transport.write(data);
+    if (transport?.readyState === OPEN) transport.send(data);
   }
 
   /** Drops the packets not yet handed over (their connection closed). */
@@ -105,7 +108,7 @@ export class PacketWriter {
   readonly #checkDrained = (): void => {
     if (!this.#drainAwaited) return;
     const transport = this.#options.transport();
-    if (!transport?.open) {
+    if (transport?.readyState !== OPEN) {
       this.#drainAwaited = false;
       return;
     }
@@ -114,6 +117,8 @@ export class PacketWriter {
       this.#options.onDrained();
       return;
     }
-    transport.onceDrained(this.#checkDrained);
+    // A transport that cannot say when it drains (the browser's WebSocket) is asked again shortly.
+    if (transport.onceDrained) transport.onceDrained(this.#checkDrained);
+    else setTimeout(this.#checkDrained, DRAIN_POLL_MS);
   };
 }
