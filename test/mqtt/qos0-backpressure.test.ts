@@ -14,15 +14,20 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.end(true)));
 });
 
-it("a 2-second `await publish(qos 0)` loop delivers every message and keeps the connection open", async () => {
-  const topic = `edgews-qos0-loop/${process.pid}`;
+const publisherUrls = {
+  "ws://": () => broker().url,
+  "mqtt:// (plain TCP)": () => `mqtt://127.0.0.1:${broker().mqttPort}`,
+};
+
+it.each(Object.keys(publisherUrls))("%s: a 2-second `await publish(qos 0)` loop delivers every message and keeps the connection open", async (name) => {
+  const topic = `edgews-qos0-loop/${process.pid}/${name}`;
   // A fast reader: MQTT.js over plain TCP.
   const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker().mqttPort}`, { reconnectPeriod: 0 });
   open.push(subscriber);
   let received = 0;
   subscriber.on("message", () => received++);
   await subscriber.subscribeAsync(topic, { qos: 0 });
-  const publisher: MqttClient = await connectAsync(broker().url, { reconnect: false });
+  const publisher: MqttClient = await connectAsync(publisherUrls[name as keyof typeof publisherUrls](), { reconnect: false });
   open.push(publisher);
   let closed = false;
   const errors: Error[] = [];
