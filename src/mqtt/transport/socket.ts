@@ -18,7 +18,7 @@ export function openSocket(url: URL, tlsOptions: TlsOptions | undefined, handler
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1") || "localhost";
   const port = url.port === "" ? (tlsOptions ? 8883 : 1883) : Number(url.port);
   const socket = tlsOptions
-    ? loadTls().connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...tlsOptions })
+    ? loadTls().connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...(tlsOptions as import("node:tls").ConnectionOptions) })
     : net.connect({ host, port });
   let state = CONNECTING;
   socket.setNoDelay(true);

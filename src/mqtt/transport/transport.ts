@@ -3,7 +3,6 @@
 // MQTT.js does. In Node that is edgews's WebSocket or a socket (node.ts, socket.ts); in a page,
 // the browser's own WebSocket (browser.ts). The browser build (package.json "exports" condition
 // "browser") puts browser.ts where the client imports node.ts; nothing else in the client differs.
-import type { ConnectionOptions } from "node:tls";
 import type { ClientOptions } from "../../client/connect.js";
 
 /** readyState values, as the WebSocket API numbers them. */
@@ -37,8 +36,23 @@ export interface MqttTransport {
   onceDrained?(listener: () => void): void;
 }
 
-/** TLS options of an mqtts: connection (MQTT.js takes them at the top level of its options). */
-export type TlsOptions = Pick<ConnectionOptions, "ca" | "cert" | "key" | "passphrase" | "pfx" | "rejectUnauthorized" | "servername" | "ALPNProtocols">;
+type Pem = string | Uint8Array;
+
+/**
+ * TLS options of an mqtts: connection, as node:tls takes them (MQTT.js takes them at the top
+ * level of its options). Declared here, not taken from @types/node, so that a page's project
+ * type-checks the client's options without Node's types.
+ */
+export interface TlsOptions {
+  ca?: Pem | Pem[];
+  cert?: Pem | Pem[];
+  key?: Pem | Pem[];
+  passphrase?: string;
+  pfx?: Pem | Pem[];
+  rejectUnauthorized?: boolean;
+  servername?: string;
+  ALPNProtocols?: string[];
+}
 
 export interface TransportOptions {
   /** edgews's WebSocket client options (headers, TLS, proxy…); Node only. */
