@@ -139,7 +139,8 @@ class Handshake {
       // Node's own options (TLS, agent, auth, lookup, ...) as `ws` passes them; the handshake's after.
       ...requestOptionsOf(options),
       host: request.hostname,
-      port: request.port,
+      // As ws: the URL's port as written (a string), else the scheme's default.
+      port: new URL(request.url).port || request.port,
       socketPath: request.socketPath,
       path: request.path,
       method: "GET",

@@ -130,7 +130,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   declare readonly CLOSING: typeof ReadyState.CLOSING;
   declare readonly CLOSED: typeof ReadyState.CLOSED;
 
-  binaryType: BinaryType = "nodebuffer";
+  #binaryType: BinaryType = "nodebuffer";
   #url: string;
   #protocol = "";
   #extensions = "";
@@ -141,6 +141,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   #unsent = 0;
   /** Sends waiting behind a Blob being read, so that messages keep their order. */
   #blobs: BlobQueue | undefined;
+  /** close() was called while Blobs were being read: it closes once they are sent. */
+  #closeAfterBlobs = false;
   /** A client's handshake in progress: destroys its request and socket. Dropped once it ends. */
   #abandonHandshake: (() => void) | undefined;
 
@@ -165,6 +167,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.#url = url;
   }
 
+  /** How binary messages are given (see BinaryType). Other values are ignored, as by ws and browsers. */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (BINARY_TYPES.includes(type)) this.#binaryType = type;
+  }
+
   get url(): string {
     return this.#url;
   }
@@ -177,7 +187,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return this.#extensions;
   }
   get readyState(): ReadyState {
-    return this.#transport?.connection.readyState ?? this.#state;
+    const state = this.#transport?.connection.readyState ?? this.#state;
+    // close() waiting for Blobs to be sent: CLOSING already, as in ws.
+    return state === ReadyState.OPEN && this.#closeAfterBlobs ? ReadyState.CLOSING : state;
   }
   /** Bytes accepted by `send` and not yet written to the network. */
   get bufferedAmount(): number {
@@ -250,7 +262,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** @internal Sends what is ready (a Blob read by now), unless the WebSocket closed meanwhile. */
   sendNow(transport: SocketConnection | undefined, data: string | Uint8Array, options: SendOptions, callback?: WriteCallback): void {
-    if (!transport || this.readyState !== ReadyState.OPEN) {
+    if (!transport || transport.connection.readyState !== ReadyState.OPEN) {
       this.#afterClose(data, callback);
       return;
     }
@@ -288,12 +300,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Stops reading from the socket (as ws's `pause()`): messages, pings and close frames wait. */
   pause(): void {
-    this.#transport?.holdReading(true);
+    if (this.readyState !== ReadyState.CLOSED) this.#transport?.holdReading(true);
   }
 
   /** Reads again after `pause()`. */
   resume(): void {
-    this.#transport?.holdReading(false);
+    if (this.readyState !== ReadyState.CLOSED) this.#transport?.holdReading(false);
   }
 
   /** `pause()` holds reading. */
@@ -312,8 +324,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Starts the closing handshake (1000-1003, 1007-1014 or 3000-4999; none: the peer sees 1005). */
   close(code?: number, reason?: string): void {
-    if (this.#transport) this.#transport.connection.close(code, reason);
-    else if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
+    const transport = this.#transport;
+    if (!transport) {
+      if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
+    } else if (this.#blobs && !this.#closeAfterBlobs) {
+      // The Blobs sent before close() go out before the close frame, as in ws.
+      this.#closeAfterBlobs = true;
+      this.#blobs.then(() => transport.connection.close(code, reason));
+    } else {
+      transport.connection.close(code, reason);
+    }
   }
 
   /** Drops the connection at once, without a closing handshake (close code 1006). */
@@ -364,8 +384,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * one Buffer in an array (`ws` gives each frame's).
    */
   #binary(data: Buffer): Buffer | ArrayBuffer | Blob | Buffer[] {
-    if (this.binaryType === "nodebuffer") return data;
-    if (this.binaryType === "fragments") return [data];
+    if (this.#binaryType === "nodebuffer") return data;
+    if (this.#binaryType === "fragments") return [data];
     const copy = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
     return this.binaryType === "arraybuffer" ? copy : new Blob([copy]);
   }
@@ -444,8 +464,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   };
 }
 
+// As ws (and the WHATWG class) have them: the constants fixed on the class and its prototype,
+// the attributes enumerable.
 for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url"]) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
 function failClosedBeforeOpen(ws: WebSocket): void {
@@ -468,6 +494,8 @@ function emitUncaught<K extends "message" | "ping" | "pong">(ws: WebSocket, even
 function rethrow(error: unknown): never {
   throw error;
 }
+
+const BINARY_TYPES: readonly string[] = ["nodebuffer", "arraybuffer", "blob", "fragments"];
 
 const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"] as const;
 
@@ -510,6 +538,12 @@ class BlobQueue {
   #pending = 0;
   constructor(ws: WebSocket) {
     this.#ws = ws;
+  }
+
+  /** Runs `task` after the sends queued so far. */
+  then(task: () => void): void {
+    // What the task throws (a close code that is not allowed) surfaces as a throw would have.
+    this.#tail = this.#tail.then(task).catch((error: unknown) => process.nextTick(rethrow, error));
   }
 
   push(data: MessageData, options: SendOptions, callback: WriteCallback | undefined): void {

@@ -182,3 +182,37 @@ describe("a listener that throws", () => {
     expect(String(next[0])).toBe("second");
   });
 });
+
+describe("the class's shape, as ws's", () => {
+  it("has fixed, enumerable constants and enumerable attributes; an unknown binaryType is ignored", () => {
+    expect(Object.getOwnPropertyDescriptor(WebSocket, "OPEN")).toEqual({ value: 1, enumerable: true, writable: false, configurable: false });
+    for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url"]) {
+      expect(Object.getOwnPropertyDescriptor(WebSocket.prototype, name), name).toMatchObject({ enumerable: true, configurable: true });
+    }
+    const ws = new WebSocket("ws://127.0.0.1:1/", { perMessageDeflate: false });
+    ws.on("error", () => {});
+    ws.binaryType = "fragments";
+    ws.binaryType = "words" as BinaryType;
+    expect(ws.binaryType).toBe("fragments");
+    ws.terminate();
+  });
+
+  it("pause() does nothing once CLOSED", async () => {
+    const { ws, peer } = await connected();
+    peer.close();
+    await nextEvent(ws, "close", 5000);
+    ws.pause();
+    expect(ws.isPaused).toBe(false);
+  });
+
+  it("sends the Blobs given before close() ahead of the close frame", async () => {
+    const { ws, frames, peer } = await connected();
+    const closed = nextEvent(peer, "close", 5000);
+    ws.send(new Blob(["foo"]));
+    ws.send(new Blob(["bar"]));
+    ws.close(1000);
+    expect(ws.readyState).toBe(WebSocket.CLOSING);
+    await closed;
+    expect(frames.map((frame) => frame.data)).toEqual(["foo", "bar"]);
+  });
+});
