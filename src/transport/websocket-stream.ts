@@ -9,7 +9,7 @@ const OPEN = 1;
 
 /**
  * Wraps `ws` (client or server side) in a Duplex. Text and binary messages are both read as
- * bytes. Backpressure: a write completes only once `ws.bufferedAmount` is at most the stream's
+ * bytes (with `readableObjectMode`, as in ws, text messages as strings). Backpressure: a write completes only once `ws.bufferedAmount` is at most the stream's
  * writableHighWaterMark; when the reader falls behind, the socket stops being read.
  *
  * Closing: when the WebSocket closes, the readable side ends. `end()` starts the closing
@@ -25,8 +25,8 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
     // A closed WebSocket can't be written to: the writable side ends with the readable one.
     allowHalfOpen: false,
     ...options,
+    // As ws: bytes in; bytes out, or (readableObjectMode) text messages as strings.
     objectMode: false,
-    readableObjectMode: false,
     writableObjectMode: false,
     read() {
       if (ws.isPaused) ws.resume();
@@ -69,7 +69,8 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
 
   function send(bytes: Buffer, callback: (error?: Error | null) => void): void {
     whenOpen(() => {
-      if (ws.readyState !== OPEN) return callback(new Error("the WebSocket is closed"));
+      // Closed: ws.send reports it (as ws: "WebSocket is not open: readyState 3 (CLOSED)").
+      if (ws.readyState !== OPEN) return ws.send(bytes, callback);
       try {
         ws.send(bytes, { binary: true });
       } catch (error) {
@@ -101,8 +102,12 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
   }
 
   // Pausing also holds back control frames, as with ws.
-  ws.on("message", (data: Buffer) => {
-    if (!duplex.push(data)) ws.pause();
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (!duplex.push(!isBinary && duplex.readableObjectMode ? data.toString() : data)) ws.pause();
+  });
+  // Both sides done: destroyed before the application's 'end' listeners run, as in ws.
+  duplex.on("end", () => {
+    if (!duplex.destroyed && duplex.writableFinished) duplex.destroy();
   });
   ws.once("close", () => {
     waitForDrain();

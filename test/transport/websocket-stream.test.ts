@@ -201,7 +201,7 @@ describe("createWebSocketStream", () => {
     expect(serverStream.destroyed).toBe(true);
   });
 
-  it("a write after the WebSocket closed fails with an error", async () => {
+  it("a write after the WebSocket closed fails with an error (ws's message)", async () => {
     const { client, server } = await pair();
     const clientStream = createWebSocketStream(client, { allowHalfOpen: true });
     const closed = nextEvent(client, "close");
@@ -210,6 +210,30 @@ describe("createWebSocketStream", () => {
     const failed = once(clientStream, "error");
     clientStream.write(Buffer.from("too late"));
     const [error] = (await withDeadline(failed, 5000, "'error'")) as [Error];
-    expect(error.message).toMatch(/closed/);
+    expect(error.message).toBe("WebSocket is not open: readyState 3 (CLOSED)");
+  });
+});
+
+describe("createWebSocketStream, as ws's", () => {
+  it("reads text messages as strings in readableObjectMode, binary ones as Buffers", async () => {
+    const { client, server } = await pair();
+    const duplex = createWebSocketStream(client, { readableObjectMode: true });
+    const chunks: unknown[] = [];
+    duplex.on("data", (chunk) => chunks.push(chunk));
+    server.send("text");
+    server.send(Buffer.from("bytes"));
+    server.close();
+    await once(duplex, "end");
+    expect(chunks).toEqual(["text", Buffer.from("bytes")]);
+  });
+
+  it("is already destroyed when 'end' reaches the application, once its writes are finished", async () => {
+    const { client, server } = await pair();
+    const duplex = createWebSocketStream(client);
+    client.on("close", () => duplex.end());
+    const destroyedAtEnd = new Promise<boolean>((resolve) => duplex.on("end", () => resolve(duplex.destroyed)));
+    duplex.on("finish", () => duplex.resume());
+    server.close();
+    expect(await withDeadline(destroyedAtEnd, 5000, "'end'")).toBe(true);
   });
 });
