@@ -39,6 +39,8 @@ export interface ClientOptions extends ConnectionSettings, RequestPassThrough {
   followRedirects?: boolean;
   /** Redirects followed at most. Default 10. */
   maxRedirects?: number;
+  /** Sec-WebSocket-Version: 13 (default) or 8, as ws allows. */
+  protocolVersion?: number;
   /** Called with the upgrade request instead of `req.end()`, to write to it first (as in `ws`); it must end it. */
   finishRequest?: (request: http.ClientRequest, ws: WebSocket) => void;
   /**
@@ -83,7 +85,8 @@ interface Target {
 function prepare(address: string | URL, protocols: string | string[] | undefined, options: ClientOptions): Target {
   const deflateOptions = typeof options.perMessageDeflate === "object" ? options.perMessageDeflate : {};
   const offer = options.perMessageDeflate === false ? undefined : offerPerMessageDeflate(deflateOptions);
-  const request = createClientRequest({ url: address, protocols, origin: options.origin, headers: options.headers, extensions: offer });
+  const { origin, headers, protocolVersion } = options;
+  const request = createClientRequest({ url: address, protocols, origin, headers, extensions: offer, protocolVersion });
   return { request, proxy: proxyFor(new URL(request.url), options.proxy) };
 }
 

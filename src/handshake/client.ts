@@ -37,7 +37,14 @@ export interface ClientRequestOptions {
   extensions?: string | readonly ExtensionOffer[];
   /** A fixed Sec-WebSocket-Key, for tests; otherwise 16 fresh random bytes. */
   key?: string;
+  /**
+   * The Sec-WebSocket-Version to send: 13 (RFC 6455, the default) or, as ws allows, 8 (the last
+   * hybi draft, whose framing is the same; the origin then goes as Sec-WebSocket-Origin).
+   */
+  protocolVersion?: number;
 }
+
+const PROTOCOL_VERSIONS = [8, 13];
 
 export interface ClientRequest {
   /** The URL after `http:`/`https:` were mapped to `ws:`/`wss:`. */
@@ -105,6 +112,10 @@ export function createClientRequest(options: ClientRequestOptions): ClientReques
   const url = parseWebSocketUrl(options.url);
   const secure = url.protocol === "wss:";
   const unix = url.protocol === "ws+unix:" ? unixTarget(url) : undefined;
+  const version = options.protocolVersion ?? 13;
+  if (!PROTOCOL_VERSIONS.includes(version)) {
+    throw new RangeError(`Unsupported protocol version: ${version} (supported versions: ${PROTOCOL_VERSIONS.join(", ")})`);
+  }
   const key = options.key ?? generateKey();
   if (!isValidKey(key)) throw new HandshakeError("WS_ERR_INVALID_KEY", `Invalid key ${quote(key)}: it must be 16 bytes in base64`);
 
@@ -120,11 +131,11 @@ export function createClientRequest(options: ClientRequestOptions): ClientReques
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
     ["Sec-WebSocket-Key", key],
-    ["Sec-WebSocket-Version", "13"],
+    ["Sec-WebSocket-Version", String(version)],
   ];
   if (protocols.length > 0) fields.push(["Sec-WebSocket-Protocol", protocols.join(", ")]);
   if (offeredExtensions.length > 0) fields.push(["Sec-WebSocket-Extensions", formatExtensions(offeredExtensions)]);
-  if (options.origin !== undefined) fields.push(["Origin", checkFieldValue("Origin", options.origin)]);
+  if (options.origin !== undefined) fields.push([version === 8 ? "Sec-WebSocket-Origin" : "Origin", checkFieldValue("Origin", options.origin)]);
   // As in `ws` (through Node's `http`), credentials in the URL become Basic authentication unless
   // the caller set an Authorization header, which wins.
   if ((url.username !== "" || url.password !== "") && !hasField(extra, "authorization")) {
@@ -132,7 +143,8 @@ export function createClientRequest(options: ClientRequestOptions): ClientReques
   }
   // As in `ws`, the caller's Host wins over the URL's, and the `origin` option over an Origin header.
   if (hasField(extra, "host")) fields.shift();
-  fields.push(...extra.filter(([name]) => options.origin === undefined || name.toLowerCase() !== "origin"));
+  const originSet = options.origin !== undefined && version !== 8;
+  fields.push(...extra.filter(([name]) => !originSet || name.toLowerCase() !== "origin"));
 
   const path = unix?.path ?? url.pathname + url.search;
   const head = serializeHead(`GET ${path} HTTP/1.1`, fields);

@@ -156,6 +156,13 @@ describe("createClientRequest", () => {
     expect(both.headers.filter(([name]) => name === "Origin")).toEqual([["Origin", "https://b.example"]]);
   });
 
+  it("speaks Sec-WebSocket-Version 8 when asked (as ws), with the origin as Sec-WebSocket-Origin; no other version", () => {
+    const request = createClientRequest({ url: "ws://h", protocolVersion: 8, origin: "https://a.example" });
+    expect(request.headers).toContainEqual(["Sec-WebSocket-Version", "8"]);
+    expect(request.headers).toContainEqual(["Sec-WebSocket-Origin", "https://a.example"]);
+    expect(() => createClientRequest({ url: "ws://h", protocolVersion: 1000 })).toThrow(new RangeError("Unsupported protocol version: 1000 (supported versions: 8, 13)"));
+  });
+
   it("reads a ws+unix: URL as a socket path and a request path", () => {
     const request = createClientRequest({ url: "ws+unix:/run/edge.sock:/chat?room=1" });
     expect(request.socketPath).toBe("/run/edge.sock");
