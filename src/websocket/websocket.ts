@@ -470,7 +470,7 @@ for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
-for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url"]) {
+for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url", "onopen", "onmessage", "onclose", "onerror"]) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 

@@ -186,7 +186,7 @@ describe("a listener that throws", () => {
 describe("the class's shape, as ws's", () => {
   it("has fixed, enumerable constants and enumerable attributes; an unknown binaryType is ignored", () => {
     expect(Object.getOwnPropertyDescriptor(WebSocket, "OPEN")).toEqual({ value: 1, enumerable: true, writable: false, configurable: false });
-    for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url"]) {
+    for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url", "onopen", "onmessage", "onclose", "onerror"]) {
       expect(Object.getOwnPropertyDescriptor(WebSocket.prototype, name), name).toMatchObject({ enumerable: true, configurable: true });
     }
     const ws = new WebSocket("ws://127.0.0.1:1/", { perMessageDeflate: false });
