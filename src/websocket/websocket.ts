@@ -103,9 +103,9 @@ export interface WebSocketEvents {
 }
 
 /** Data a message may carry, as `ws` takes it: numbers are sent as text, a Blob with its bytes. */
-export type MessageData = string | ArrayBufferView | ArrayBuffer | Blob | number | readonly number[] | readonly Uint8Array[] | null | undefined;
+export type SendData = string | ArrayBufferView | ArrayBuffer | Blob | number | readonly number[] | readonly Uint8Array[] | null | undefined;
 /** What a ping or pong may carry (125 bytes at most). */
-export type ControlData = Exclude<MessageData, Blob>;
+export type ControlData = Exclude<SendData, Blob>;
 /** Reports when the data was written out, or why it was not. */
 export type WriteCallback = (error?: Error) => void;
 
@@ -249,7 +249,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * As with ws, a server's messages of 4 KiB or more are written without a copy: don't change
    * the bytes until `bufferedAmount` says they are out.
    */
-  send(data: MessageData, options?: SendOptions | WriteCallback, callback?: WriteCallback): void {
+  send(data: SendData, options?: SendOptions | WriteCallback, callback?: WriteCallback): void {
     if (typeof options === "function") [options, callback] = [{}, options];
     const transport = this.#sendingTransport("send", data, callback);
     if (!transport) return;
@@ -546,7 +546,7 @@ class BlobQueue {
     this.#tail = this.#tail.then(task).catch((error: unknown) => process.nextTick(rethrow, error));
   }
 
-  push(data: MessageData, options: SendOptions, callback: WriteCallback | undefined): void {
+  push(data: SendData, options: SendOptions, callback: WriteCallback | undefined): void {
     const ready = data instanceof Blob ? data.arrayBuffer().then((buffer) => new Uint8Array(buffer)) : Promise.resolve(toPayload(data));
     this.#pending++;
     this.#tail = this.#tail.then(() => ready).then(
