@@ -84,8 +84,9 @@ export class SocketConnection implements ConnectionEvents, BudgetMember, StallWa
     this.socket = socket;
     this.#options = options;
     this.#events = events;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // A WebSocketServer takes any Duplex (handleUpgrade), which may have neither, as ws allows.
+    if (typeof socket.setNoDelay === "function") socket.setNoDelay(true);
+    if (typeof socket.setTimeout === "function") socket.setTimeout(0);
     this.connection = new Connection(core, options, this);
     (socket as BoundSocket)[kConnection] = this;
     socket.on("data", onData);
