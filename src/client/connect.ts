@@ -30,7 +30,7 @@ export interface ClientOptions extends ConnectionSettings, RequestPassThrough {
   /**
    * Give up when the handshake takes longer: one deadline for all of it, up to `open` or the
    * error (proxy CONNECT, TLS, every redirect, and at most 200 ms more of a refusal's body after
-   * its head). Default 10 s.
+   * its head). Default 10 s; 0 or Infinity: no limit (ws's default).
    */
   handshakeTimeout?: number;
   /** Offer permessage-deflate. Default true (as ws's client). */
@@ -101,7 +101,7 @@ class Handshake {
   readonly #options: ClientOptions;
   readonly #abort = new AbortController();
   readonly #deadline: number;
-  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
   #redirects = 0;
   /** Where the first request went (host and port, or socket path): credentials go nowhere else. */
@@ -116,6 +116,11 @@ class Handshake {
     this.#protocols = protocols;
     this.#options = options;
     const ms = options.handshakeTimeout ?? 10_000;
+    // As ws: 0 (or Infinity) sets no limit.
+    if (ms === 0 || ms === Infinity) {
+      this.#deadline = Infinity;
+      return;
+    }
     this.#deadline = performance.now() + ms;
     this.#timer = setTimeout(() => {
       this.#fail(new HandshakeError("WS_ERR_HANDSHAKE_TIMEOUT", `Opening handshake with ${this.#url} timed out after ${ms} ms waiting for ${this.#waitingFor}`));

@@ -251,7 +251,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    */
   send(data: SendData, options?: SendOptions | WriteCallback, callback?: WriteCallback): void {
     if (typeof options === "function") [options, callback] = [{}, options];
-    const transport = this.#sendingTransport("send", data, callback);
+    const transport = this.#sendingTransport(data, callback);
     if (!transport) return;
     if (data instanceof Blob || this.#blobs) {
       (this.#blobs ??= new BlobQueue(this)).push(data, options ?? {}, callback);
@@ -287,7 +287,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    */
   ping(data?: ControlData | WriteCallback, mask?: boolean | WriteCallback, callback?: WriteCallback): Promise<number> {
     [data, callback] = controlArguments(data, mask, callback);
-    const transport = this.#sendingTransport("ping", data, callback);
+    const transport = this.#sendingTransport(data, callback);
     if (!transport) return handled(Promise.reject(this.#notOpenError()));
     const bytes = toPayload(data);
     // Sent first: a ping that can't be sent (over 125 bytes) throws here, leaving no promise behind.
@@ -316,7 +316,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** Sends a pong, with `ws`'s arguments (`data`, `mask` (ignored), `callback` when written out). */
   pong(data?: ControlData | WriteCallback, mask?: boolean | WriteCallback, callback?: WriteCallback): void {
     [data, callback] = controlArguments(data, mask, callback);
-    const transport = this.#sendingTransport("pong", data, callback);
+    const transport = this.#sendingTransport(data, callback);
     if (!transport) return;
     transport.connection.pong(toPayload(data));
     if (callback) this.#whenWritten(transport, callback);
@@ -394,9 +394,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * The transport to send on while OPEN. Throws while CONNECTING; once CLOSING or CLOSED reports
    * to `callback` instead (as `ws`) and returns undefined.
    */
-  #sendingTransport(what: string, data: unknown, callback: WriteCallback | undefined): SocketConnection | undefined {
+  #sendingTransport(data: unknown, callback: WriteCallback | undefined): SocketConnection | undefined {
     const state = this.readyState;
-    if (state === ReadyState.CONNECTING) throw new InvalidStateError(`WebSocket is not open: readyState 0 (CONNECTING): cannot ${what}`);
+    if (state === ReadyState.CONNECTING) throw this.#notOpenError();
     if (state === ReadyState.OPEN) return this.#transport;
     this.#afterClose(data, callback);
     return undefined;

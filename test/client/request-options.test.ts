@@ -137,6 +137,22 @@ describe("the handshake request", () => {
   });
 });
 
+describe("handshakeTimeout", () => {
+  it.each([0, Infinity])("%s sets no limit, as ws's default (a late 101 still opens)", async (handshakeTimeout) => {
+    const wss = new WsServer({ noServer: true });
+    const server = http.createServer();
+    // Answers after 300 ms: a 0 ms timer would have failed it long before.
+    server.on("upgrade", (request, socket, head) => setTimeout(() => wss.handleUpgrade(request, socket, head, (peer) => peer.close()), 300));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { ...NO_DEFLATE, handshakeTimeout });
+    const errors: Error[] = [];
+    ws.on("error", (error) => errors.push(error));
+    await nextEvent(ws, "open", 5000);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe("the handshake's events", () => {
   it("emits 'upgrade' with the 101 response before 'open'", async () => {
     const target = await plainTarget();
