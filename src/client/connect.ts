@@ -132,8 +132,8 @@ class Handshake {
     if (!proxy) return this.#send(request, undefined);
     this.#waitingFor = `a tunnel from the proxy ${proxy.host}`;
     openTunnel(proxy, request.hostname, request.port, request.secure, requestOptionsOf(this.#options), this.#abort.signal).then(
-      (socket) => this.#send(request, socket),
-      (error: Error) => this.#fail(error),
+      outsidePromise((socket: Socket) => this.#send(request, socket)),
+      outsidePromise((error: Error) => this.#fail(error)),
     );
   }
 
@@ -187,7 +187,7 @@ class Handshake {
       this.#ws.emit("unexpected-response", req, res);
       return;
     }
-    readExcerpt(res, Math.min(EXCERPT_WAIT_MS, this.#deadline - performance.now())).then((bodyExcerpt) => {
+    readExcerpt(res, Math.min(EXCERPT_WAIT_MS, this.#deadline - performance.now())).then(outsidePromise((bodyExcerpt: string) => {
       req.destroy();
       try {
         verifyServerResponse(request, { statusCode, statusMessage: res.statusMessage, headers: res.headers, bodyExcerpt });
@@ -196,7 +196,7 @@ class Handshake {
       }
       // A 101 that Node did not take for an upgrade passes the check, yet no socket came with it.
       this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Unexpected response ${statusCode}`));
-    });
+    }));
   }
 
   #redirect(from: string, location: string, statusCode: number): void {
@@ -324,6 +324,15 @@ function optionsForRedirect(options: ClientOptions, origin: RequestOrigin, targe
   target.password = "";
   const headers = Object.fromEntries(Object.entries(options.headers ?? {}).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
   return { ...options, headers, auth: undefined };
+}
+
+/**
+ * Runs `fn` on the next tick instead of inside a promise's reaction: what the application's
+ * listeners throw ('error', 'close', 'open') then surfaces as an uncaught exception, as with ws,
+ * not as an unhandled rejection.
+ */
+function outsidePromise<T>(fn: (value: T) => void): (value: T) => void {
+  return (value) => process.nextTick(fn, value);
 }
 
 /**

@@ -495,6 +495,11 @@ function rethrow(error: unknown): never {
   throw error;
 }
 
+/** What a callback threw inside a promise's reaction surfaces as an uncaught exception (as a throw would). */
+function rethrowOutside(error: unknown): void {
+  process.nextTick(rethrow, error);
+}
+
 const BINARY_TYPES: readonly string[] = ["nodebuffer", "arraybuffer", "blob", "fragments"];
 
 const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"] as const;
@@ -543,7 +548,7 @@ class BlobQueue {
   /** Runs `task` after the sends queued so far. */
   then(task: () => void): void {
     // What the task throws (a close code that is not allowed) surfaces as a throw would have.
-    this.#tail = this.#tail.then(task).catch((error: unknown) => process.nextTick(rethrow, error));
+    this.#tail = this.#tail.then(task).catch(rethrowOutside);
   }
 
   push(data: SendData, options: SendOptions, callback: WriteCallback | undefined): void {
@@ -554,7 +559,7 @@ class BlobQueue {
       (error: Error) => callback?.(error),
     ).finally(() => {
       if (--this.#pending === 0) this.#ws.blobsSent();
-    });
+    }).catch(rethrowOutside);
   }
 }
 

@@ -1,6 +1,7 @@
 // The WebSocket takes ws's calls with ws's results, against a real ws peer: what send/ping/pong
 // put on the wire for numbers, Blobs and nothing; their callbacks; sends once closed; fragments
 // (fin: false, binaryType "fragments"); a ping nobody awaits; a listener that throws.
+import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer as WsServer, type WebSocket as WsPeer } from "ws";
@@ -157,26 +158,50 @@ describe("fragments", () => {
   });
 });
 
+/** Takes the process's uncaught exceptions (instead of the test runner) until the test ends. */
+function captureUncaught(): Error[] {
+  const saved = process.listeners("uncaughtException");
+  process.removeAllListeners("uncaughtException");
+  const thrown: Error[] = [];
+  process.on("uncaughtException", (error) => thrown.push(error));
+  cleanups.push(() => {
+    process.removeAllListeners("uncaughtException");
+    for (const listener of saved) process.on("uncaughtException", listener);
+  });
+  return thrown;
+}
+
+function firstOf(thrown: Error[]): Promise<Error> {
+  return withDeadline((async () => {
+    while (thrown.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    return thrown[0]!;
+  })(), 5000, "the uncaught exception");
+}
+
 describe("a listener that throws", () => {
+  it("an 'error' listener of a refused handshake: thrown out of the event loop, not an unhandled rejection", async () => {
+    const server = http.createServer();
+    server.on("upgrade", (_request, socket) => socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const thrown = captureUncaught();
+    const bug = new Error("a bug in the error listener");
+    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { perMessageDeflate: false });
+    ws.on("error", () => {
+      throw bug;
+    });
+    expect(await firstOf(thrown)).toBe(bug);
+  });
+
   it("throws out of the event loop as with ws; the connection stays open (no 1011)", async () => {
     const { ws, peer } = await connected();
-    const saved = process.listeners("uncaughtException");
-    process.removeAllListeners("uncaughtException");
-    const thrown: Error[] = [];
-    process.on("uncaughtException", (error) => thrown.push(error));
-    cleanups.push(() => {
-      process.removeAllListeners("uncaughtException");
-      for (const listener of saved) process.on("uncaughtException", listener);
-    });
+    const thrown = captureUncaught();
     const bug = new Error("a bug in the application");
     ws.once("message", () => {
       throw bug;
     });
     peer.send("first");
-    await withDeadline((async () => {
-      while (thrown.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    })(), 5000, "the uncaught exception");
-    expect(thrown).toEqual([bug]);
+    expect(await firstOf(thrown)).toBe(bug);
     expect(ws.readyState).toBe(WebSocket.OPEN);
     const [next] = await Promise.all([nextEvent(ws, "message", 5000), peer.send("second")]);
     expect(String(next[0])).toBe("second");
