@@ -240,7 +240,7 @@ class Handshake {
     }
     this.#stop();
     const extensions = result.perMessageDeflate ? formatExtensions([perMessageDeflateExtension(result.perMessageDeflate)]) : "";
-    this.#ws.attach(core, socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate } });
+    this.#ws.attach(core, socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate, compressThreshold: compressThresholdOf(options) } });
   }
 
   /** Its WebSocket was closed while CONNECTING: stop now, without a word to it. */
@@ -271,6 +271,11 @@ function acceptedDeflate(result: ReturnType<typeof verifyServerResponse>, option
   } catch (error) {
     throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server's permessage-deflate parameters can't be honoured: ${(error as Error).message}`);
   }
+}
+
+/** The size from which messages are compressed: `compressThreshold`, or ws's `perMessageDeflate.threshold`. */
+function compressThresholdOf(options: ClientOptions): number | undefined {
+  return options.compressThreshold ?? (typeof options.perMessageDeflate === "object" ? options.perMessageDeflate.threshold : undefined);
 }
 
 /** The core for this connection; checked before attaching, which can't be undone halfway. */

@@ -126,6 +126,22 @@ describe("send, ping and pong with ws's arguments", () => {
   });
 });
 
+describe("perMessageDeflate.threshold, as ws's", () => {
+  it("compresses from that size: a 3-byte message waits for zlib (counted in bufferedAmount), and arrives", async () => {
+    const wss = new WsServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    await new Promise((resolve) => wss.once("listening", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    const received = new Promise<string>((resolve) => wss.on("connection", (peer) => peer.on("message", (data) => resolve(String(data)))));
+    const port = (wss.address() as AddressInfo).port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: { threshold: 0 } });
+    cleanups.push(() => ws.terminate());
+    await nextEvent(ws, "open", 5000);
+    ws.send("foo");
+    expect(ws.bufferedAmount).toBe(3);
+    expect(await withDeadline(received, 5000, "the message")).toBe("foo");
+  });
+});
+
 describe("fragments", () => {
   it("sends a message in parts with fin: false, the peer receiving one message", async () => {
     const { ws, frames } = await connected();
