@@ -5,6 +5,8 @@
 // puts shim.cjs in place of ws's index.js and stream-shim.cjs in place of lib/stream.js (ws's
 // public exports: WebSocket, WebSocketServer, createWebSocketStream), and runs mocha on the
 // three test files with reporter.cjs, which prints `N passed, M failed, K excluded (internals)`.
+// It also lists what the shim maps or sets (compat.cjs): ws's private fields read through
+// edgews's public equivalents ("mapped internals"), and the options it sets to ws's behaviour.
 //
 // usage: node scripts/ws-suite/run.mjs <ws-checkout> [--json FILE] [--keep]
 //   --json FILE  also write each test's outcome to FILE
@@ -32,6 +34,7 @@ for (const file of [...TEST_FILES, "node_modules/mocha/bin/mocha"]) {
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "../..");
 const exclusions = createRequire(import.meta.url)("./exclusions.cjs");
+const compat = createRequire(import.meta.url)("./compat.cjs");
 const work = mkdtempSync(join(tmpdir(), "edgews-ws-suite-"));
 try {
   const edgews = join(work, "edgews");
@@ -46,6 +49,7 @@ try {
   symlinkSync(join(checkout, "node_modules"), join(ws, "node_modules"));
   cpSync(join(here, "shim.cjs"), join(ws, "index.js"));
   cpSync(join(here, "stream-shim.cjs"), join(ws, "lib/stream.js"));
+  cpSync(join(here, "compat.cjs"), join(ws, "edgews-compat.cjs"));
   for (const file of ["reporter.cjs", "exclusions.cjs"]) cpSync(join(here, file), join(ws, "test", file));
 
   console.log(`ws commit ${commitOf(checkout)}`);
@@ -101,6 +105,10 @@ function printSummary(outcomes) {
   const count = (outcome) => [...outcomes.values()].filter((o) => o.outcome === outcome).length;
   console.log("\n\nFailures:");
   for (const [title, { file, outcome, message }] of outcomes) if (outcome === "failed") console.log(`  [${file}] ${title}\n      ${message}`);
+  console.log("\nMapped internals (ws's private fields the shim reads through edgews's public equivalents):");
+  for (const { describe } of compat.mappedInternals) console.log(`  ${describe}`);
+  console.log("\nws's behaviour where edgews differs on purpose (options the shim sets on every WebSocketServer):");
+  for (const { describe } of compat.serverDefaults) console.log(`  ${describe}`);
   console.log("\nExcluded (they inspect ws's private internals):");
   for (const { title, reason } of exclusions) console.log(`  ${title}\n      ${reason}`);
   const stale = exclusions.filter(({ title }) => outcomes.get(title)?.outcome !== "excluded");
@@ -109,7 +117,8 @@ function printSummary(outcomes) {
     process.exitCode = 1;
   }
   const skipped = count("skipped");
-  console.log(`\n${count("passed")} passed, ${count("failed")} failed, ${count("excluded")} excluded (internals)${skipped ? `, ${skipped} skipped by ws's own conditions` : ""}`);
+  const mapped = compat.mappedInternals.map(({ name }) => name).join(", ");
+  console.log(`\n${count("passed")} passed, ${count("failed")} failed, ${count("excluded")} excluded (internals); mapped internals: ${mapped}${skipped ? `; ${skipped} skipped by ws's own conditions` : ""}`);
   if (count("failed") > 0) process.exitCode = 1;
 }
 

@@ -15,6 +15,7 @@ import {
   type UserHeaders,
 } from "./headers.js";
 import { acceptKey, isValidKey } from "./key.js";
+import { checkPerMessageDeflateOffers } from "./permessage-deflate.js";
 import { checkSubprotocols, parseSubprotocols } from "./subprotocols.js";
 
 /** The parts of Node's `http.IncomingMessage` the check reads. */
@@ -49,6 +50,12 @@ export interface UpgradeCheckOptions {
   handleProtocols?: (protocols: Set<string>, request: UpgradeRequest) => string | false;
   /** Accept only this exact path (the query is ignored), as `ws`'s `path` option. */
   path?: string;
+  /**
+   * Refuse (400) a request whose permessage-deflate offer has an unknown parameter, an invalid
+   * value or a repeated parameter, as `ws` does with compression enabled. Default false: such an
+   * offer is declined (RFC 7692 §5) and the connection goes on without it.
+   */
+  refuseInvalidDeflateOffers?: boolean;
 }
 
 export const DEFAULT_UPGRADE_LIMITS = { maxHeaderBytes: 16 * 1024, maxHeaderCount: 100 } as const;
@@ -173,6 +180,7 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   // `ws` parses the offers only when it has permessage-deflate enabled, and then answers a malformed
   // list with 400; edgews always parses them, so a malformed list is always a 400.
   const requestedExtensions = extensionHeader === undefined ? [] : badRequest(() => parseExtensions(extensionHeader));
+  if (options.refuseInvalidDeflateOffers) badRequest(() => checkPerMessageDeflateOffers(requestedExtensions));
 
   // Version 8 clients (draft-ietf-hybi-thewebsocketprotocol-10 §4.1) name their origin in Sec-WebSocket-Origin.
   const origin = checkOrigin(singleField(request, version === 8 ? "sec-websocket-origin" : "origin"), options.origins);

@@ -4,7 +4,6 @@
 // store writes and the promises. Packets are encoded and decoded by mqtt-packet. Beside it: the
 // option and event types (options.ts), the batched output (packet-writer.ts), the message
 // handlers of subscriptions (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
-import { EventEmitter } from "node:events";
 import mqttPacket from "mqtt-packet";
 import type {
   IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
@@ -14,6 +13,7 @@ import { openTransport } from "./transport/node.js";
 import { CLOSED, OPEN, type MqttTransport } from "./transport/transport.js";
 import { DEFAULT_STORE_LIMITS, StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
+import { Emitter } from "./emitter.js";
 import {
   ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
   UnsubackError,
@@ -96,7 +96,7 @@ export function connectAsync(url: string | URL, options: MqttClientOptions = {})
   });
 }
 
-export class MqttClient extends EventEmitter<MqttClientEvents> {
+export class MqttClient extends Emitter<MqttClientEvents> {
   readonly options: Readonly<MqttClientOptions> & { clientId: string; protocolVersion: 4 | 5 };
   /** The store given in the options, if any. */
   readonly store: MessageStore | undefined;

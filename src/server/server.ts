@@ -28,8 +28,11 @@ const TWICE = "server.handleUpgrade() was called more than once with the same so
 export interface WebSocketServerOptions extends ConnectionSettings, Omit<UpgradeCheckOptions, "handleProtocols"> {
   /** Listen on this port (0: any free one). */
   port?: number;
-  /** Address to listen on with `port`. Default "127.0.0.1" (ws: every address): pass "::" or "0.0.0.0" to serve the network. */
-  host?: string;
+  /**
+   * Address to listen on with `port`. Default "127.0.0.1" (ws: every address). `null`: every
+   * address, as ws (Node's choice: "::" where IPv6 is available, else "0.0.0.0").
+   */
+  host?: string | null;
   /** With `port`: the listen backlog (Node's default when absent). */
   backlog?: number;
   /** Attach to this server's 'upgrade' events. */
@@ -157,6 +160,19 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return (this.options.clientTracking === false ? undefined : this.#connections) as Set<WebSocket>;
   }
 
+  /**
+   * The HTTP server it takes upgrades from: its own (`port`) or the one given (`server`).
+   * Undefined with `noServer`, and from the start of `close()` (as ws lets go of it).
+   */
+  get httpServer(): http.Server | undefined {
+    return this.#server;
+  }
+
+  /** "running"; "closing" from `close()` until its 'close' event; then "closed". */
+  get state(): "running" | "closing" | "closed" {
+    return this.#state;
+  }
+
   /** The listening address; null once closed. Throws for a `noServer` server, as ws. */
   address(): ReturnType<http.Server["address"]> {
     if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
@@ -180,7 +196,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     const refusal = this.#admissionRefusal(req);
     if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
     const request = { method: req.method ?? "", httpVersion: req.httpVersion, url: req.url ?? "/", headers: req.headers, rawHeaders: req.rawHeaders };
-    const check = checkUpgradeRequest(request, { ...this.options, path: undefined, handleProtocols: undefined });
+    const refuseInvalidDeflateOffers = Boolean(this.options.perMessageDeflate) && this.options.refuseInvalidDeflateOffers;
+    const check = checkUpgradeRequest(request, { ...this.options, path: undefined, handleProtocols: undefined, refuseInvalidDeflateOffers });
     if (!check.ok) return this.#clientError(socket, req, check);
     // After the request's own checks (431 first, then ws's order), as ws asks shouldHandle after them.
     if (!this.shouldHandle(req)) return this.#refuse(socket, 400, "Bad Request", req, undefined, `no WebSocket endpoint at ${JSON.stringify(pathOf(req))}`);
@@ -206,7 +223,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       socket.on("error", destroySocket);
       this.#refuse(socket, 405, "a WebSocket endpoint takes GET, not CONNECT", req, { Allow: "GET" });
     });
-    server.listen({ port, host: options.host ?? "127.0.0.1", backlog: options.backlog }, onListening);
+    const host = options.host === null ? undefined : (options.host ?? "127.0.0.1");
+    server.listen({ port, host, backlog: options.backlog }, onListening);
     return server;
   }
 

@@ -201,7 +201,7 @@ describe("createWebSocketStream", () => {
     expect(serverStream.destroyed).toBe(true);
   });
 
-  it("a write after the WebSocket closed fails with an error (ws's message)", async () => {
+  it("a write after the WebSocket closed fails with an error", async () => {
     const { client, server } = await pair();
     const clientStream = createWebSocketStream(client, { allowHalfOpen: true });
     const closed = nextEvent(client, "close");
@@ -210,30 +210,51 @@ describe("createWebSocketStream", () => {
     const failed = once(clientStream, "error");
     clientStream.write(Buffer.from("too late"));
     const [error] = (await withDeadline(failed, 5000, "'error'")) as [Error];
+    // ws's words, which code written against ws may match on.
     expect(error.message).toBe("WebSocket is not open: readyState 3 (CLOSED)");
+    expect(clientStream.destroyed).toBe(true);
   });
-});
 
-describe("createWebSocketStream, as ws's", () => {
-  it("reads text messages as strings in readableObjectMode, binary ones as Buffers", async () => {
+  it("in readable object mode, reads one chunk per message: text as a string, binary as a Buffer", async () => {
     const { client, server } = await pair();
-    const duplex = createWebSocketStream(client, { readableObjectMode: true });
+    const serverStream = createWebSocketStream(server, { readableObjectMode: true });
     const chunks: unknown[] = [];
-    duplex.on("data", (chunk) => chunks.push(chunk));
-    server.send("text");
-    server.send(Buffer.from("bytes"));
-    server.close();
-    await once(duplex, "end");
-    expect(chunks).toEqual(["text", Buffer.from("bytes")]);
+    serverStream.on("data", (chunk) => chunks.push(chunk));
+    client.send("héllo");
+    client.send(Buffer.from([1, 2, 3]));
+    client.send("wörld");
+    await until(() => chunks.length === 3, "three chunks");
+    expect(chunks).toEqual(["héllo", Buffer.from([1, 2, 3]), "wörld"]);
+    // Writes stay bytes: each is one binary message.
+    const received = nextEvent(client, "message");
+    serverStream.write(Buffer.from("back"));
+    const [data, isBinary] = (await received) as [Buffer, boolean];
+    expect([data.toString(), isBinary]).toEqual(["back", true]);
   });
 
-  it("is already destroyed when 'end' reaches the application, once its writes are finished", async () => {
+  it("once written to the end, reading to the end finds the stream destroyed in its 'end' listeners", async () => {
     const { client, server } = await pair();
-    const duplex = createWebSocketStream(client);
-    client.on("close", () => duplex.end());
-    const destroyedAtEnd = new Promise<boolean>((resolve) => duplex.on("end", () => resolve(duplex.destroyed)));
-    duplex.on("finish", () => duplex.resume());
-    server.close();
-    expect(await withDeadline(destroyedAtEnd, 5000, "'end'")).toBe(true);
+    const clientStream = createWebSocketStream(client);
+    const events: string[] = [];
+    let destroyedAtEnd: boolean | undefined;
+    clientStream.on("end", () => {
+      events.push("end");
+      destroyedAtEnd = clientStream.destroyed;
+    });
+    clientStream.on("finish", () => {
+      events.push("finish");
+      // Not read yet: the readable side is still there to read.
+      expect([clientStream.destroyed, clientStream.readable]).toEqual([false, true]);
+      clientStream.resume();
+    });
+    const closed = once(clientStream, "close");
+    const clientClosed = nextEvent(client, "close");
+    server.send("unread");
+    server.close(1000);
+    await clientClosed;
+    clientStream.end();
+    await withDeadline(closed, 5000, "'close'");
+    expect(events).toEqual(["finish", "end"]);
+    expect(destroyedAtEnd).toBe(true);
   });
 });

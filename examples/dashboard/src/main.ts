@@ -1,5 +1,5 @@
 // Entry point of the page: the broker URL from ?broker=... (else the gateway that served the page,
-// at /mqtt), the topic base from ?base=..., the user from ?username=... and its password from the
+// at /mqtt), MQTT 3.1.1 with ?mqtt=4 (MQTT 5 otherwise), the topic base from ?base=..., the user from ?username=... and its password from the
 // form (kept in sessionStorage, never in the URL). Where the browser has Web Serial, a button
 // bridges a device plugged into this computer (?baud=..., default 115200).
 import { Dashboard } from "./dashboard.js";
@@ -27,6 +27,7 @@ form.addEventListener("submit", (event) => {
 const dashboard = new Dashboard(document.getElementById("dashboard")!, {
   broker,
   ...(params.get("base") ? { base: params.get("base")! } : {}),
+  ...(params.get("mqtt") === "4" ? { protocolVersion: 4 as const } : {}),
   ...(username ? { username, password: sessionStorage.getItem(PASSWORD_KEY) ?? "" } : {}),
 });
 Object.assign(globalThis, { dashboard }); // for the console, and for tests
