@@ -277,7 +277,9 @@ export class Connection implements ParserHandlers {
   }
 
   #writeMessage(opcode: number, payload: Uint8Array, compressed: boolean, fin = true): void {
-    if (this.#closeSent) return; // §5.5.1: no data frames after our close frame.
+    // §5.5.1: no data frames after our close frame. A message sent before close() is queued ahead
+    // of it (it waited for compression); only a failure writes the close frame ahead of the queue.
+    if (this.#failure) return;
     const fragmentSize = this.#options.fragmentSize ?? 0;
     if (this.#options.role === "client" || !fin || opcode === Opcode.Continuation || (fragmentSize > 0 && payload.length > fragmentSize)) {
       this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize, fin }));
@@ -292,7 +294,7 @@ export class Connection implements ParserHandlers {
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
     this.#afterOutbound(() => {
-      if (!this.#closeSent) this.#events.write(this.#encoder.encode(opcode, bytes));
+      if (!this.#failure) this.#events.write(this.#encoder.encode(opcode, bytes));
     });
   }
 

@@ -140,6 +140,25 @@ describe("perMessageDeflate.threshold, as ws's", () => {
     expect(ws.bufferedAmount).toBe(3);
     expect(await withDeadline(received, 5000, "the message")).toBe("foo");
   });
+
+  it("a message still being compressed when close() is called goes out before the close frame", async () => {
+    const wss = new WsServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    await new Promise((resolve) => wss.once("listening", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    const received: string[] = [];
+    const closed = new Promise<number>((resolve) => wss.on("connection", (peer) => {
+      peer.on("message", (data) => received.push(String(data)));
+      peer.on("close", resolve);
+    }));
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { perMessageDeflate: { threshold: 0 } });
+    cleanups.push(() => ws.terminate());
+    await nextEvent(ws, "open", 5000);
+    ws.send("last words");
+    ws.ping("and a ping");
+    ws.close(1000);
+    expect(await withDeadline(closed, 5000, "the peer's close")).toBe(1000);
+    expect(received).toEqual(["last words"]);
+  });
 });
 
 describe("fragments", () => {
