@@ -15,8 +15,10 @@ import { bundleForBrowser, installPackage, nodeOnlyIn, type InstalledPackage } f
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { exports: Record<string, unknown> };
 
-/** Every entry has a browser build or needs none (edgews/link is platform-neutral). */
-const browserEntries = Object.keys(pkg.exports);
+/** The gateway is a Node server (broker, HTTP, serial ports): it has no browser build. */
+const NODE_ONLY_ENTRIES = ["./gateway"];
+/** Every other entry has a browser build or needs none (edgews/link is platform-neutral). */
+const browserEntries = Object.keys(pkg.exports).filter((entry) => !NODE_ONLY_ENTRIES.includes(entry));
 /** "./mqtt" → "edgews/mqtt", as an app imports it. */
 const specifierOf = (entry: string) => `edgews${entry.slice(1)}`;
 

@@ -33,7 +33,7 @@ afterAll(async () => {
 describe("edgews gateway --demo's dashboard in Chromium", () => {
   it("announces the dashboard, which shows the devices and switches the relay", async () => {
     const announced = gateway.child.lines.find((line) => line.startsWith("  dashboard"));
-    const url = `${gateway.httpUrl}?mqtt=4`;
+    const url = gateway.httpUrl;
     expect(announced).toBe(`  dashboard  ${url}   <- open this`);
     const { page } = browser;
     const problems: string[] = [];

@@ -52,7 +52,7 @@ export class Dashboard {
 
   #open(options: DashboardOptions): void {
     const client = connect(options.broker, {
-      protocolVersion: options.protocolVersion ?? 5,
+      protocolVersion: options.protocolVersion ?? 4,
       clientId: `edgews-dashboard-${Math.random().toString(16).slice(2, 10)}`,
       ...(options.username !== undefined ? { username: options.username, password: options.password } : {}),
       reconnect: { initialDelay: 500, maxDelay: 5000 },
