@@ -80,7 +80,7 @@ export class BlobQueue {
     this.#pending++;
     this.#tail = this.#tail.then(() => ready).then(
       (payload) => this.#ws.sendNow(this.#ws.openTransport, payload, { ...options, binary: options.binary ?? typeof payload !== "string" }, callback),
-      (error: Error) => callback?.(error),
+      (error: Error) => this.#ws.blobUnreadable(error, callback),
     ).finally(() => {
       if (--this.#pending === 0) this.#ws.blobsSent();
     }).catch(rethrowOutside);

@@ -258,6 +258,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     if (callback) this.#whenWritten(transport, callback);
   }
 
+  /**
+   * @internal A Blob given to send() could not be read (its file changed): as ws, the callback
+   * and 'error' hear it, and the connection is dropped, since what follows it can't keep its order.
+   */
+  blobUnreadable(error: Error, callback: WriteCallback | undefined): void {
+    callback?.(error);
+    this.#emitError(error);
+    this.terminate();
+  }
+
   /** @internal The Blobs are all sent: sends go straight out again. */
   blobsSent(): void {
     this.#blobs = undefined;

@@ -1,7 +1,10 @@
 // The WebSocket takes ws's calls with ws's results, against a real ws peer: what send/ping/pong
 // put on the wire for numbers, Blobs and nothing; their callbacks; sends once closed; fragments
 // (fin: false, binaryType "fragments"); a ping nobody awaits; a listener that throws.
+import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer as WsServer, type WebSocket as WsPeer } from "ws";
@@ -274,5 +277,23 @@ describe("the class's shape, as ws's", () => {
     expect(ws.readyState).toBe(WebSocket.CLOSING);
     await closed;
     expect(frames.map((frame) => frame.data)).toEqual(["foo", "bar"]);
+  });
+});
+
+describe("a Blob that can't be read", () => {
+  it("is reported on 'error' and to its callback, and the connection is dropped, not skipped silently", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edgews-blob-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "payload.txt");
+    writeFileSync(file, "x".repeat(64));
+    const blob = await openAsBlob(file);
+    writeFileSync(file, "x".repeat(32)); // the file changed under the Blob: reading it fails
+    const { ws } = await connected();
+    const heard: string[] = [];
+    ws.on("error", (error) => heard.push(`error: ${error.name}`));
+    const closed = nextEvent(ws, "close", 5000);
+    ws.send(blob, (error) => heard.push(`callback: ${error?.name}`));
+    expect((await closed)[0]).toBe(1006);
+    expect(heard).toEqual(["callback: NotReadableError", "error: NotReadableError"]);
   });
 });
