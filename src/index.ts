@@ -1,5 +1,5 @@
 // edgews: a WebSocket client and server for Node on a WASM core.
-export { WebSocket, type BinaryType, type ConnectionSettings } from "./websocket/websocket.js";
+export { WebSocket, type BinaryType, type ConnectionSettings, type SendData, type SendOptions, type ControlData, type WriteCallback } from "./websocket/websocket.js";
 export { CloseEvent, ErrorEvent, MessageEvent, type MessageData, type WsEventMap } from "./websocket/events.js";
 export {
   WebSocketServer, AuthenticationError, type WebSocketServerOptions, type VerifyClient, type VerifyClientCallback, type VerifyClientInfo,

@@ -27,6 +27,8 @@ export interface PerMessageDeflateOptions {
    * 10000. 0: no limit.
    */
   maxInflateTime?: number;
+  /** As ws's: messages below this many bytes go uncompressed (the connection's `compressThreshold`, which wins). */
+  threshold?: number;
 }
 
 /** The negotiated configuration. An absent window size means the default, 15. */

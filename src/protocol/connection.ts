@@ -92,6 +92,8 @@ export interface SendOptions {
   binary?: boolean;
   /** Compress when permessage-deflate is on and the message reaches the threshold. Default true. */
   compress?: boolean;
+  /** false: this is a fragment, the next send continues the message (fragments go uncompressed). Default true. */
+  fin?: boolean;
 }
 
 const textEncoder = new TextEncoder();
@@ -145,6 +147,8 @@ export class Connection implements ParserHandlers {
   #controlRate: TokenBucket | undefined;
   #queuedBytes = 0;
   #closeSent = false;
+  /** A message sent with `fin: false` is open: the next send continues it. */
+  #continuing = false;
   #closeReceived: { code: number; reason: string } | undefined;
   #failure: { code: number; reason: string } | undefined;
   /** Bytes received and dropped since the failure. */
@@ -202,9 +206,14 @@ export class Connection implements ParserHandlers {
     this.#touch();
     const binary = options.binary ?? typeof data !== "string";
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
-    const opcode = binary ? Opcode.Binary : Opcode.Text;
+    const fin = options.fin ?? true;
+    const fragment = !fin || this.#continuing;
+    const opcode = this.#continuing ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text;
+    this.#continuing = !fin;
     const deflate = this.#deflate;
-    if (deflate && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
+    if (fragment) {
+      this.#afterOutbound(() => this.#writeMessage(opcode, bytes, false, fin));
+    } else if (deflate && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
       this.#queuedBytes += bytes.length;
       this.#outbound!.run(async () => {
         const compressed = await deflate.compress(bytes);
@@ -262,11 +271,18 @@ export class Connection implements ParserHandlers {
     }
   }
 
-  #writeMessage(opcode: number, payload: Uint8Array, compressed: boolean): void {
-    if (this.#closeSent) return; // §5.5.1: no data frames after our close frame.
+  /** Runs `task` once every message sent so far has gone to the transport (after its compression). */
+  afterSent(task: () => void): void {
+    this.#afterOutbound(task);
+  }
+
+  #writeMessage(opcode: number, payload: Uint8Array, compressed: boolean, fin = true): void {
+    // §5.5.1: no data frames after our close frame. A message sent before close() is queued ahead
+    // of it (it waited for compression); only a failure writes the close frame ahead of the queue.
+    if (this.#failure) return;
     const fragmentSize = this.#options.fragmentSize ?? 0;
-    if (this.#options.role === "client" || (fragmentSize > 0 && payload.length > fragmentSize)) {
-      this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize }));
+    if (this.#options.role === "client" || !fin || opcode === Opcode.Continuation || (fragmentSize > 0 && payload.length > fragmentSize)) {
+      this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize, fin }));
     } else if (payload.length < ZERO_COPY_FROM) {
       this.#events.write(unmaskedFrame(opcode, payload, compressed));
     } else {
@@ -278,7 +294,7 @@ export class Connection implements ParserHandlers {
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
     this.#afterOutbound(() => {
-      if (!this.#closeSent) this.#events.write(this.#encoder.encode(opcode, bytes));
+      if (!this.#failure) this.#events.write(this.#encoder.encode(opcode, bytes));
     });
   }
 

@@ -3,9 +3,11 @@
 import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../protocol/connection.js";
-import { PolicyViolationError } from "../protocol/errors.js";
+import { InvalidStateError, PolicyViolationError } from "../protocol/errors.js";
 import type { BudgetMember, WriteBudget } from "./write-budget.js";
 import { WriteStallWatch, type StallWatchOwner } from "./write-stall.js";
+
+const EMPTY = Buffer.alloc(0);
 
 export type SocketConnectionEvents = Omit<ConnectionEvents, "write" | "end" | "destroy" | "setReading" | "stopReading">;
 
@@ -120,6 +122,17 @@ export class SocketConnection implements ConnectionEvents, BudgetMember, StallWa
     socket.write(bytes);
     if (payload) socket.write(payload);
     this.#checkBufferedAmount(waitingBefore, bytes.length + (payload?.length ?? 0));
+  }
+
+  /** Calls `callback` once everything written so far has left for the network, or with why it can't. */
+  afterWrites(callback: (error?: Error) => void): void {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) {
+      process.nextTick(callback, new InvalidStateError("the socket closed before the data was written"));
+      return;
+    }
+    // An empty write completes after those before it.
+    socket.write(EMPTY, (error) => callback(error ?? undefined));
   }
 
   /**

@@ -84,7 +84,7 @@ describe("edgews gateway --demo", () => {
     await viewer.subscribeAsync("edgews/+", { qos: 0 });
     const seenByOurs = new Set<string>();
     const ourViewer = await ours("viewer");
-    await ourViewer.subscribe("edgews/+", { qos: 1 }, (topic) => void seenByOurs.add(topic));
+    await ourViewer.subscribe("edgews/+", { qos: 1, onMessage: (topic) => void seenByOurs.add(topic) });
     const relay = gateway.devices.find((id) => id.includes("relay"))!;
     const result = nextMessage(viewer, (topic, payload) => topic === `edgews/${relay}/set/result` && JSON.parse(payload).transaction === 7);
     await viewer.subscribeAsync(`edgews/${relay}/set/result`, { qos: 1 });
@@ -149,10 +149,10 @@ describe("the embedded broker's access control", () => {
       await expect(devA.subscribe(filter, { qos: 1 }), filter).rejects.toBeInstanceOf(SubackError);
     }
     const commandsForA: string[] = [];
-    await devA.subscribe("edgews/dev-a/set", { qos: 1 }, (topic) => void commandsForA.push(topic));
+    await devA.subscribe("edgews/dev-a/set", { qos: 1, onMessage: (topic) => void commandsForA.push(topic) });
     const devB = await ours("dev-b");
     const commandsForB: string[] = [];
-    await devB.subscribe("edgews/dev-b/set", { qos: 1 }, (topic) => void commandsForB.push(topic));
+    await devB.subscribe("edgews/dev-b/set", { qos: 1, onMessage: (topic) => void commandsForB.push(topic) });
     const viewer = await mqttJs("viewer");
     await viewer.publishAsync("edgews/dev-b/set", '{"on": null}', { qos: 1 });
     await sleep(500);
