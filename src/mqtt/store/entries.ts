@@ -13,17 +13,20 @@ export class StoreClosedError extends Error {
 
 /**
  * The live entries of a store. Keys count their UTF-8 length towards `bytes`. Values are
- * kept as given: callers pass bytes nobody else will modify.
+ * kept as given: callers pass bytes nobody else will modify, or (FileStore) the number of a
+ * slot holding them, with `lengthOf` telling its length.
  */
-export class LiveEntries {
+export class LiveEntries<V = Uint8Array> {
   readonly maxEntries: number;
   readonly maxBytes: number;
-  readonly #map = new Map<string, Uint8Array>();
+  readonly #map = new Map<string, V>();
+  readonly #lengthOf: (value: V) => number;
   #bytes = 0;
 
-  constructor(limits: StoreLimits = {}) {
+  constructor(limits: StoreLimits = {}, lengthOf: (value: V) => number = (value) => (value as Uint8Array).length) {
     this.maxEntries = limits.maxEntries ?? DEFAULT_STORE_LIMITS.maxEntries;
     this.maxBytes = limits.maxBytes ?? DEFAULT_STORE_LIMITS.maxBytes;
+    this.#lengthOf = lengthOf;
   }
 
   get size(): number {
@@ -33,7 +36,7 @@ export class LiveEntries {
     return this.#bytes;
   }
 
-  get(key: string): Uint8Array | undefined {
+  get(key: string): V | undefined {
     return this.#map.get(key);
   }
 
@@ -41,14 +44,15 @@ export class LiveEntries {
   checkRoom(key: string, valueLength: number): void {
     const old = this.#map.get(key);
     if (old === undefined && this.#map.size >= this.maxEntries) throw new StoreFullError("maxEntries", this.maxEntries);
-    const growth = old === undefined ? utf8Length(key) + valueLength : valueLength - old.length;
+    const growth = old === undefined ? utf8Length(key) + valueLength : valueLength - this.#lengthOf(old);
     if (this.#bytes + growth > this.maxBytes) throw new StoreFullError("maxBytes", this.maxBytes);
   }
 
   /** Adds or replaces (in place) without checking the limits: see `checkRoom`. */
-  set(key: string, value: Uint8Array): void {
+  set(key: string, value: V): void {
     const old = this.#map.get(key);
-    this.#bytes += old === undefined ? utf8Length(key) + value.length : value.length - old.length;
+    const length = this.#lengthOf(value);
+    this.#bytes += old === undefined ? utf8Length(key) + length : length - this.#lengthOf(old);
     this.#map.set(key, value);
   }
 
@@ -57,12 +61,12 @@ export class LiveEntries {
     const old = this.#map.get(key);
     if (old === undefined) return false;
     this.#map.delete(key);
-    this.#bytes -= utf8Length(key) + old.length;
+    this.#bytes -= utf8Length(key) + this.#lengthOf(old);
     return true;
   }
 
   /** The entries now, in first-insertion order; later changes do not affect the array. */
-  snapshot(): Array<[string, Uint8Array]> {
+  snapshot(): Array<[string, V]> {
     return [...this.#map];
   }
 

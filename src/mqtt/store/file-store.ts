@@ -3,10 +3,10 @@
 import { constants } from "node:fs";
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import { ByteArena } from "../arena.js";
 import { LiveEntries, StoreClosedError } from "./entries.js";
 import { acquireLock, releaseLock } from "./lock-file.js";
-import { LOG_HEADER, Op, RECORD_OVERHEAD, decodeRecord, encodeDel, encodePut } from "./log-format.js";
+import { LOG_HEADER, Op, RECORD_OVERHEAD, decodeRecord, encodePut, recordLength, writeRecord } from "./log-format.js";
+import { PackedValues } from "./packed-values.js";
 import type { MessageStore, StoreLimits } from "./store.js";
 
 export interface FileStoreOptions extends StoreLimits {
@@ -48,9 +48,19 @@ const DEFAULT_COMPACT_MIN_BYTES = 1 << 20;
 /** Size of the reads that replay the log at open. */
 const READ_CHUNK = 1 << 20;
 
-/** Operations accepted while a write is in flight; they go to disk in one write (+ fsync). */
+/** Smallest buffer a batch's records are written into; buffers up to the largest are reused. */
+const BATCH_MIN_BYTES = 64 << 10;
+const BATCH_REUSED_MAX_BYTES = 4 << 20;
+const NO_VALUE = new Uint8Array(0);
+
+/**
+ * Operations accepted while a write is in flight; they go to disk in one write (+ fsync). Their
+ * records are encoded into one buffer outside V8's heap, not a Buffer apiece: those survived
+ * into V8's young generation until written and grew it by tens of MiB during a fill.
+ */
 interface Batch {
-  readonly records: Buffer[];
+  bytes: Buffer;
+  length: number;
   readonly done: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
@@ -58,7 +68,8 @@ interface Batch {
 
 /**
  * A `MessageStore` in an append-only log file at `path`, with every live entry also held in
- * memory (so memory use is bounded by the limits). Open it with `FileStore.open`.
+ * memory (so memory use is bounded by the limits), packed outside V8's heap (packed-values.ts).
+ * Open it with `FileStore.open`.
  *
  * Durability: operations issued while a write is in flight are grouped into the next single
  * write (and fdatasync, with fsync "always"); each promise resolves only once the write (and
@@ -88,9 +99,9 @@ export class FileStore implements MessageStore {
   /** Bytes of a torn or corrupt tail that `open` cut from the log. */
   readonly truncatedBytes: number;
   readonly #path: string;
-  readonly #entries: LiveEntries;
-  /** Where the values put are copied to, packed (see arena.ts; replay keeps a buffer per value: most of a log may be dead). */
-  readonly #arena = new ByteArena();
+  /** Each key's slot in `#values`, in first-insertion order. */
+  readonly #entries: LiveEntries<number>;
+  readonly #values: PackedValues;
   readonly #fsyncAlways: boolean;
   readonly #compactRatio: number;
   readonly #compactMinBytes: number;
@@ -100,6 +111,8 @@ export class FileStore implements MessageStore {
   /** The log's size once every accepted operation is written. */
   #logBytes: number;
   #pending: Batch | undefined;
+  /** A written batch's buffer, for the next batch. */
+  #spareBatchBytes: Buffer | undefined;
   /** The loop writing batches, while there are any. */
   #flushing: Promise<void> | undefined;
   #failure: StoreFailedError | undefined;
@@ -119,9 +132,11 @@ export class FileStore implements MessageStore {
       await rm(`${path}.compact`, { force: true });
       const handle = await open(path, constants.O_RDWR | constants.O_CREAT);
       try {
-        const entries = new LiveEntries(options);
-        const { end, truncated } = await loadLog(handle, path, entries);
-        return new FileStore(path, handle, entries, end, truncated, options);
+        const values = new PackedValues();
+        const entries = new LiveEntries<number>(options, (slot) => values.length(slot));
+        const { end, truncated } = await loadLog(handle, path, entries, values);
+        values.repack(); // most of a log may be dead: keep only the live values' bytes
+        return new FileStore(path, handle, entries, values, end, truncated, options);
       } catch (error) {
         await handle.close();
         throw error;
@@ -132,10 +147,19 @@ export class FileStore implements MessageStore {
     }
   }
 
-  private constructor(path: string, handle: FileHandle, entries: LiveEntries, end: number, truncated: number, options: FileStoreOptions) {
+  private constructor(
+    path: string,
+    handle: FileHandle,
+    entries: LiveEntries<number>,
+    values: PackedValues,
+    end: number,
+    truncated: number,
+    options: FileStoreOptions,
+  ) {
     this.#path = path;
     this.#handle = handle;
     this.#entries = entries;
+    this.#values = values;
     this.#writeOffset = end;
     this.#logBytes = end;
     this.truncatedBytes = truncated;
@@ -153,44 +177,43 @@ export class FileStore implements MessageStore {
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {
-    return this.#put(key, value, this.#arena.copy(value));
+    return this.#put(key, value, (values) => values.store(value));
   }
 
   /** As `put`, keeping `value` itself in memory instead of a copy: the caller never modifies it. */
   async putShared(key: string, value: Uint8Array): Promise<void> {
-    return this.#put(key, value, value);
+    return this.#put(key, value, (values) => values.share(value));
   }
 
   /**
-   * The record written is dropped once written; what stays in memory is `held`: the caller's
-   * own bytes, or a copy packed into the store's arena chunks (a buffer per entry cost ~2× the
-   * bytes held in RSS: an ArrayBuffer and its backing store apiece).
+   * The record written is dropped once written; what stays in memory is the slot `hold` puts
+   * the value in: a copy packed into the store's chunks, or the caller's own bytes.
    */
-  #put(key: string, value: Uint8Array, held: Uint8Array): Promise<void> {
+  #put(key: string, value: Uint8Array, hold: (values: PackedValues) => number): Promise<void> {
     this.#assertUsable("put");
     this.#entries.checkRoom(key, value.length);
-    const record = encodePut(key, value);
-    this.#entries.set(key, held);
-    return this.#enqueue(record);
+    const length = recordLength(key, value.length);
+    setEntry(this.#entries, this.#values, key, hold(this.#values));
+    return this.#enqueue(Op.Put, key, value, length);
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
     this.#assertUsable("get");
-    const value = this.#entries.get(key);
-    return value && new Uint8Array(value);
+    const slot = this.#entries.get(key);
+    return slot === undefined ? undefined : new Uint8Array(this.#values.view(slot));
   }
 
   async del(key: string): Promise<void> {
     this.#assertUsable("del");
     // Deleting an absent key still waits for the writes in flight: one of them may be its deletion.
-    if (!this.#entries.delete(key) && this.#flushing === undefined) return;
-    return this.#enqueue(encodeDel(key));
+    if (!deleteEntry(this.#entries, this.#values, key) && this.#flushing === undefined) return;
+    return this.#enqueue(Op.Del, key, NO_VALUE, recordLength(key, 0));
   }
 
   /** Yields the entries held when iteration starts, in first-insertion order. */
   async *iterate(): AsyncIterable<[key: string, value: Uint8Array]> {
     this.#assertUsable("iterate");
-    for (const [key, value] of this.#entries.snapshot()) yield [key, new Uint8Array(value)];
+    for (const [key, slot] of this.#entries.snapshot()) yield [key, new Uint8Array(this.#values.view(slot))];
   }
 
   /** Waits for the writes in flight, closes the file and releases the lock. Closing twice is harmless. */
@@ -201,6 +224,7 @@ export class FileStore implements MessageStore {
   async #shutDown(): Promise<void> {
     await this.#flushing;
     this.#entries.clear();
+    this.#values.clear();
     await this.#handle.close();
     await releaseLock(`${this.#path}.lock`);
   }
@@ -210,10 +234,11 @@ export class FileStore implements MessageStore {
     if (this.#failure) throw this.#failure;
   }
 
-  #enqueue(record: Buffer): Promise<void> {
-    const batch = (this.#pending ??= newBatch());
-    batch.records.push(record);
-    this.#logBytes += record.length;
+  #enqueue(op: Op, key: string, value: Uint8Array, length: number): Promise<void> {
+    const batch = (this.#pending ??= this.#newBatch());
+    if (batch.length + length > batch.bytes.length) batch.bytes = grown(batch.bytes, batch.length + length);
+    batch.length += writeRecord(batch.bytes, batch.length, op, key, value);
+    this.#logBytes += length;
     this.#flushing ??= this.#flush();
     return batch.done;
   }
@@ -227,8 +252,9 @@ export class FileStore implements MessageStore {
       try {
         // A compaction writes every live entry, including this batch's.
         if (this.#shouldCompact()) await this.#compact();
-        else await this.#append(batch.records);
+        else await this.#append(batch.bytes.subarray(0, batch.length));
         batch.resolve();
+        if (batch.bytes.length <= BATCH_REUSED_MAX_BYTES) this.#spareBatchBytes = batch.bytes;
       } catch (error) {
         this.#fail(error, batch);
       }
@@ -244,9 +270,9 @@ export class FileStore implements MessageStore {
     this.#pending = undefined;
   }
 
-  async #append(records: Buffer[]): Promise<void> {
-    await writeAll(this.#handle, records, this.#writeOffset);
-    this.#writeOffset += byteLength(records);
+  async #append(records: Buffer): Promise<void> {
+    await writeAll(this.#handle, [records], this.#writeOffset);
+    this.#writeOffset += records.length;
     if (this.#fsyncAlways) await this.#handle.datasync();
   }
 
@@ -260,8 +286,10 @@ export class FileStore implements MessageStore {
     return LOG_HEADER.length + this.#entries.bytes + this.#entries.size * RECORD_OVERHEAD;
   }
 
+  /** Also repacks the values held, leaving the space of the dead ones (views stay valid: see packed-values.ts). */
   async #compact(): Promise<void> {
-    const live = this.#entries.snapshot();
+    this.#values.repack();
+    const live = this.#entries.snapshot().map(([key, slot]): [string, Uint8Array] => [key, this.#values.view(slot)]);
     this.#logBytes = this.#liveLogBytes();
     const compactPath = `${this.#path}.compact`;
     const handle = await open(compactPath, "w");
@@ -280,23 +308,41 @@ export class FileStore implements MessageStore {
     await old.close();
     await syncDirectory(dirname(this.#path));
   }
+
+  #newBatch(): Batch {
+    const bytes = this.#spareBatchBytes ?? Buffer.allocUnsafeSlow(BATCH_MIN_BYTES);
+    this.#spareBatchBytes = undefined;
+    return newBatch(bytes);
+  }
 }
 
-function newBatch(): Batch {
+function newBatch(bytes: Buffer): Batch {
   let resolve!: () => void;
   let reject!: (error: Error) => void;
   const done = new Promise<void>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  return { records: [], done, resolve, reject };
+  return { bytes, length: 0, done, resolve, reject };
+}
+
+/** A copy of `buffer` with room for at least `needed` bytes. */
+function grown(buffer: Buffer, needed: number): Buffer {
+  const bigger = Buffer.allocUnsafeSlow(Math.max(needed, buffer.length * 2));
+  buffer.copy(bigger);
+  return bigger;
 }
 
 /**
  * Checks the header (writing it to an empty or torn-at-creation file), replays the records into
  * `entries`, and truncates the log after the last good one.
  */
-async function loadLog(handle: FileHandle, path: string, entries: LiveEntries): Promise<{ end: number; truncated: number }> {
+async function loadLog(
+  handle: FileHandle,
+  path: string,
+  entries: LiveEntries<number>,
+  values: PackedValues,
+): Promise<{ end: number; truncated: number }> {
   const { size } = await handle.stat();
   const head = await readAt(handle, 0, LOG_HEADER.length);
   if (size < LOG_HEADER.length) {
@@ -308,7 +354,7 @@ async function loadLog(handle: FileHandle, path: string, entries: LiveEntries): 
     return { end: LOG_HEADER.length, truncated: 0 };
   }
   if (!LOG_HEADER.equals(head)) throw new StoreFormatError(path);
-  const end = await replay(handle, size, entries);
+  const end = await replay(handle, size, entries, values);
   if (end < size) {
     await handle.truncate(end);
     await handle.datasync();
@@ -317,7 +363,7 @@ async function loadLog(handle: FileHandle, path: string, entries: LiveEntries): 
 }
 
 /** Applies the log's records to `entries`; returns where the valid log ends. */
-async function replay(handle: FileHandle, size: number, entries: LiveEntries): Promise<number> {
+async function replay(handle: FileHandle, size: number, entries: LiveEntries<number>, values: PackedValues): Promise<number> {
   let offset = LOG_HEADER.length;
   let chunk: Buffer = Buffer.alloc(0);
   let chunkStart = offset;
@@ -331,10 +377,26 @@ async function replay(handle: FileHandle, size: number, entries: LiveEntries): P
       if (chunk.length < decoded.need) return offset; // the file shrank under us
       continue;
     }
-    if (decoded.op === Op.Put) entries.set(decoded.key, decoded.value);
-    else entries.delete(decoded.key);
+    if (decoded.op === Op.Put) setEntry(entries, values, decoded.key, values.store(decoded.value));
+    else deleteEntry(entries, values, decoded.key);
     offset += decoded.length;
   }
+}
+
+/** Puts `slot` under `key`, freeing the slot it replaces. */
+function setEntry(entries: LiveEntries<number>, values: PackedValues, key: string, slot: number): void {
+  const old = entries.get(key);
+  entries.set(key, slot);
+  if (old !== undefined) values.free(old);
+}
+
+/** Removes `key` and frees its slot; returns whether it was there. */
+function deleteEntry(entries: LiveEntries<number>, values: PackedValues, key: string): boolean {
+  const slot = entries.get(key);
+  if (slot === undefined) return false;
+  entries.delete(key);
+  values.free(slot);
+  return true;
 }
 
 /** Writes a complete log holding `live` to `handle`; returns its size. */

@@ -25,30 +25,32 @@ export type Decoded =
   | { kind: "incomplete"; need: number }
   | { kind: "corrupt"; reason: string };
 
-/** A record putting `value` under `key`; the value is copied into it and is its last `value.length` bytes. */
+/** A record putting `value` under `key`, from Node's pool (compaction writes it and drops it). */
 export function encodePut(key: string, value: Uint8Array): Buffer {
-  return encode(Op.Put, key, value);
+  const record = Buffer.allocUnsafe(recordLength(key, value.length));
+  writeRecord(record, 0, Op.Put, key, value);
+  return record;
 }
 
-export function encodeDel(key: string): Buffer {
-  return encode(Op.Del, key, new Uint8Array(0));
-}
-
-function encode(op: Op, key: string, value: Uint8Array): Buffer {
+/** Bytes of the record for `key` and a value of `valueLength` bytes (0 for del); a key too long is a RangeError. */
+export function recordLength(key: string, valueLength: number): number {
   const keyLength = Buffer.byteLength(key, "utf8");
   if (keyLength > MAX_KEY_BYTES) {
     throw new RangeError(`message store key is ${keyLength} bytes of UTF-8; the most a file store takes is ${MAX_KEY_BYTES}`);
   }
-  // From Node's pool: a record lives until it is written (the store holds values elsewhere), and
-  // one small allocation per record left RSS fragmented well past the bytes held.
-  const record = Buffer.allocUnsafe(RECORD_OVERHEAD + keyLength + value.length);
-  record.writeUInt32LE(record.length - PREFIX, 0);
-  record.writeUInt8(op, PREFIX);
-  record.writeUInt16LE(keyLength, PREFIX + 1);
-  record.write(key, RECORD_OVERHEAD, "utf8");
-  record.set(value, RECORD_OVERHEAD + keyLength);
-  record.writeUInt32LE(crc32(record.subarray(PREFIX)), 4);
-  return record;
+  return RECORD_OVERHEAD + keyLength + valueLength;
+}
+
+/** Writes the record at `offset` of `target`, which has room for it (see `recordLength`); returns its length. */
+export function writeRecord(target: Buffer, offset: number, op: Op, key: string, value: Uint8Array): number {
+  const keyLength = target.write(key, offset + RECORD_OVERHEAD, "utf8");
+  const length = RECORD_OVERHEAD + keyLength + value.length;
+  target.writeUInt32LE(length - PREFIX, offset);
+  target.writeUInt8(op, offset + PREFIX);
+  target.writeUInt16LE(keyLength, offset + PREFIX + 1);
+  target.set(value, offset + RECORD_OVERHEAD + keyLength);
+  target.writeUInt32LE(crc32(target.subarray(offset + PREFIX, offset + length)), offset + 4);
+  return length;
 }
 
 /** Reads the record at `offset` of `bytes`. The value returned is a copy. */
