@@ -234,6 +234,26 @@ describe("FileStore", () => {
       expect(await reopenExpecting([...latest])).toBe(0);
     });
 
+    it("keeps every value's bytes across chunks, values of their own and repacking", async () => {
+      // Values from a few bytes to ~90 KB (over 64 KiB each has a chunk of its own), 200 puts
+      // over 40 keys (the store's 256 KiB chunks fill, empty and are repacked at compaction).
+      const store = await openStore({ fsync: "never", compactMinBytes: 1 << 20 });
+      const latest = new Map<string, string>();
+      for (let i = 0; i < 200; i++) {
+        const key = `k${(i * 7) % 40}`;
+        const value = `${key}#${i};`.repeat(Math.ceil(((i * 9973) % 90_000) / 8) + 1);
+        await store.put(key, bytesOf(value));
+        latest.set(key, value);
+        if (i % 9 === 0) {
+          await store.del(`k${i % 40}`);
+          latest.delete(`k${i % 40}`);
+        }
+      }
+      expect(await entriesOf(store)).toEqual([...latest]);
+      await store.close();
+      expect(await reopenExpecting([...latest])).toBe(0);
+    });
+
     it("loses nothing issued while it runs", async () => {
       const store = await openStore({ compactMinBytes: 2048 });
       const latest = new Map<string, string>();
