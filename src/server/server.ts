@@ -68,7 +68,10 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
    * spare next to the write budget.
    */
   maxTotalReceivedBytes?: number;
-  /** Time allowed for the whole handshake, `authenticate` included (slowloris). Default 10 s. */
+  /**
+   * Time allowed for the request head (slowloris; with `port`, Node answers 408 and drops the
+   * socket, checked at least once a second) and, after it, for `authenticate`. Default 10 s.
+   */
   handshakeTimeout?: number;
   /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
   shutdownTimeout?: number;
@@ -113,16 +116,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (options.server) {
       this.#server = options.server;
     } else if (options.port !== undefined) {
-      this.#server = http.createServer((_req, res) => {
+      this.#server = http.createServer(handshakeDeadlines(options.handshakeTimeout ?? 10_000), (_req, res) => {
         res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket" });
         res.end("This is a WebSocket endpoint\n");
       });
       this.#ownsServer = true;
       this.#server.maxConnections = options.maxSockets ?? 2 * (options.maxConnections ?? 1000);
-      const handshakeTimeout = options.handshakeTimeout ?? 10_000;
-      // Node checks headersTimeout only every 30 s; a socket that hasn't upgraded within the
-      // handshake timeout (slowloris) is dropped by this timer instead.
-      this.#server.on("connection", (socket: Socket) => startHandshakeTimer(socket, handshakeTimeout));
       // Without a listener Node drops a CONNECT (it asks for a tunnel, not an upgrade) unanswered.
       this.#server.on("connect", (req: http.IncomingMessage, socket: Duplex) => {
         socket.on("error", destroySocket);
@@ -163,7 +162,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       // Settled already when the timer fired, the socket closed or the server closed meanwhile.
       const ip = this.#settle(socket);
       if (ip === undefined) return;
-      stopHandshakeTimer(socket);
       socket.removeListener("error", destroySocket);
       if (socket.destroyed) return this.#releaseIp(ip);
       // Checked before the 101: once it is sent, a connection without a slot could only be dropped.
@@ -356,27 +354,19 @@ interface PendingHandshake {
   onLeave: () => void;
 }
 
-const kHandshakeTimer = Symbol("edgews.handshakeTimer");
-type TimedSocket = Socket & { [kHandshakeTimer]?: ReturnType<typeof setTimeout> };
+/** Checks for expired handshakes at least once a second (Node's default: every 30 s). */
+const MAX_CHECKING_INTERVAL_MS = 1000;
+
+/**
+ * Our own HTTP server drops a socket that has not sent a whole request head within `ms`
+ * (slowloris), answering 408: Node's own deadlines, checked by one timer per server instead of
+ * one per socket. An upgraded socket leaves Node's list, so they never apply to a WebSocket.
+ */
+function handshakeDeadlines(ms: number): http.ServerOptions {
+  const timeout = Math.ceil(ms);
+  return { headersTimeout: timeout, requestTimeout: timeout, connectionsCheckingInterval: Math.ceil(Math.min(MAX_CHECKING_INTERVAL_MS, Math.max(1, ms / 4))) };
+}
 
 function destroySocket(this: Duplex): void {
   this.destroy();
-}
-
-/** Drops a socket of our own server that has not upgraded within `ms`. */
-function startHandshakeTimer(socket: TimedSocket, ms: number): void {
-  const timer = setTimeout(destroySocket.bind(socket), ms);
-  timer.unref();
-  socket[kHandshakeTimer] = timer;
-  socket.once("close", clearHandshakeTimer);
-}
-
-function clearHandshakeTimer(this: TimedSocket): void {
-  clearTimeout(this[kHandshakeTimer]);
-  this[kHandshakeTimer] = undefined;
-}
-
-function stopHandshakeTimer(socket: Duplex): void {
-  clearHandshakeTimer.call(socket as TimedSocket);
-  socket.removeListener("close", clearHandshakeTimer);
 }
