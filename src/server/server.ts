@@ -10,7 +10,7 @@ import { sharedCorePool } from "../core/pool.js";
 import { perMessageDeflateFor } from "../deflate/permessage-deflate.js";
 import {
   acceptPerMessageDeflate, buildErrorResponse, buildUpgradeResponse, checkUpgradeRequest, formatExtensions, perMessageDeflateExtension,
-  type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions,
+  type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions, type UpgradeRequest,
 } from "../handshake/index.js";
 import type { SocketConnectionOptions } from "../transport/node-socket.js";
 import { ReceiveBudget } from "../protocol/receive-budget.js";
@@ -97,11 +97,13 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #server: http.Server | undefined;
   #ownsServer = false;
   #perIp = new Map<string, number>();
-  /** Handshakes admitted and counted (in #perIp too) that have not been answered yet. */
+  /** Handshakes waiting for `authenticate`, counted (in #perIp too), that have not been answered yet. */
   #pending = new Map<Duplex, PendingHandshake>();
   #closing = false;
   /** What every connection without compression shares (made on the first connection). */
   #connectionOptions: SocketConnectionOptions | undefined;
+  /** What every handshake is checked with (made on the first one). */
+  #upgradeCheck: UpgradeCheckOptions | undefined;
   /** Bytes waiting to be written, counted across this server's connections. */
   readonly #writeBudget: WriteBudget;
   /** Bytes of received messages held, counted across this server's connections. */
@@ -150,39 +152,54 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket.on("error", destroySocket);
     const refusal = this.#admissionRefusal(req);
     if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
-    const options = this.options;
-    const request = { method: req.method ?? "", httpVersion: req.httpVersion, url: req.url ?? "/", headers: req.headers, rawHeaders: req.rawHeaders };
-    const check = checkUpgradeRequest(request, {
-      ...options,
-      handleProtocols: options.handleProtocols ? (set) => options.handleProtocols!(set, req) : undefined,
-    });
+    const check = checkUpgradeRequest(req as UpgradeRequest, this.#checkOptions());
     if (!check.ok) return this.#refuse(socket, check.status, check.body, req, check.headers);
-    this.#admit(socket, req);
+    const ip = req.socket.remoteAddress ?? "";
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+    const authenticate = this.options.authenticate;
+    if (!authenticate) return this.#accept(socket, head, req, check, ip, done);
+    this.#admit(socket, req, ip);
     const accept = () => {
       // Settled already when the timer fired, the socket closed or the server closed meanwhile.
-      const ip = this.#settle(socket);
-      if (ip === undefined) return;
-      socket.removeListener("error", destroySocket);
-      if (socket.destroyed) return this.#releaseIp(ip);
-      // Checked before the 101: once it is sent, a connection without a slot could only be dropped.
-      const core = this.#coreForConnection();
-      if (typeof core === "string") {
-        this.#releaseIp(ip);
-        return this.#refuse(socket, 503, core, req);
-      }
-      this.#open(core, socket, head, req, check, ip, done);
+      const counted = this.#settle(socket);
+      if (counted !== undefined) this.#accept(socket, head, req, check, counted, done);
     };
     const refuse = (error: unknown) => {
-      const ip = this.#settle(socket);
-      if (ip === undefined) return;
-      this.#releaseIp(ip);
+      const counted = this.#settle(socket);
+      if (counted === undefined) return;
+      this.#releaseIp(counted);
       const status = error instanceof AuthenticationError ? error.status : 401;
       this.#refuse(socket, status, error instanceof Error ? error.message : "authentication failed", req);
     };
-    if (!options.authenticate) return accept();
     Promise.resolve()
-      .then(() => options.authenticate!(req))
+      .then(() => authenticate(req))
       .then(accept, refuse);
+  }
+
+  /**
+   * What every handshake is checked with, made once: a server's IncomingMessage is the request
+   * itself (a copy or a closure per handshake would be garbage for the young generation).
+   */
+  #checkOptions(): UpgradeCheckOptions {
+    if (this.#upgradeCheck) return this.#upgradeCheck;
+    const { handleProtocols, ...options } = this.options;
+    const check: UpgradeCheckOptions = handleProtocols
+      ? { ...options, handleProtocols: (set, request) => handleProtocols(set, request as http.IncomingMessage) }
+      : options;
+    return (this.#upgradeCheck = Object.freeze(check));
+  }
+
+  /** A handshake that passed every check and holds the count of `ip`: answer 101 (or 503 if no core slot is left). */
+  #accept(socket: Duplex, head: Buffer, req: http.IncomingMessage, check: UpgradeAccepted, ip: string, done: (ws: WebSocket, req: http.IncomingMessage) => void): void {
+    socket.removeListener("error", destroySocket);
+    if (socket.destroyed) return this.#releaseIp(ip);
+    // Checked before the 101: once it is sent, a connection without a slot could only be dropped.
+    const core = this.#coreForConnection();
+    if (typeof core === "string") {
+      this.#releaseIp(ip);
+      return this.#refuse(socket, 503, core, req);
+    }
+    this.#open(core, socket, head, req, check, ip, done);
   }
 
   /**
@@ -265,13 +282,11 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /**
-   * Counts a handshake until it is answered (see #settle). Its timer and close listener are made
+   * Counts a handshake waiting for `authenticate` until it is answered (see #settle). Its timer and close listener are made
    * here, where the only variables are the socket and the server: a closure made in
    * handleUpgrade would hold the request and the check result as long as it lived.
    */
-  #admit(socket: Duplex, req: http.IncomingMessage): void {
-    const ip = req.socket.remoteAddress ?? "";
-    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+  #admit(socket: Duplex, req: http.IncomingMessage, ip: string): void {
     const ms = this.options.handshakeTimeout ?? 10_000;
     const timer = setTimeout(() => this.#abandon(socket, `no answer from authenticate within the handshake timeout (${ms} ms)`), ms);
     // A client that half-closes (FIN) can't go on with a WebSocket; the server's socket (half-open
