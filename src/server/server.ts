@@ -220,9 +220,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const connectionOptions = params
         ? { ...shared, deflate: perMessageDeflateFor("server", params, options) }
         : shared;
-      const url = `ws://${check.host}${req.url ?? "/"}`;
+      // Joined, not concatenated: a cons string would keep its parts (the Host header) alive.
+      const url = ["ws://", check.host, req.url].join("");
       ws.attach(core, socket as Socket, head, { url, protocol: check.protocol, extensions, options: connectionOptions }, () => {
-        this.#track(ws, ip, `${ip} ${req.url}`);
+        this.#track(ws, socket, ip, req.url);
         done(ws, req);
       });
     } catch (error) {
@@ -263,23 +264,30 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /**
-   * Keeps count of an open connection. Its listeners close over strings only: a closure made in
+   * Keeps count of an open connection. Its IP stays on its socket, and one close listener per
+   * server releases it: an idle connection holds no closure of its own. (A closure made in
    * handleUpgrade would keep the request, its headers and the handshake alive as long as the
-   * connection.
+   * connection.) Only with a log does it get an error listener, naming it.
    */
-  #track(ws: WebSocket, ip: string, where: string): void {
+  #track(ws: WebSocket, socket: Duplex, ip: string, path: string | undefined): void {
     this.clients.add(ws);
+    (socket as CountedSocket)[kCountedIp] = ip;
     const log = this.options.log;
     if (log) {
+      const where = `${ip} ${path}`;
       ws.on("error", (error: Error & { closeCode?: number; code?: string }) => {
         log(`closing ${where}: ${error.closeCode ?? 1006} ${error.code ?? error.name}: ${error.message}`);
       });
     }
-    ws.on("close", () => {
-      this.clients.delete(ws);
-      this.#releaseIp(ip);
-    });
+    ws.on("close", this.#onClientClose);
   }
+
+  /** The close listener of every connection of this server (`this` is the WebSocket). */
+  readonly #onClientClose = ((server: WebSocketServer) => function (this: WebSocket): void {
+    server.clients.delete(this);
+    const ip = (this.socket as CountedSocket | undefined)?.[kCountedIp];
+    if (ip !== undefined) server.#releaseIp(ip);
+  })(this);
 
   /**
    * Counts a handshake waiting for `authenticate` until it is answered (see #settle). Its timer and close listener are made
@@ -368,6 +376,10 @@ interface PendingHandshake {
   timer: ReturnType<typeof setTimeout>;
   onLeave: () => void;
 }
+
+/** The IP an open connection counts against, kept on its socket. */
+const kCountedIp = Symbol("edgews.countedIp");
+type CountedSocket = Duplex & { [kCountedIp]?: string };
 
 /** Checks for expired handshakes at least once a second (Node's default: every 30 s). */
 const MAX_CHECKING_INTERVAL_MS = 1000;
