@@ -84,6 +84,24 @@ export function lowerCaseTokens(value: string): string[] {
 }
 
 /**
+ * Whether a `#token` list holds `token` (given lower-case), compared ASCII case-insensitively:
+ * `lowerCaseTokens(value).includes(token)` without building the list, for every handshake.
+ */
+export function hasToken(value: string, token: string): boolean {
+  for (let start = 0; start <= value.length; ) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = value.length;
+    let from = start;
+    let to = end;
+    while (from < to && isOws(value[from])) from++;
+    while (to > from && isOws(value[to - 1])) to--;
+    if (to - from === token.length && value.slice(from, to).toLowerCase() === token) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+/**
  * A cursor over a header value for the comma-list grammars of RFC 6455 §4.3 and §9.1. Leading and
  * trailing whitespace is skipped (it is not part of the value); every other deviation throws a
  * `HandshakeError` with `code`, naming what was expected and where.
