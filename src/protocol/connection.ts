@@ -169,7 +169,7 @@ export class Connection implements ParserHandlers {
     if (options.idleTimeout) this.#lastMessageAt = this.#now();
     const messageRate = options.maxMessagesPerSecond ?? 0;
     if (messageRate > 0) this.#messageRate = new TokenBucket(messageRate, messageRate, options.now ?? defaultNow);
-    this.#encoder = new FrameEncoder(core, { mask: options.role === "client" });
+    this.#encoder = core.sharedEncoder(options.role === "client");
     if (deflate) {
       this.#inbound = new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading());
       this.#outbound = new Sequencer((e) => this.fail(asCloseable(e)));
