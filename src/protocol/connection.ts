@@ -174,7 +174,9 @@ export class Connection implements ParserHandlers {
       this.#inbound = new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading());
       this.#outbound = new Sequencer((e) => this.fail(asCloseable(e)));
     }
-    this.#parser = new FrameParser(core, { ...options, perMessageDeflate: deflate !== undefined }, this);
+    // Only what the parser reads: a copy of all the options would be garbage for every connection.
+    const { role, maxPayload, maxMessage, maxFragments } = options;
+    this.#parser = new FrameParser(core, { role, maxPayload, maxMessage, maxFragments, perMessageDeflate: deflate !== undefined }, this);
     this.#armHeartbeat();
     this.#armIdleTimer(options.idleTimeout ?? 0);
   }
