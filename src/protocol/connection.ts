@@ -136,25 +136,19 @@ export class Connection implements ParserHandlers {
   readonly #core: Core;
   readonly #parser: FrameParser;
   readonly #encoder: FrameEncoder;
-  readonly #deflate: PerMessageDeflate | undefined;
   readonly #options: ConnectionOptions;
-  /** Keep messages in order around asynchronous (de)compression: only with permessage-deflate. */
-  readonly #inbound: Sequencer | undefined;
-  readonly #outbound: Sequencer | undefined;
+  /** Only with permessage-deflate. */
+  readonly #compression: Compression | undefined;
   readonly #messageRate: TokenBucket | undefined;
   #controlRate: TokenBucket | undefined;
-  #queuedBytes = 0;
   #closeSent = false;
   #closeReceived: { code: number; reason: string } | undefined;
   #failure: { code: number; reason: string } | undefined;
   /** Bytes received and dropped since the failure. */
   #discarded = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  #awaitingPong = false;
-  #readingPaused = false;
-  #lastMessageAt = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Only with a heartbeat or an idle timeout. */
+  readonly #liveness: Liveness | undefined;
   /** Received bytes held, for the receive budget: the message the parser is assembling... */
   #assemblingBytes = 0;
   /** ...and messages waiting to be inflated or delivered in order (with their overhead), or inflated and not yet delivered. */
@@ -165,14 +159,20 @@ export class Connection implements ParserHandlers {
     this.#options = options;
     this.#events = events;
     const deflate = options.deflate;
-    this.#deflate = deflate;
-    if (options.idleTimeout) this.#lastMessageAt = this.#now();
+    if (options.heartbeat || options.idleTimeout) {
+      this.#liveness = { heartbeatTimer: undefined, awaitingPong: false, lastMessageAt: options.idleTimeout ? this.#now() : 0, idleTimer: undefined };
+    }
     const messageRate = options.maxMessagesPerSecond ?? 0;
     if (messageRate > 0) this.#messageRate = new TokenBucket(messageRate, messageRate, options.now ?? defaultNow);
     this.#encoder = core.sharedEncoder(options.role === "client");
     if (deflate) {
-      this.#inbound = new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading());
-      this.#outbound = new Sequencer((e) => this.fail(asCloseable(e)));
+      this.#compression = {
+        deflate,
+        inbound: new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading()),
+        outbound: new Sequencer((e) => this.fail(asCloseable(e))),
+        queuedBytes: 0,
+        readingPaused: false,
+      };
     }
     // Only what the parser reads: a copy of all the options would be garbage for every connection.
     const { role, maxPayload, maxMessage, maxFragments } = options;
@@ -187,15 +187,17 @@ export class Connection implements ParserHandlers {
 
   /** Bytes accepted by `send` and not yet handed to the transport (waiting on compression). */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#compression?.queuedBytes ?? 0;
   }
 
   /** Bytes from the transport. */
   receive(chunk: Uint8Array): void {
     if (this.#failure) return this.#discard(chunk.length);
     if (this.#state === ReadyState.CLOSED) return;
-    this.#awaitingPong = false;
-    this.#armHeartbeat();
+    if (this.#liveness) {
+      this.#liveness.awaitingPong = false;
+      this.#armHeartbeat();
+    }
     this.#parser.push(chunk);
   }
 
@@ -205,16 +207,16 @@ export class Connection implements ParserHandlers {
     const binary = options.binary ?? typeof data !== "string";
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     const opcode = binary ? Opcode.Binary : Opcode.Text;
-    const deflate = this.#deflate;
-    if (deflate && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
-      this.#queuedBytes += bytes.length;
-      this.#outbound!.run(async () => {
-        const compressed = await deflate.compress(bytes);
-        this.#queuedBytes -= bytes.length;
+    const compression = this.#compression;
+    if (compression && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
+      compression.queuedBytes += bytes.length;
+      compression.outbound.run(async () => {
+        const compressed = await compression.deflate.compress(bytes);
+        compression.queuedBytes -= bytes.length;
         this.#writeMessage(opcode, compressed, true);
       });
-    } else if (this.#outbound) {
-      this.#outbound.run(() => this.#writeMessage(opcode, bytes, false));
+    } else if (compression) {
+      compression.outbound.run(() => this.#writeMessage(opcode, bytes, false));
     } else {
       this.#writeMessage(opcode, bytes, false);
     }
@@ -246,11 +248,11 @@ export class Connection implements ParserHandlers {
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#heartbeatTimer);
-    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#liveness?.heartbeatTimer);
+    clearTimeout(this.#liveness?.idleTimer);
     this.#parser.destroy();
     this.#reportHeld(false);
-    this.#deflate?.close();
+    this.#compression?.deflate.close();
     const received = this.#closeReceived;
     // §7.1.5: with no close frame received, the close code is 1006.
     const { code, reason } = this.#failure ?? received ?? { code: 1006, reason: "" };
@@ -295,7 +297,8 @@ export class Connection implements ParserHandlers {
 
   /** Runs `task` after every outgoing message still being compressed. */
   #afterOutbound(task: () => void): void {
-    if (this.#outbound) this.#outbound.run(task);
+    const compression = this.#compression;
+    if (compression) compression.outbound.run(task);
     else task();
   }
 
@@ -304,7 +307,8 @@ export class Connection implements ParserHandlers {
    * task that throws (an application handler) fails the connection with 1011.
    */
   #afterInbound(task: () => void): void {
-    if (this.#inbound) return this.#inbound.run(task);
+    const compression = this.#compression;
+    if (compression) return compression.inbound.run(task);
     try {
       task();
     } catch (error) {
@@ -338,8 +342,8 @@ export class Connection implements ParserHandlers {
       this.fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
       return;
     }
-    const inbound = this.#inbound;
-    if (!inbound) {
+    const compression = this.#compression;
+    if (!compression) {
       // No compression, so nothing can be ahead of this message: deliver it now.
       try {
         this.#deliver(data, isBinary);
@@ -348,6 +352,7 @@ export class Connection implements ParserHandlers {
       }
       return;
     }
+    const inbound = compression.inbound;
     // Nothing is being inflated: an uncompressed message is delivered now.
     if (!compressed && inbound.pending === 0) return inbound.run(() => this.#deliver(data, isBinary));
     const queued = ownBytes(data);
@@ -362,8 +367,8 @@ export class Connection implements ParserHandlers {
         this.#deliver(queued, isBinary);
       });
     }
-    if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !this.#readingPaused) {
-      this.#readingPaused = true;
+    if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !compression.readingPaused) {
+      compression.readingPaused = true;
       this.#events.setReading?.(false);
     }
   }
@@ -404,7 +409,7 @@ export class Connection implements ParserHandlers {
     try {
       // Failed meanwhile: it will never be delivered, so it is not worth inflating.
       if (this.#failure || this.#state === ReadyState.CLOSED) return;
-      inflated = await this.#deflate!.decompress(data);
+      inflated = await this.#compression!.deflate.decompress(data);
     } finally {
       this.#releaseReceived(queuedCost);
     }
@@ -448,8 +453,9 @@ export class Connection implements ParserHandlers {
   }
 
   #resumeReading(): void {
-    if (!this.#readingPaused) return;
-    this.#readingPaused = false;
+    const compression = this.#compression;
+    if (!compression?.readingPaused) return;
+    compression.readingPaused = false;
     this.#events.setReading?.(true);
   }
 
@@ -524,15 +530,17 @@ export class Connection implements ParserHandlers {
 
   /** A data message went either way: the connection is not idle. */
   #touch(): void {
-    if (this.#idleTimer) this.#lastMessageAt = this.#now();
+    const liveness = this.#liveness;
+    if (liveness?.idleTimer) liveness.lastMessageAt = this.#now();
   }
 
   /** Checks for idleness once per period instead of resetting a timer on every message. */
   #armIdleTimer(period: number, wait = period): void {
-    if (period <= 0) return;
-    this.#idleTimer = setTimeout(() => {
+    const liveness = this.#liveness;
+    if (period <= 0 || !liveness) return;
+    liveness.idleTimer = setTimeout(() => {
       if (this.#state !== ReadyState.OPEN) return;
-      const idle = this.#now() - this.#lastMessageAt;
+      const idle = this.#now() - liveness.lastMessageAt;
       if (idle >= period) this.close(1000, "idle timeout");
       else this.#armIdleTimer(period, period - idle);
     }, wait);
@@ -540,24 +548,45 @@ export class Connection implements ParserHandlers {
 
   #armHeartbeat(): void {
     const heartbeat = this.#options.heartbeat;
-    if (!heartbeat || this.#state === ReadyState.CLOSED) return;
-    clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = setTimeout(() => this.#heartbeatDue(), this.#awaitingPong ? heartbeat.timeout ?? heartbeat.interval : heartbeat.interval);
+    const liveness = this.#liveness;
+    if (!heartbeat || !liveness || this.#state === ReadyState.CLOSED) return;
+    clearTimeout(liveness.heartbeatTimer);
+    liveness.heartbeatTimer = setTimeout(() => this.#heartbeatDue(liveness), liveness.awaitingPong ? heartbeat.timeout ?? heartbeat.interval : heartbeat.interval);
   }
 
-  #heartbeatDue(): void {
+  #heartbeatDue(liveness: Liveness): void {
     if (this.#state !== ReadyState.OPEN) return;
-    if (this.#awaitingPong) {
+    if (liveness.awaitingPong) {
       // Half-open TCP: the peer is gone without a FIN. Nothing more can be said to it.
       this.#failure = { code: 1006, reason: "no answer to ping: the peer is unreachable" };
       this.#events.error?.(Object.assign(new Error(this.#failure.reason), { code: "WS_ERR_PEER_TIMEOUT" }));
       this.#events.destroy();
       return;
     }
-    this.#awaitingPong = true;
+    liveness.awaitingPong = true;
     this.#sendControl(Opcode.Ping, new Uint8Array(0));
     this.#armHeartbeat();
   }
+}
+
+/** The timers of a connection with a heartbeat or an idle timeout. */
+interface Liveness {
+  heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  awaitingPong: boolean;
+  /** When a data message last went either way (with an idle timeout). */
+  lastMessageAt: number;
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** What a connection with permessage-deflate needs besides the codec's own state. */
+interface Compression {
+  readonly deflate: PerMessageDeflate;
+  /** Keep messages in order around asynchronous (de)compression. */
+  readonly inbound: Sequencer;
+  readonly outbound: Sequencer;
+  /** Bytes accepted by `send` and waiting on compression; reading paused as too many received messages wait on inflation. */
+  queuedBytes: number;
+  readingPaused: boolean;
 }
 
 /** A received message that is to wait in the inbound queue, keeping alive no more than its own bytes. */
