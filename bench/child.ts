@@ -1,12 +1,13 @@
 // A fresh process for one comparison (or, with --quick, a batch): runs the jobs passed as JSON in
-// argv[2] and writes one result per job on stdout. Spawned by run.ts; ws is already in the mode
-// the jobs' baselines need (native helpers, or pure JS via ws-js-preload.ts).
+// argv[2] and writes on stdout a line as each job starts and its result as soon as it has it.
+// Spawned by run.ts; ws is already in the mode the jobs' baselines need (native helpers, or pure
+// JS via ws-js-preload.ts).
 import { DEFAULT_CORE_OPTIONS, loadCoreSync, type Core } from "../src/core/node.js";
 import { benches } from "./cases/index.js";
 import { compare, type Comparison } from "./measure.js";
 import { assertWsMode } from "./peers.js";
 import { significant } from "./stats.js";
-import { RESULT_PREFIX, wsModeFor, type Env, type Job, type Result } from "./types.js";
+import { RESULT_PREFIX, START_PREFIX, wsModeFor, type Env, type Job, type Result } from "./types.js";
 
 function makeEnv(quick: boolean, scalar: boolean): Env {
   const cores = new Map<number, Core>();
@@ -53,7 +54,10 @@ const jobs = JSON.parse(process.argv[2] ?? "[]") as Job[];
 const first = jobs[0];
 if (first) {
   const env = makeEnv(first.quick, first.scalar);
-  for (const job of jobs) process.stdout.write(RESULT_PREFIX + JSON.stringify(await runJob(job, env)) + "\n");
+  for (const [index, job] of jobs.entries()) {
+    process.stdout.write(`${START_PREFIX}${index}\n`);
+    process.stdout.write(RESULT_PREFIX + JSON.stringify(await runJob(job, env)) + "\n");
+  }
 }
 // Network benches may leave sockets or timers behind; the results are out, so leave now.
 process.exit(0);

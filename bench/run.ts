@@ -1,17 +1,19 @@
 // The benchmark orchestrator (see USAGE and /work/shared/BENCH.md): runs each comparison in a
-// fresh child process (child.ts), prints a table per bench on stderr, and with --json one BENCH.md
-// line per result on stdout.
-import { spawnSync } from "node:child_process";
+// fresh child process (child.ts), prints each result as it comes and a table per bench on stderr
+// (under a progress line on a terminal), and with --json one BENCH.md line per result on stdout.
+import { spawn } from "node:child_process";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { loadCoreSync } from "../src/core/node.js";
 import { benches } from "./cases/index.js";
 import type { Timing } from "./measure.js";
 import { wsMode } from "./peers.js";
-import { table } from "./table.js";
-import { RESULT_PREFIX, wsModeFor, type Job, type Result, type Row } from "./types.js";
+import { Progress } from "./progress.js";
+import { resultLine, table } from "./table.js";
+import { RESULT_PREFIX, START_PREFIX, wsModeFor, type Job, type Result, type Row } from "./types.js";
 
 const USAGE = `usage: npm run bench [-- [options] [filters...]]
   --quick      smoke run of every case in a few seconds (tiny inputs and repeat counts; CI)
@@ -52,11 +54,20 @@ if (opts.help) {
   process.exit(0);
 }
 
-const log = (line = "") => process.stderr.write(line + "\n");
+const progress = new Progress();
+const log = (line = "") => progress.log(line);
 
 // The benches measure the built core and dist/ (as users run them): build them first, saying so.
 log("building the WASM core and dist/ (npm run build) ...");
-if (spawnSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] }).status !== 0) {
+const buildStarted = performance.now();
+progress.show(() => `building the WASM core and dist/: ${((performance.now() - buildStarted) / 1000).toFixed(0)} s`);
+const build = spawn("npm", ["run", "build", "--silent"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+const built = await new Promise<boolean>((resolve) => {
+  build.once("error", () => resolve(false));
+  build.once("close", (code) => resolve(code === 0));
+});
+progress.done();
+if (!built) {
   log("the build failed (its errors are above): nothing was measured");
   process.exit(1);
 }
@@ -97,56 +108,84 @@ log();
 
 const childFlags = opts["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 
-function runBatch(batch: Job[]): Result[] {
+/**
+ * Runs one child for `batch`, calling `started` and `finished` as it reports each job, and lines
+ * it writes on stderr as they come. Rejects if the child fails or reports fewer results.
+ */
+async function runBatch(batch: Job[], started: (job: Job) => void, finished: (result: Result) => void): Promise<void> {
   const js = wsModeFor(batch[0]!.baseline) === "js";
   const env = { ...process.env };
   delete env.WS_NO_BUFFER_UTIL;
   delete env.WS_NO_UTF_8_VALIDATE;
   if (js) Object.assign(env, { WS_NO_BUFFER_UTIL: "1", WS_NO_UTF_8_VALIDATE: "1" });
   const args = [...childFlags, "--import", "tsx", ...(js ? ["--import", wsJsPreload] : []), childScript, JSON.stringify(batch)];
-  const child = spawnSync(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 64 << 20 });
-  const results = child.stdout
-    .split("\n")
-    .filter((line) => line.startsWith(RESULT_PREFIX))
-    .map((line) => JSON.parse(line.slice(RESULT_PREFIX.length)) as Result);
-  if (child.status !== 0 || results.length !== batch.length) {
-    throw new Error(`child for ${batch.map((j) => `${j.bench}/${j.case} vs ${j.baseline}`).join(", ")} failed (${child.error?.message ?? `exit ${child.status ?? child.signal}`})`);
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<string>((resolve) => {
+    child.once("error", (error) => resolve(error.message));
+    child.once("close", (code, signal) => resolve(code === 0 ? "" : `exit ${code ?? signal}`));
+  });
+  createInterface({ input: child.stderr! }).on("line", (line) => log(line));
+  let results = 0;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line.startsWith(START_PREFIX)) started(batch[Number(line.slice(START_PREFIX.length))]!);
+    if (!line.startsWith(RESULT_PREFIX)) continue;
+    results++;
+    finished(JSON.parse(line.slice(RESULT_PREFIX.length)) as Result);
   }
-  return results;
+  const failure = await exited;
+  if (failure !== "" || results !== batch.length) {
+    throw new Error(`child for ${batch.map((j) => `${j.bench}/${j.case} vs ${j.baseline}`).join(", ")} failed (${failure || `${results} of ${batch.length} results`})`);
+  }
 }
 
 const row = (r: Result): Row => ({ bench: r.bench, case: r.case, ours: r.ours, baseline: r.baseline, theirs: r.theirs, ratio: r.ratio, unit: r.unit });
+const sameJob = (j: Job, r: Result) => j.bench === r.bench && j.case === r.case && j.baseline === r.baseline;
 const results: Result[] = [];
 const failures: string[] = [];
 /** Comparisons of each bench not yet finished (or failed): its table prints when none are left. */
 const pending = new Map(benches.map((b) => [b.name, jobs.filter((j) => j.bench === b.name).length]));
 const started = performance.now();
+const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
 let done = 0;
+let jobStarted = started;
+
+/** Counts `job` as over, and prints its bench's table when it was the bench's last. */
+function jobEnded(job: Job): void {
+  done++;
+  progress.show(() => `[${done}/${jobs.length}] done; starting the next comparison (all: ${seconds(started)} s)`);
+  const left = pending.get(job.bench)! - 1;
+  pending.set(job.bench, left);
+  if (left > 0) return;
+  const bench = benches.find((b) => b.name === job.bench)!;
+  const order = (r: Result) => jobs.findIndex((j) => sameJob(j, r));
+  const mine = results.filter((r) => r.bench === bench.name).sort((a, b) => order(a) - order(b));
+  if (mine.length > 0) log("\n" + table(bench, mine));
+}
+
+function jobStarting(job: Job): void {
+  jobStarted = performance.now();
+  progress.show(() => `[${done + 1}/${jobs.length}] ${job.bench}/${job.case} vs ${job.baseline}: ${seconds(jobStarted)} s (all: ${seconds(started)} s)`);
+}
+
+function jobFinished(r: Result): void {
+  results.push(r);
+  if (opts.json) process.stdout.write(JSON.stringify(row(r)) + "\n");
+  log(`[${done + 1}/${jobs.length}] ${resultLine(r)} (${seconds(jobStarted)} s)`);
+  jobEnded(jobs.find((j) => sameJob(j, r))!);
+}
 
 for (const batch of batches) {
-  const t0 = performance.now();
   try {
-    for (const r of runBatch(batch)) {
-      results.push(r);
-      if (opts.json) process.stdout.write(JSON.stringify(row(r)) + "\n");
-      log(`[${++done}/${jobs.length}] ${r.bench} ${r.case} vs ${r.baseline}: ours ${r.ours} theirs ${r.theirs} ${r.unit}, ratio ${r.ratio} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    }
+    await runBatch(batch, jobStarting, jobFinished);
   } catch (error) {
-    done += batch.length;
     failures.push((error as Error).message);
     log(`FAILED: ${(error as Error).message}`);
-  }
-  for (const job of batch) pending.set(job.bench, pending.get(job.bench)! - 1);
-  for (const bench of benches) {
-    if (pending.get(bench.name) !== 0) continue;
-    pending.delete(bench.name);
-    const mine = results.filter((r) => r.bench === bench.name);
-    const order = (r: Result) => jobs.findIndex((j) => j.bench === r.bench && j.case === r.case && j.baseline === r.baseline);
-    if (mine.length > 0) log("\n" + table(bench, mine.sort((a, b) => order(a) - order(b))));
+    for (const job of batch.filter((j) => !results.some((r) => sameJob(j, r)))) jobEnded(job);
   }
 }
 
-log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s${opts["cpu-prof"] ? `; CPU profiles in ${PROFILE_DIR}` : ""}`);
+progress.done();
+log(`done in ${seconds(started)} s${opts["cpu-prof"] ? `; CPU profiles in ${PROFILE_DIR}` : ""}`);
 if (failures.length > 0) {
   log(`${failures.length} child process(es) failed:\n  ${failures.join("\n  ")}`);
   process.exit(1);

@@ -1,8 +1,13 @@
-// Human output: one table per bench, on stderr.
+// Human output on stderr: a line per result as it comes, a table per bench.
 import { significant } from "./stats.js";
 import type { BenchSpec, Result } from "./types.js";
 
 const num = (x: number) => significant(x).toLocaleString("en-US", { maximumFractionDigits: 3 });
+
+/** One result as it comes in: "mqtt qos1-publish vs mqtt: ours 91000 theirs 15000 msgs/s, ratio 6.1". */
+export function resultLine(r: Result): string {
+  return `${r.bench} ${r.case} vs ${r.baseline}: ours ${num(r.ours)} theirs ${num(r.theirs)} ${r.unit}, ratio ${r.ratio.toFixed(2)}`;
+}
 
 export function table(bench: BenchSpec, rows: readonly Result[]): string {
   const flavours = [...new Set(rows.map((r) => r.flavour))].join("/");

@@ -88,3 +88,5 @@ export interface Result extends Row {
 
 /** Marks a child's result lines on its stdout. */
 export const RESULT_PREFIX = "@edgews-bench-result ";
+/** Marks the line a child writes on its stdout as it starts a job: the job's index in its batch. */
+export const START_PREFIX = "@edgews-bench-start ";

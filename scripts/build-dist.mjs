@@ -1,7 +1,9 @@
-// Builds dist/: the package's JavaScript as one ES module per entry point in package.json's
-// "exports" (dist/index.js, dist/core/index.js, dist/mqtt/index.js) plus chunks shared between
+// Builds dist/: the package's JavaScript as one ES module per file in package.json's "exports"
+// (dist/index.js, dist/core/index.js, Node's dist/core/node.js, ...) plus chunks shared between
 // them (dist/chunks/), bundled by esbuild; and the type declarations, one .d.ts per source file
-// with its doc comments, by tsc.
+// with its doc comments, by tsc. Then the browser build (package.json's "browser" conditions):
+// dist/browser/mqtt.js and core.js, with mqtt-packet inside and the core's .wasm files beside
+// them (see browser-build.mjs).
 //
 // Why bundle: Node keeps every module's source text and loader records for the life of the
 // process. Bundled without comments, the MQTT client imports ~25% faster, with 1.6 MiB less RSS
@@ -18,14 +20,15 @@ import { relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
+import { buildBrowser } from "./browser-build.mjs";
 
 const { values: args } = parseArgs({ options: { outdir: { type: "string" }, "no-types": { type: "boolean" } } });
 const root = fileURLToPath(new URL("../", import.meta.url));
 const outdir = args.outdir ? resolve(args.outdir) : resolve(root, "dist");
 const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8"));
 
-/** src/<x>.ts for every dist/<x>.js entry that package.json exports. */
-const entryPoints = Object.values(pkg.exports).map(({ default: file }) => {
+/** src/<x>.ts for every dist/<x>.js file that package.json exports, under any condition but "browser" (dist/browser/, below). */
+const entryPoints = [...new Set(Object.values(pkg.exports).flatMap(javascriptFiles))].filter((file) => !file.startsWith("./dist/browser/")).map((file) => {
   const match = /^\.\/dist\/(.+)\.js$/.exec(file);
   if (!match) throw new Error(`package.json exports ${file}: expected ./dist/<path>.js`);
   return `src/${match[1]}.ts`;
@@ -52,8 +55,15 @@ const { metafile } = await build({
   logLevel: "warning",
 });
 checkWasmDir(metafile);
+await buildBrowser(root, resolve(outdir, "browser"));
 if (!args["no-types"]) {
   execFileSync(process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", outdir], { cwd: root, stdio: "inherit" });
+}
+
+/** The files an export maps to, through nested conditions ("node": {...}), except the .d.ts ones. */
+function javascriptFiles(target) {
+  if (typeof target === "string") return target.endsWith(".d.ts") ? [] : [target];
+  return Object.entries(target).flatMap(([condition, value]) => (condition === "types" ? [] : javascriptFiles(value)));
 }
 
 /**

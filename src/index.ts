@@ -1,6 +1,6 @@
 // edgews: a WebSocket client and server for Node on a WASM core.
 export { WebSocket, type BinaryType, type ConnectionSettings } from "./websocket/websocket.js";
-export { CloseEvent, ErrorEvent, MessageEvent } from "./websocket/events.js";
+export { CloseEvent, ErrorEvent, MessageEvent, type MessageData, type WsEventMap } from "./websocket/events.js";
 export { WebSocketServer, AuthenticationError, type WebSocketServerOptions } from "./server/server.js";
 export type { ClientOptions } from "./client/connect.js";
 export { HandshakeError } from "./handshake/index.js";

@@ -1,4 +1,5 @@
 import type { BenchSpec } from "../types.js";
+import { browser } from "./browser.js";
 import { conns } from "./conns.js";
 import { crossover } from "./crossover.js";
 import { echo } from "./echo.js";
@@ -10,4 +11,4 @@ import { soak } from "./soak.js";
 import { utf8 } from "./utf8.js";
 
 /** Every bench, in the order they run. */
-export const benches: readonly BenchSpec[] = [mask, utf8, parse, crossover, echo, conns, mqtt, link, soak];
+export const benches: readonly BenchSpec[] = [mask, utf8, parse, crossover, echo, conns, mqtt, link, browser, soak];

@@ -5,11 +5,10 @@
 // device wrote it to the moment it arrived through the bridge and the broker. Meanwhile the bridge process's RSS (VmRSS) and CPU
 // time (utime + stime, every thread) are read from /proc. One run measures all four figures;
 // the cases of one child share it.
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { MqttClient } from "../../src/mqtt/index.js";
 import { Fleet } from "../../firmware-sim/fleet.js";
 import type { Mosquitto } from "../../test/support/mosquitto.js";
@@ -138,16 +137,6 @@ async function waitFor(condition: () => boolean, what: () => string, failure: ()
   }
 }
 
-async function ensureSocat(): Promise<void> {
-  try {
-    await promisify(execFile)("socat", ["-V"]);
-  } catch {
-    process.stderr.write("socat is missing: installing Debian's socat with apt-get (the simulated devices' pseudo-terminals need it)\n");
-    const { aptInstall } = await import("../../test/support/apt.js");
-    await aptInstall(["socat"]);
-  }
-}
-
 /** What one run starts, and stops in reverse order. */
 class BridgeRig {
   readonly recorder = new LatencyRecorder();
@@ -167,6 +156,7 @@ class BridgeRig {
 
   /** Broker, subscriber, ptys and devices, then the bridge; resolves once every device is online at the broker. */
   async start(): Promise<void> {
+    const { ensureSocat } = await import("../../test/support/pty.js");
     await ensureSocat();
     const { startMosquitto } = await import("../../test/support/mosquitto.js");
     this.#broker = await startMosquitto({ config: BROKER_CONFIG });

@@ -2,20 +2,19 @@
 // the store that makes a reliable device message reach the broker exactly once. It wires the
 // pieces together and routes commands; the work is in device-session.ts (a device), intake.ts
 // (its budget), taken-store.ts (durability) and port-runner.ts (its port).
-import { hostname } from "node:os";
 import type { ClientOptions } from "../client/connect.js";
 import type { Hello } from "../link/index.js";
-import { ClientEndedError, FileStore, connect, validateTopicName, type MessageStore, type MqttClient, type PublishOptions, type ReconnectOptions } from "../mqtt/index.js";
+import { ClientEndedError, connect, validateTopicName, type MessageStore, type MqttClient, type PublishOptions, type ReconnectOptions } from "../mqtt/api.js";
 import type { IPublishPacket } from "mqtt-packet";
 import { DEFAULT_COMMAND_LIMITS } from "./commands.js";
 import { DeviceSession, type DeviceHost, type DeviceLimits, type DeviceLinkOptions, type DeviceStatus } from "./device-session.js";
 import { BridgeError } from "./errors.js";
-import { keepYoungGenerationSmall } from "./heap.js";
 import { discoveryMessages } from "./home-assistant.js";
 import { DEFAULT_INTAKE_LIMITS } from "./intake.js";
 import { bridgeStateTopic, commandFilter, deviceOfCommandTopic, deviceTopics, infoPayload, resultPayload } from "./mapping.js";
 import { PortRunner } from "./port-runner.js";
-import { DEFAULT_SERIAL_SETTINGS, openSystemPort, type PortOpener, type SerialSettings } from "./serial.js";
+import { platform } from "./platform/node.js";
+import { DEFAULT_SERIAL_SETTINGS, type PortOpener, type SerialSettings } from "./port.js";
 import { TakenStore, type Taken } from "./taken-store.js";
 
 export type LogLevel = "error" | "warn" | "info";
@@ -34,9 +33,15 @@ export interface BridgeOptions {
   /**
    * Must stay the same across restarts: the broker keeps the bridge's QoS 2 session under it,
    * which is what keeps a message resent after a crash from arriving twice. Default
-   * `edgews-bridge-<hostname>`.
+   * `edgews-bridge-<hostname>` (in a page: a random one).
    */
   clientId?: string;
+  /**
+   * Publish `<base>/bridge/state` (retained: online, offline at stop) and make "offline" the MQTT
+   * will. Default true. Two bridges under one base would overwrite each other's state: a page
+   * bridging a Web Serial device beside a gateway's bridge sets false.
+   */
+  bridgeState?: boolean;
   username?: string;
   password?: string;
   /** Seconds the broker keeps the session while the bridge is away (MQTT 5). Default 86,400. */
@@ -49,7 +54,7 @@ export interface BridgeOptions {
   base?: string;
   /**
    * Where unacknowledged MQTT messages and what the bridge took from each device survive a
-   * crash: a FileStore path (fsync "always"), or a store. Required.
+   * crash: a FileStore path (fsync "always"; in a page, an IndexedDB database name), or a store. Required.
    */
   store: string | MessageStore;
   /** The serial ports, one device each. */
@@ -68,7 +73,10 @@ export interface BridgeOptions {
   portReconnect?: ReconnectOptions;
   /** Bytes queued for one port beyond which writes are dropped. Default 65,536. */
   maxWriteBuffer?: number;
-  /** Opens ports (default: serialport, imported on first use; tests pass SerialPortMock's). */
+  /**
+   * Opens ports (default: serialport, imported on first use; tests pass SerialPortMock's; a page
+   * passes webSerialOpener(...), which it must: a page has no port paths).
+   */
   openPort?: PortOpener;
   /** Where the bridge reports (default: warnings and errors to stderr). */
   log?: Logger;
@@ -104,8 +112,8 @@ const defaultLog: Logger = (level, message) => {
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const base = options.base ?? "edgews";
   checkOptions(options, base);
-  if (!options.growYoungGeneration) keepYoungGenerationSmall();
-  const inner = typeof options.store === "string" ? await FileStore.open(options.store) : options.store;
+  if (!options.growYoungGeneration) platform.limitHeap();
+  const inner = typeof options.store === "string" ? await platform.openStore(options.store) : options.store;
   try {
     return await Bridge.start(options, base, await TakenStore.open(inner));
   } catch (error) {
@@ -132,6 +140,8 @@ export class Bridge {
   readonly #store: TakenStore;
   readonly #log: Logger;
   readonly #homeAssistant: string | undefined;
+  /** `<base>/bridge/state`, unless the options say bridgeState: false. */
+  readonly #stateTopic: string | undefined;
   readonly #sessions: DeviceSession[] = [];
   readonly #runners: PortRunner[] = [];
   /** Device id -> the session that has it (online, or last online). */
@@ -154,10 +164,11 @@ export class Bridge {
     this.#log = options.log ?? defaultLog;
     const ha = options.homeAssistant;
     this.#homeAssistant = ha === true ? "homeassistant" : ha ? (ha.prefix ?? "homeassistant") : undefined;
+    this.#stateTopic = options.bridgeState === false ? undefined : bridgeStateTopic(base);
     const v5 = (options.protocolVersion ?? 5) === 5;
     this.client = connect(options.url, {
       protocolVersion: v5 ? 5 : 4,
-      clientId: options.clientId ?? `edgews-bridge-${hostname()}`,
+      clientId: options.clientId ?? platform.defaultClientId(),
       clean: false,
       ...(v5 ? { properties: { sessionExpiryInterval: options.sessionExpiry ?? 86_400 } } : {}),
       ...(options.username !== undefined ? { username: options.username } : {}),
@@ -167,7 +178,7 @@ export class Bridge {
       store,
       endTimeout: STOP_TIMEOUT_MS,
       // Zigbee2MQTT's convention: the bridge's state, retained, turned "offline" by the broker when the bridge dies.
-      will: { topic: bridgeStateTopic(base), payload: "offline", qos: 1, retain: true },
+      ...(this.#stateTopic ? { will: { topic: this.#stateTopic, payload: "offline", qos: 1, retain: true } } : {}),
     });
     this.client.on("error", (error) => this.#log("warn", `mqtt: ${error.message}`));
     this.client.on("connect", () => this.#onConnect());
@@ -197,7 +208,7 @@ export class Bridge {
       const port = typeof entry === "string" ? { path: entry } : entry;
       const settings: SerialSettings = { ...DEFAULT_SERIAL_SETTINGS, ...options.serial, ...port };
       const session = new DeviceSession(settings.path, { limits, link: options.link ?? {}, telemetryQos: options.telemetryQos ?? 0 }, host);
-      const runner = new PortRunner(settings, session, options.openPort ?? openSystemPort, { reconnect: options.portReconnect, maxWriteBuffer: options.maxWriteBuffer }, this.#log);
+      const runner = new PortRunner(settings, session, options.openPort ?? platform.defaultOpenPort, { reconnect: options.portReconnect, maxWriteBuffer: options.maxWriteBuffer }, this.#log);
       this.#sessions.push(session);
       this.#runners.push(runner);
       runner.start();
@@ -254,8 +265,8 @@ export class Bridge {
   }
 
   #onConnect(): void {
-    this.#publish(bridgeStateTopic(this.base), "online", { qos: 1, retain: true });
-    this.#log("info", `mqtt: connected, ${bridgeStateTopic(this.base)} online`);
+    if (this.#stateTopic) this.#publish(this.#stateTopic, "online", { qos: 1, retain: true });
+    this.#log("info", `mqtt: connected${this.#stateTopic ? `, ${this.#stateTopic} online` : ""}`);
   }
 
   #reannounce(): void {
@@ -293,7 +304,7 @@ export class Bridge {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await Promise.all(this.#runners.map((r) => r.stop()));
-      this.#publish(bridgeStateTopic(this.base), "offline", { qos: 1, retain: true });
+      if (this.#stateTopic) this.#publish(this.#stateTopic, "offline", { qos: 1, retain: true });
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([Promise.allSettled([...this.#publishing]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
       clearTimeout(timer);

@@ -14,6 +14,7 @@ import { CommandTable, bridgeAnswer, type CommandLimits, type PendingCommand, ty
 import { Intake, type IntakeLimits, type ReliableMessage } from "./intake.js";
 import { RESERVED_DEVICE_ID, deviceResult, deviceTopics, eventPayload, logPayload, mergeTelemetry, parseCommand, resultPayload, type ResultMessage } from "./mapping.js";
 import type { Taken, TakenStore } from "./taken-store.js";
+import { toHex } from "./hex.js";
 
 /** The link options the bridge passes through (timing and sizes; the store and session are the bridge's). */
 export type DeviceLinkOptions = Omit<LinkOptions, "store" | "session" | "now">;
@@ -328,7 +329,7 @@ export class DeviceSession {
         case MessageKind.Result:
           return this.#mappedResult(body, route, topics.result);
         default:
-          return { topic: `${topics.state}/raw`, payload: JSON.stringify({ kind, data: Buffer.from(body).toString("hex") }) };
+          return { topic: `${topics.state}/raw`, payload: JSON.stringify({ kind, data: toHex(body) }) };
       }
     } catch (error) {
       this.#bad((error as Error).message);

@@ -8,7 +8,9 @@ export type BridgeErrorCode =
   /** A configuration file or option that does not follow docs/bridge.md. */
   | "BRIDGE_BAD_CONFIG"
   /** The MQTT client did not write a reliable device message to the store in the publish call. */
-  | "BRIDGE_NOT_STORED";
+  | "BRIDGE_NOT_STORED"
+  /** A Web Serial port that is not there (unplugged, or not granted to the page). */
+  | "BRIDGE_PORT_ABSENT";
 
 export class BridgeError extends Error {
   override readonly name = "BridgeError";

@@ -9,6 +9,7 @@ export {
   listPorts, loadSerialport, openSystemPort, portOpener, DEFAULT_SERIAL_SETTINGS,
   type ListOptions, type Parity, type PortInfo, type PortListing, type PortOpener, type SerialPortClass, type SerialPortLike, type SerialSettings,
 } from "./serial.js";
+export { webSerialOpener, type WebSerialPort } from "./web-serial.js";
 export { TakenStore, type Taken, type StoredHello } from "./taken-store.js";
 export {
   bridgeStateTopic, commandFilter, deviceTopics, parseCommand, type CommandRequest, type DeviceTopics, type ResultMessage, type ResultStatusName,

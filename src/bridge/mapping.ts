@@ -4,6 +4,7 @@
 import {
   ValueType, decodeEvent, decodeLog, decodeResult, decodeTelemetry, encodeCommand, PayloadError, type Hello, type Value,
 } from "../link/index.js";
+import { fromHex, toHex } from "./hex.js";
 
 /** A device id that would collide with the bridge's own topics. */
 export const RESERVED_DEVICE_ID = "bridge";
@@ -47,7 +48,7 @@ export const VALUE_TYPE_NAMES: Record<ValueType, string> = {
 
 /** A link value as JSON: bytes as a lowercase hex string; NaN and infinities become null (as JSON.stringify makes them). */
 export function jsonValue(value: Value): null | boolean | number | string {
-  return value instanceof Uint8Array ? Buffer.from(value).toString("hex") : value;
+  return value instanceof Uint8Array ? toHex(value) : value;
 }
 
 /** `<base>/<device>/info`: what the device announced, for dashboards and for people writing commands. */
@@ -162,7 +163,7 @@ function refuse(status: ResultStatusName, error: string, transaction?: unknown, 
 
 /** A JSON argument as a link value: bytes come as a hex string; the encoder checks the rest. */
 function fromJson(json: unknown, type: ValueType): Value {
-  if (type === ValueType.Bytes && typeof json === "string" && /^(?:[0-9a-fA-F]{2})*$/.test(json)) return Uint8Array.from(Buffer.from(json, "hex"));
+  if (type === ValueType.Bytes && typeof json === "string" && /^(?:[0-9a-fA-F]{2})*$/.test(json)) return fromHex(json);
   if (json === undefined) return null;
   return json as Value;
 }

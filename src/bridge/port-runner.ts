@@ -2,9 +2,9 @@
 // it closes (a USB adapter unplugged, a read error) or cannot be opened (not plugged in yet),
 // tries again with exponential backoff and full jitter until it is back or the bridge stops.
 // A thin adapter: what the bytes mean is the device session's business.
-import { Backoff, type ReconnectOptions } from "../mqtt/index.js";
+import { Backoff, type ReconnectOptions } from "../mqtt/backoff.js";
 import type { DeviceSession } from "./device-session.js";
-import type { PortOpener, SerialPortLike, SerialSettings } from "./serial.js";
+import type { PortOpener, SerialPortLike, SerialSettings } from "./port.js";
 
 export interface PortRunnerOptions {
   /** Reopening: first delay 500 ms, doubling to 10 s, reset once a port stayed open 10 s. */

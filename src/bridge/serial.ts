@@ -5,47 +5,10 @@
 import { readdir, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import { BridgeError } from "./errors.js";
+import type { PortOpener, SerialPortLike, SerialSettings } from "./port.js";
 
-export type Parity = "none" | "even" | "odd" | "mark" | "space";
-
-/** How to open one port (the UART settings must match the device's). */
-export interface SerialSettings {
-  path: string;
-  /** Default 115200. */
-  baudRate: number;
-  /** Default "none". */
-  parity: Parity;
-  /** Default 8. */
-  dataBits: 5 | 6 | 7 | 8;
-  /** Default 1. */
-  stopBits: 1 | 1.5 | 2;
-  /**
-   * Bytes of the buffer serialport reads the port into (its `highWaterMark`), replaced once
-   * nearly full: one per port, held while the port is open. serialport's own default, 64 KiB,
-   * is 2 MiB for 32 ports; 4 KiB is a third of a second of a 115,200-baud line, and a read
-   * takes what the OS has, so a fuller line only means more reads. Default 4096.
-   */
-  readBufferSize: number;
-}
-
-export const DEFAULT_SERIAL_SETTINGS: Omit<SerialSettings, "path"> = { baudRate: 115_200, parity: "none", dataBits: 8, stopBits: 1, readBufferSize: 4096 };
-
-/** What the bridge uses of an open port; serialport's `SerialPort` (a Duplex stream) has it. */
-export interface SerialPortLike {
-  readonly isOpen: boolean;
-  /** Bytes written and not yet handed to the OS. */
-  readonly writableLength: number;
-  write(data: Uint8Array): boolean;
-  close(callback?: (error?: Error | null) => void): void;
-  on(event: "data", listener: (chunk: Buffer) => void): unknown;
-  /** Also on unplug: serialport closes the port with a DisconnectedError. */
-  on(event: "close", listener: (error?: Error | null) => void): unknown;
-  on(event: "error", listener: (error: Error) => void): unknown;
-  removeAllListeners(): unknown;
-}
-
-/** Opens a port; resolves once it is open. */
-export type PortOpener = (settings: SerialSettings) => Promise<SerialPortLike>;
+export type { Parity, PortOpener, SerialPortLike, SerialSettings } from "./port.js";
+export { DEFAULT_SERIAL_SETTINGS } from "./port.js";
 
 /** What serialport's `SerialPort` and `SerialPortMock` take: the UART settings and the read buffer's size. */
 export type SerialPortClassOptions = Omit<SerialSettings, "readBufferSize"> & { highWaterMark: number };

@@ -16,6 +16,7 @@ import type { MqttClient, PublishOptions } from "../mqtt/index.js";
 import type { MessageStore } from "../mqtt/store/store.js";
 import type { ReceiveState } from "../link/index.js";
 import { BridgeError } from "./errors.js";
+import { fromHex, toHex } from "./hex.js";
 
 /** A link's receive state after a message, numbered in the order the bridge took them. */
 export interface Taken extends ReceiveState {
@@ -82,7 +83,7 @@ function parseLinkRecord(innerKey: string, value: Uint8Array): { taken: Taken; h
   }
   const { peerSession, expectedSeq, n, hello } = record;
   const taken = { link: decodeURIComponent(innerKey.slice(LINK_PREFIX.length)), peerSession, expectedSeq, n };
-  return { taken, ...(hello !== undefined ? { hello: { peerSession, body: Uint8Array.from(Buffer.from(hello, "hex")) } } : {}) };
+  return { taken, ...(hello !== undefined ? { hello: { peerSession, body: fromHex(hello) } } : {}) };
 }
 
 /** A write of a link record: the state it covers, and its promise. */
@@ -303,11 +304,12 @@ export class TakenStore implements MessageStore {
       yield [innerKey.includes(SEPARATOR) ? innerKey.slice(0, innerKey.indexOf(SEPARATOR)) : innerKey, value];
     }
     // The client calls iterate once, when it loads; what remains of its load is synchronous
-    // (promise callbacks): after a macrotask its publishes reach put in the same turn.
-    setImmediate(() => {
+    // (promise callbacks): after a macrotask its publishes reach put in the same turn. (A timer,
+    // not setImmediate: pages have none.)
+    setTimeout(() => {
       this.#clientLoaded = true;
       this.#markLoaded();
-    });
+    }, 0);
   }
 
   close(): Promise<void> {
@@ -320,7 +322,7 @@ export class TakenStore implements MessageStore {
     if (current && current.n >= taken.n) return current.written;
     const hello = this.#hellos.get(taken.link);
     const record: LinkRecord = { peerSession: taken.peerSession, expectedSeq: taken.expectedSeq, n: taken.n };
-    if (hello && hello.peerSession === taken.peerSession) record.hello = Buffer.from(hello.body).toString("hex");
+    if (hello && hello.peerSession === taken.peerSession) record.hello = toHex(hello.body);
     const value = Buffer.from(JSON.stringify(record));
     const write: LinkWrite = { n: taken.n, written: this.#inner.put(linkKey(taken.link), value) };
     this.#linkWrites.set(taken.link, write);

@@ -57,11 +57,10 @@ export function instantiate(module: WebAssembly.Module): CoreExports {
   return new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
 }
 
-async function readBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
-  if (url.protocol === "file:") {
-    const { readFile } = await import("node:fs/promises");
-    return new Uint8Array(await readFile(url));
-  }
+/** How the loader reads a module's bytes: fetch, or (Node's loader) the file system for file: URLs. */
+export type ReadBytes = (url: URL) => Promise<Uint8Array<ArrayBuffer>>;
+
+export async function fetchBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
   const response = await fetch(url);
   // A 404 page is not "an engine without SIMD": say what is missing.
   if (!response.ok) throw new CoreError(`could not fetch the edgews core from ${url.href}: HTTP ${response.status}`);
@@ -72,25 +71,25 @@ type Compiled = { module: WebAssembly.Module; flavour: Flavour };
 const compiled = new Map<string, Promise<Compiled>>();
 
 /**
- * Compiles the core's module, from disk in Node and by fetch elsewhere, once per folder and
- * SIMD preference (a failure is not remembered, so a later call tries again).
+ * Compiles the core's module, read by `read` from `dir` (default: the package's build/), once
+ * per folder and SIMD preference (a failure is not remembered, so a later call tries again).
  */
-export function compileModule(simd?: boolean, dir?: URL | string): Promise<Compiled> {
+export function compileModule(simd: boolean | undefined, dir: URL | string | undefined, read: ReadBytes): Promise<Compiled> {
   const want = wantsSimd(simd);
   const key = `${want} ${String(dir ?? DEFAULT_WASM_DIR)}`;
   let entry = compiled.get(key);
   if (!entry) {
-    entry = compileFrom(want, dir);
+    entry = compileFrom(want, dir, read);
     compiled.set(key, entry);
     entry.catch(() => compiled.delete(key));
   }
   return entry;
 }
 
-async function compileFrom(want: boolean, dir: URL | string | undefined): Promise<Compiled> {
+async function compileFrom(want: boolean, dir: URL | string | undefined, read: ReadBytes): Promise<Compiled> {
   if (want) {
-    const bytes = await readBytes(wasmUrl("simd", dir));
+    const bytes = await read(wasmUrl("simd", dir));
     if (pickFlavour(bytes) === "simd") return { module: await WebAssembly.compile(bytes), flavour: "simd" };
   }
-  return { module: await WebAssembly.compile(await readBytes(wasmUrl("scalar", dir))), flavour: "scalar" };
+  return { module: await WebAssembly.compile(await read(wasmUrl("scalar", dir))), flavour: "scalar" };
 }

@@ -1,16 +1,17 @@
-// MQTT 3.1.1 / 5.0 client over our WebSocket client (subprotocol "mqtt"), shaped like MQTT.js.
-// The session state lives in session.ts (no I/O); this file owns the WebSocket, the timers, the
+// MQTT 3.1.1 / 5.0 client over a WebSocket (subprotocol "mqtt"), shaped like MQTT.js: ours in
+// Node, the browser's in a page (transport/). The session state lives in session.ts (no I/O);
+// this file owns the transport, the timers, the
 // store writes and the promises. Packets are encoded and decoded by mqtt-packet. Beside it: the
 // option and event types (options.ts), the batched output (packet-writer.ts), the message
 // handlers of subscriptions (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
 import { EventEmitter } from "node:events";
-import { randomBytes } from "node:crypto";
 import mqttPacket from "mqtt-packet";
 import type {
   IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
   IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
-import { WebSocket } from "../websocket/websocket.js";
+import { openTransport } from "./transport/node.js";
+import { CLOSED, OPEN, type MqttTransport } from "./transport/transport.js";
 import { DEFAULT_STORE_LIMITS, StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
 import {
@@ -108,7 +109,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly #ready: Promise<void>;
   /** The store is loaded (#ready resolved): publishes need not wait on it. */
   #loaded = false;
-  #ws: WebSocket | undefined;
+  #ws: MqttTransport | undefined;
   #parser: Parser | undefined;
   /** Counts WebSockets; async work checks it to know whether its connection is still the current one. */
   #generation = 0;
@@ -126,6 +127,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     ReturnType<typeof setTimeout> | undefined
   >;
   #seq = 0;
+  #reconnectAt: number | undefined;
   /** Entries whose store.put finished out of order wait here to join the session in publish order. */
   readonly #stored = new Map<number, OutEntry | null>();
   /** Where the records of outgoing messages live while the client holds them. */
@@ -150,7 +152,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#url = parsed.href;
     const protocolVersion = options.protocolVersion ?? 4;
     if (protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocolVersion must be 4 (MQTT 3.1.1) or 5, not ${String(protocolVersion)}`);
-    this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomBytes(8).toString("hex")}` };
+    this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomHex(8)}` };
     if (options.will) validateTopicName(options.will.topic);
     this.store = options.store;
     const limits = options.outgoingLimits;
@@ -207,6 +209,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   // ---- publishing ------------------------------------------------------------------------
+
+  /** When the next automatic reconnect starts (ms since the epoch, as Date.now()), while one is scheduled: for a countdown. */
+  get reconnectAt(): number | undefined {
+    return this.#timers.reconnect ? this.#reconnectAt : undefined;
+  }
 
   /**
    * Publishes a message. QoS 0: resolves when handed to the WebSocket (queued in memory while
@@ -467,7 +474,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Sends an MQTT 5 AUTH packet (enhanced authentication, §4.12). Default reason 0x18 Continue authentication. */
   sendAuth(properties: IAuthPacket["properties"], reasonCode = 0x18): void {
     if (this.options.protocolVersion !== 5) throw new TypeError("AUTH packets exist only in MQTT 5");
-    if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
+    if (!this.#ws || this.#ws.readyState !== OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
     this.#writer.send({ cmd: "auth", reasonCode, ...(properties ? { properties } : {}) });
   }
 
@@ -537,8 +544,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     });
   }
 
-  #waitClosed(ws: WebSocket, timeout: number): Promise<void> {
-    if (ws.readyState === WebSocket.CLOSED && this.#ws !== ws) return Promise.resolve();
+  #waitClosed(ws: MqttTransport, timeout: number): Promise<void> {
+    if (ws.readyState === CLOSED && this.#ws !== ws) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         ws.terminate();
@@ -610,9 +617,24 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #open(): void {
     const generation = ++this.#generation;
     const parser = mqttPacket.parser({ protocolVersion: this.options.protocolVersion });
-    let ws: WebSocket;
+    let ws: MqttTransport;
     try {
-      ws = new WebSocket(this.#url, "mqtt", { perMessageDeflate: false, ...this.options.ws });
+      ws = openTransport(this.#url, "mqtt", {
+        onOpen: () => {
+          if (ws.protocol !== "mqtt") {
+            this.#emitError(new MqttProtocolError(`the server at ${this.#url} did not accept the "mqtt" subprotocol`));
+            ws.terminate();
+            return;
+          }
+          this.#writer.send(this.#connectPacket());
+        },
+        onMessage: (data) => {
+          this.#lastReceive = Date.now();
+          if (this.#parser === parser) parser.parse(data);
+        },
+        onError: (error) => this.#emitError(error),
+        onClose: () => this.#onClose(ws),
+      }, this.options.ws);
     } catch (error) {
       this.#emitError(error as Error);
       this.#scheduleReconnect();
@@ -630,20 +652,6 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.#emitError(new MqttTimeoutError(`no CONNACK from ${this.#url} within ${this.options.connectTimeout ?? 30_000} ms`));
       ws.terminate();
     }, this.options.connectTimeout ?? 30_000);
-    ws.on("open", () => {
-      if (ws.protocol !== "mqtt") {
-        this.#emitError(new MqttProtocolError(`the server at ${this.#url} did not accept the "mqtt" subprotocol`));
-        ws.terminate();
-        return;
-      }
-      this.#writer.send(this.#connectPacket());
-    });
-    ws.on("message", (data) => {
-      this.#lastReceive = Date.now();
-      if (this.#parser === parser) parser.parse(data);
-    });
-    ws.on("error", (error) => this.#emitError(error));
-    ws.on("close", () => this.#onClose(ws));
   }
 
   #connectPacket(): IConnectPacket {
@@ -667,7 +675,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     return packet;
   }
 
-  #onClose(ws: WebSocket): void {
+  #onClose(ws: MqttTransport): void {
     if (this.#ws !== ws) return;
     this.#ws = undefined;
     this.#parser = undefined;
@@ -694,8 +702,10 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       return;
     }
     const delay = this.#backoff.next();
+    this.#reconnectAt = Date.now() + delay;
     this.#timers.reconnect = setTimeout(() => {
       this.#timers.reconnect = undefined;
+      this.#reconnectAt = undefined;
       if (this.#ending) return;
       this.emit("reconnect");
       this.#open();
@@ -998,6 +1008,11 @@ function withoutAlias(properties: NonNullable<IPublishPacket["properties"]>): IP
 function packetSize(packet: Packet): number {
   const length = packet.length ?? 0;
   return 1 + (length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4) + length;
+}
+
+/** `bytes` random bytes as hex (Web Crypto: the same in Node and browsers). */
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Settles the publish promise of `entry`, if it still has one, exactly once. */

@@ -24,7 +24,8 @@ export interface MqttClientOptions {
   /** Clean session (3.1.1) / clean start (5). Default true. */
   clean?: boolean;
   username?: string;
-  password?: string | Buffer;
+  /** `undefined` means none, so that `password: process.env.X` type-checks under exactOptionalPropertyTypes. */
+  password?: string | Buffer | undefined;
   /** Seconds; PINGREQ after this long without sending. 0 disables. Default 60. */
   keepalive?: number;
   /** ms to wait for PINGRESP before the connection counts as dead. Default keepalive/2. */

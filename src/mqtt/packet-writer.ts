@@ -3,7 +3,7 @@
 // the client so that batching and the size limit live in one place; the client owns the socket.
 import mqttPacket from "mqtt-packet";
 import type { Packet } from "mqtt-packet";
-import { WebSocket } from "../websocket/websocket.js";
+import { OPEN, type MqttTransport } from "./transport/transport.js";
 import { PacketTooLargeError } from "./errors.js";
 
 /** Most bytes gathered into one WebSocket message before it is handed over. */
@@ -14,14 +14,14 @@ export interface PacketWriterOptions {
   /** The broker's Maximum Packet Size, if it announced one (read at each send). */
   maxPacketSize: () => number | undefined;
   /** The WebSocket of the current connection, if any (read at each send and flush). */
-  socket: () => WebSocket | undefined;
+  socket: () => MqttTransport | undefined;
   /** Told of each packet queued for the WebSocket, as it was given to `send`. */
   onSend: (packet: Packet | Uint8Array) => void;
 }
 
 export class PacketWriter {
   readonly #options: PacketWriterOptions;
-  /** Encoded packets not yet handed to the WebSocket (flushed at the end of the current turn). */
+  /** Encoded packets not yet handed to the transport (flushed at the end of the current turn). */
   #out: Uint8Array[] = [];
   #outBytes = 0;
   #flushQueued = false;
@@ -42,7 +42,7 @@ export class PacketWriter {
     const max = this.#options.maxPacketSize();
     if (max !== undefined && bytes.length > max) throw new PacketTooLargeError(bytes.length, max);
     const ws = this.#options.socket();
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (!ws || ws.readyState !== OPEN) return;
     // Packets of one turn of the event loop share a WebSocket frame (one write instead of many).
     this.#out.push(bytes);
     this.#outBytes += bytes.length;
@@ -67,7 +67,7 @@ export class PacketWriter {
     this.#out = [];
     this.#outBytes = 0;
     const ws = this.#options.socket();
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(data, { binary: true });
+    if (ws && ws.readyState === OPEN) ws.send(data);
   }
 
   /** Drops the packets not yet handed over (their connection closed). */

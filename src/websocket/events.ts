@@ -11,9 +11,12 @@ export class WsEvent {
   }
 }
 
+/** A message's data: a string for text; for binary, what `binaryType` asks for. */
+export type MessageData = string | Buffer | ArrayBuffer | Blob;
+
 export class MessageEvent extends WsEvent {
-  readonly data: unknown;
-  constructor(data: unknown, target: unknown) {
+  readonly data: MessageData;
+  constructor(data: MessageData, target: unknown) {
     super("message", target);
     this.data = data;
   }
@@ -41,22 +44,35 @@ export class ErrorEvent extends WsEvent {
   }
 }
 
-export type WsEventType = "open" | "message" | "close" | "error";
-type Listener = ((event: never) => void) | { handleEvent(event: never): void };
+/** The event each type delivers (ws's WebSocketEventMap). */
+export interface WsEventMap {
+  open: WsEvent;
+  message: MessageEvent;
+  close: CloseEvent;
+  error: ErrorEvent;
+}
+export type WsEventType = keyof WsEventMap;
+/** An `onmessage`-style handler. */
+export type WsEventHandler<K extends WsEventType> = (event: WsEventMap[K]) => void;
+/** What `addEventListener` takes: a function or an object with `handleEvent`. */
+export type WsEventListener<K extends WsEventType> = WsEventHandler<K> | { handleEvent(event: WsEventMap[K]): void };
 const WRAPPED = Symbol("edgews.wrapped");
 const ON_PROPERTY = Symbol("edgews.onProperty");
 
-type Wrapper = ((...args: unknown[]) => void) & { [WRAPPED]?: Listener; [ON_PROPERTY]?: boolean };
+/** The emitter's listener for a user's listener, which it remembers for removal. */
+type Wrapper = ((...args: unknown[]) => void) & { [WRAPPED]?: unknown; [ON_PROPERTY]?: boolean };
 
 /** Turns the emitter's arguments for `type` into the WHATWG event object. */
 export type EventFactory = (type: WsEventType, args: unknown[]) => WsEvent;
 
-export function addEventListener(emitter: EventEmitter, make: EventFactory, type: WsEventType, listener: Listener, options: { once?: boolean } = {}, onProperty = false): void {
+export function addEventListener<K extends WsEventType>(
+  emitter: EventEmitter, make: EventFactory, type: K, listener: WsEventListener<K>, options: { once?: boolean } = {}, onProperty = false,
+): void {
   for (const existing of emitter.listeners(type) as Wrapper[]) {
     if (existing[WRAPPED] === listener && !existing[ON_PROPERTY]) return;
   }
   const wrapper: Wrapper = (...args: unknown[]) => {
-    const event = make(type, args) as never;
+    const event = make(type, args) as WsEventMap[K];
     if (typeof listener === "function") listener.call(emitter, event);
     else listener.handleEvent(event);
   };
@@ -66,7 +82,7 @@ export function addEventListener(emitter: EventEmitter, make: EventFactory, type
   else emitter.on(type, wrapper);
 }
 
-export function removeEventListener(emitter: EventEmitter, type: WsEventType, listener: Listener): void {
+export function removeEventListener<K extends WsEventType>(emitter: EventEmitter, type: K, listener: WsEventListener<K>): void {
   for (const existing of emitter.listeners(type) as Wrapper[]) {
     if (existing[WRAPPED] === listener && !existing[ON_PROPERTY]) {
       emitter.removeListener(type, existing);
@@ -76,16 +92,16 @@ export function removeEventListener(emitter: EventEmitter, type: WsEventType, li
 }
 
 /** The `onmessage`-style property: at most one listener per type, replaced on assignment. */
-export function setOnProperty(emitter: EventEmitter, make: EventFactory, type: WsEventType, handler: ((event: never) => void) | null): void {
+export function setOnProperty<K extends WsEventType>(emitter: EventEmitter, make: EventFactory, type: K, handler: WsEventHandler<K> | null): void {
   for (const existing of emitter.listeners(type) as Wrapper[]) {
     if (existing[ON_PROPERTY]) emitter.removeListener(type, existing);
   }
   if (typeof handler === "function") addEventListener(emitter, make, type, handler, {}, true);
 }
 
-export function getOnProperty(emitter: EventEmitter, type: WsEventType): ((event: never) => void) | null {
+export function getOnProperty<K extends WsEventType>(emitter: EventEmitter, type: K): WsEventHandler<K> | null {
   for (const existing of emitter.listeners(type) as Wrapper[]) {
-    if (existing[ON_PROPERTY]) return existing[WRAPPED] as (event: never) => void;
+    if (existing[ON_PROPERTY]) return existing[WRAPPED] as WsEventHandler<K>;
   }
   return null;
 }

@@ -12,7 +12,7 @@ import type { WriteBudget } from "../transport/write-budget.js";
 import { startHandshake, type ClientOptions } from "../client/connect.js";
 import {
   CloseEvent, ErrorEvent, MessageEvent, WsEvent, addEventListener, getOnProperty, removeEventListener, setOnProperty,
-  type WsEventType,
+  type WsEventHandler, type WsEventListener, type WsEventType,
 } from "./events.js";
 
 export type BinaryType = "nodebuffer" | "arraybuffer" | "blob";
@@ -242,20 +242,20 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   // WHATWG surface.
-  addEventListener(type: WsEventType, listener: Parameters<typeof addEventListener>[3], options?: { once?: boolean }): void {
+  addEventListener<K extends WsEventType>(type: K, listener: WsEventListener<K>, options?: { once?: boolean }): void {
     addEventListener(this, this.#eventFactory(), type, listener, options);
   }
-  removeEventListener(type: WsEventType, listener: Parameters<typeof removeEventListener>[2]): void {
+  removeEventListener<K extends WsEventType>(type: K, listener: WsEventListener<K>): void {
     removeEventListener(this, type, listener);
   }
-  get onopen() { return getOnProperty(this, "open"); }
-  set onopen(handler) { setOnProperty(this, this.#eventFactory(), "open", handler); }
-  get onmessage() { return getOnProperty(this, "message"); }
-  set onmessage(handler) { setOnProperty(this, this.#eventFactory(), "message", handler); }
-  get onclose() { return getOnProperty(this, "close"); }
-  set onclose(handler) { setOnProperty(this, this.#eventFactory(), "close", handler); }
-  get onerror() { return getOnProperty(this, "error"); }
-  set onerror(handler) { setOnProperty(this, this.#eventFactory(), "error", handler); }
+  get onopen(): WsEventHandler<"open"> | null { return getOnProperty(this, "open"); }
+  set onopen(handler: WsEventHandler<"open"> | null) { setOnProperty(this, this.#eventFactory(), "open", handler); }
+  get onmessage(): WsEventHandler<"message"> | null { return getOnProperty(this, "message"); }
+  set onmessage(handler: WsEventHandler<"message"> | null) { setOnProperty(this, this.#eventFactory(), "message", handler); }
+  get onclose(): WsEventHandler<"close"> | null { return getOnProperty(this, "close"); }
+  set onclose(handler: WsEventHandler<"close"> | null) { setOnProperty(this, this.#eventFactory(), "close", handler); }
+  get onerror(): WsEventHandler<"error"> | null { return getOnProperty(this, "error"); }
+  set onerror(handler: WsEventHandler<"error"> | null) { setOnProperty(this, this.#eventFactory(), "error", handler); }
 
   #eventFactory(): (type: WsEventType, args: unknown[]) => WsEvent {
     return (type, args) => this.#makeEvent(type, args);

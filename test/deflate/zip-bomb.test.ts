@@ -63,15 +63,17 @@ describe("zip bombs cost bounded work", () => {
 
   it("maxInflateTime counts time on a slot, not time waiting for one", async () => {
     const limiter = new Limiter(1);
-    const hog = inflater({ limiter, maxInflateTime: 0 }).decompress(workBomb(16 << 20));
-    // ~96 turns of 1 KiB (random base64 compresses to 3/4), each waiting behind a ~5 ms turn of
-    // the hog: far longer than 200 ms in all, yet each turn takes well under a millisecond on a
-    // quiet machine (the budget leaves room for a loaded one).
-    const text = randomBytes(96 * 1024).toString("base64");
+    // The hog takes its slot in 1 MiB turns of a work bomb: ~75 ms of zlib work each on a quiet
+    // machine, longer on a loaded one.
+    const hog = inflater({ limiter, maxInflateTime: 0, turnSize: 1 << 20 }).decompress(workBomb(16 << 20));
+    // ~12 turns of 1 KiB (random base64 compresses to 3/4), each waiting behind a turn of the hog:
+    // ~900 ms of waiting in all, yet its own turns take well under a millisecond each on a quiet
+    // machine (the 400 ms budget leaves a loaded one 30 ms a turn).
+    const text = randomBytes(12 * 1024).toString("base64");
     const started = performance.now();
-    const inflated = await inflater({ limiter, maxInflateTime: 200, turnSize: 1024 }).decompress(await compressed(text));
+    const inflated = await inflater({ limiter, maxInflateTime: 400, turnSize: 1024 }).decompress(await compressed(text));
     expect(Buffer.from(inflated).toString()).toBe(text);
-    expect(since(started)).toBeGreaterThan(200);
+    expect(since(started)).toBeGreaterThan(400);
     await hog;
   });
 

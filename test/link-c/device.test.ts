@@ -9,7 +9,8 @@ import { PacketType, decodePacket, decodeSync } from "../../src/link/packet.js";
 import { ValueType } from "../../src/link/values.js";
 import { Noise } from "../link/line.js";
 import { prng } from "../support/seeded.js";
-import { BridgeEnd, Child, compile, ensureSocat, librarySources, ptyPair, tempDir } from "./harness.js";
+import { ensureSocat } from "../support/pty.js";
+import { BridgeEnd, Child, compile, librarySources, ptyPair, tempDir } from "./harness.js";
 
 const RELAY = 0;
 const INTERVAL = 1;

@@ -13,7 +13,6 @@ import {
   decodeEvent, decodeHello, decodeResult, decodeTelemetry, encodeCommand, telemetryRecord, type CommandResult, type DeviceEvent, type Hello,
 } from "../../src/link/messages.js";
 import type { Value } from "../../src/link/values.js";
-import { aptInstall } from "../support/apt.js";
 import { killOnExit, killOnParentDeath, signal, type Exit } from "../support/processes.js";
 
 const run = promisify(execFile);
@@ -46,16 +45,6 @@ export async function compile(output: string, sources: string[], extraFlags: str
   } catch (error) {
     const e = error as { stderr?: string; message?: string };
     throw new Error(`cc failed on ${sources.join(" ")}:\n${e.stderr ?? e.message}`);
-  }
-}
-
-/** Installs socat when missing (as root on CI), saying so first. */
-export async function ensureSocat(): Promise<void> {
-  try {
-    await run("socat", ["-V"]);
-  } catch {
-    console.log("socat is missing: installing it with apt-get for the pty tests");
-    await aptInstall(["socat"]);
   }
 }
 

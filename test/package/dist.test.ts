@@ -1,18 +1,12 @@
 // The built package as an app imports it: scripts/build-dist.mjs bundles the entry points into a
-// temporary dist/ beside links to the repo's build/ (the WASM) and node_modules/ (mqtt-packet),
-// which is the layout of an installed package; a fresh node process then imports all three
-// entries and uses them.
+// temporary dist/ laid out as an installed package (test/support/package-layout.ts); a fresh node
+// process then imports all three entries and uses them.
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildPackageLayout, type PackageLayout } from "../support/package-layout.js";
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 // Loads a core through the core entry's own WASM path, echoes over ws:// with the root entry,
 // queues an offline QoS 1 publish with the mqtt entry, and reports what it saw, including
@@ -20,6 +14,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 // enough to make V8 double its young generation), so the client loads it on first use.
 const SCRIPT = `
 const core = await import("./dist/core/index.js");
+const nodeCore = await import("./dist/core/node.js");
 const root = await import("./dist/index.js");
 const mqtt = await import("./dist/mqtt/index.js");
 const loaded = await core.loadCore();
@@ -45,34 +40,29 @@ console.log(JSON.stringify({
   flavour: loaded.flavour,
   echoed,
   held: client.outgoingCount,
-  sameClasses: core.CoreError === root.CoreError && core.ProtocolError === root.ProtocolError,
+  sameClasses: core.CoreError === root.CoreError && core.ProtocolError === root.ProtocolError && nodeCore.Core === core.Core,
+  syncFlavour: nodeCore.loadCoreSync({ maxConnections: 1 }).flavour,
   misnamed,
   tlsLoaded: nodeModule("tls") || nodeModule("https"),
 }));
 await client.end();
 `;
 
-let dir: string;
+let layout: PackageLayout | undefined;
 
 beforeAll(async () => {
-  for (const wasm of ["edgews-simd.wasm", "edgews-scalar.wasm"]) {
-    if (!existsSync(join(ROOT, "build", wasm))) throw new Error(`build/${wasm} is missing: run npm run build:wasm (npm install does)`);
-  }
-  dir = await mkdtemp(join(tmpdir(), "edgews-package-"));
-  await symlink(join(ROOT, "build"), join(dir, "build"));
-  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  await run(process.execPath, [join(ROOT, "scripts", "build-dist.mjs"), "--outdir", join(dir, "dist"), "--no-types"], { cwd: ROOT, timeout: 60_000 });
+  layout = await buildPackageLayout({ types: false });
 }, 90_000);
 
 afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await layout?.remove();
 });
 
 describe("the bundled package", () => {
-  it("loads the WASM core, shares its classes across entries, keeps class names, works, and leaves TLS unloaded over ws://", async () => {
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", SCRIPT], { cwd: dir, timeout: 30_000 });
+  it("loads the WASM core (in Node also synchronously), shares its classes across entries, keeps class names, works, and leaves TLS unloaded over ws://", async () => {
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", SCRIPT], { cwd: layout!.dir, timeout: 30_000 });
     const seen = JSON.parse(stdout);
     expect(["simd", "scalar"]).toContain(seen.flavour);
-    expect(seen).toMatchObject({ echoed: "ping", held: 1, sameClasses: true, misnamed: [], tlsLoaded: false });
+    expect(seen).toMatchObject({ echoed: "ping", held: 1, sameClasses: true, syncFlavour: seen.flavour, misnamed: [], tlsLoaded: false });
   });
 });

@@ -2,29 +2,17 @@
 // codes, and that it imports a subcommand only when it runs; the simulator's ptys opened with
 // serialport by a bridge-role link end that sees hellos and telemetry; SIGTERM and SIGKILL
 // leave no link behind.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { SerialPort } from "serialport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LinkSession, MessageKind, decodeHello, decodeTelemetry, telemetryRecord, type Hello, type Value } from "../../src/link/index.js";
-import { aptInstall } from "../support/apt.js";
+import { ensureSocat } from "../support/pty.js";
 import { spawnTsx, type NodeChild } from "../support/processes.js";
 
-const run = promisify(execFile);
 const MAIN = "src/cli/main.ts";
 const DEVICE_LINE = /^(\S+)\s+(sensor|relay|meter)\s+(\/\S+)$/;
-
-async function ensureSocat(): Promise<void> {
-  try {
-    await run("socat", ["-V"]);
-  } catch {
-    console.log("socat is missing: installing it with apt-get (the simulator's pseudo-terminals need it)");
-    await aptInstall(["socat"]);
-  }
-}
 
 /** Runs `edgews ...args` to its end. */
 async function edgews(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -1,25 +1,17 @@
 // The fleet in process: 32 devices at 10 messages per second (the bridge benchmark's load) on
 // real pseudo-terminals, read by 32 bridge-role link ends; and a start that fails halfway
 // undoes what it made.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LinkSession, MessageKind } from "../../src/link/index.js";
 import { startFleet } from "../../firmware-sim/fleet.js";
 import { PtyError, TtyEnd } from "../../firmware-sim/pty.js";
-import { aptInstall } from "../support/apt.js";
+import { ensureSocat } from "../support/pty.js";
 
-beforeAll(async () => {
-  try {
-    await promisify(execFile)("socat", ["-V"]);
-  } catch {
-    console.log("socat is missing: installing it with apt-get (the simulator's pseudo-terminals need it)");
-    await aptInstall(["socat"]);
-  }
-}, 300_000);
+// The simulator's pseudo-terminals are socat's.
+beforeAll(ensureSocat, 300_000);
 
 describe("a fleet of simulated devices", () => {
   it("runs 32 devices × 10 messages/s in one process, every reading arriving, for a fraction of a core", async () => {

@@ -12,6 +12,8 @@ const MQTT_SUBPROTOCOLS = ["mqtt", "mqttv3.1"];
 export interface AedesServerOptions {
   /** Accept or refuse a CONNECT's credentials (refused: CONNACK "not authorized"). Default: accept all. */
   authenticate?: (username: string | undefined, password: Buffer | undefined) => boolean;
+  /** Listen on this port (a restart on the port of a closed server); default: one the OS picks. */
+  port?: number;
 }
 
 export interface AedesServer {
@@ -37,7 +39,7 @@ export async function startAedesServer(options: AedesServerOptions = {}): Promis
   try {
     ({ wss } = await startServer({
       handleProtocols: (offered) => MQTT_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
-    }));
+    }, options.port));
   } catch (error) {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
     throw error;

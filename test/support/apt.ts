@@ -1,7 +1,9 @@
-// Installs Debian packages that a test needs (CI runs on a fresh machine as root). A package that
-// can't be installed is an error naming the failing step, never a reason to skip a test.
+// Installs Debian packages that a test needs (CI runs on a fresh machine as root), saying so first.
+// A package that can't be installed is an error naming the failing step, never a reason to skip a
+// test; EDGEWS_SKIP_PEERS leaves such suites out before they run (see peers.ts).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { PEERS, peerOf, skippedPeers } from "./peers.js";
 
 const run = promisify(execFile);
 let queue: Promise<unknown> = Promise.resolve();
@@ -11,12 +13,27 @@ let queue: Promise<unknown> = Promise.resolve();
  * process run one after another; a dpkg lock held by another process is waited for (up to 5 min).
  */
 export function aptInstall(packages: string[]): Promise<void> {
+  const skipped = peerOf(packages, skippedPeers());
+  if (skipped) {
+    return Promise.reject(new Error(
+      `EDGEWS_SKIP_PEERS skips ${skipped}, yet a test asked apt-get for ${packages.join(" ")}: ` +
+        `it must import ${PEERS[skipped].module} (directly or not) for vitest.config.ts to leave it out`,
+    ));
+  }
   const job = queue.then(() => install(packages));
   queue = job.catch(() => {});
   return job;
 }
 
+/** The line printed before apt-get runs. */
+export function installNotice(packages: readonly string[]): string {
+  const peer = peerOf(packages);
+  const skip = peer ? `; EDGEWS_SKIP_PEERS=${peer} skips them instead` : "";
+  return `apt-get is installing Debian's ${packages.join(", ")} (root needed) for the tests that run against it${skip}`;
+}
+
 async function install(packages: string[]): Promise<void> {
+  console.warn(installNotice(packages));
   const lock = ["-o", "DPkg::Lock::Timeout=300"];
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const steps: Array<[string, string[]]> = [

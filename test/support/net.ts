@@ -2,13 +2,14 @@
 import net from "node:net";
 import { WebSocketServer, type WebSocketServerOptions } from "../../src/index.js";
 
-export async function startServer(options: Omit<WebSocketServerOptions, "port">): Promise<{ wss: WebSocketServer; port: number; url: string }> {
+/** Starts a WebSocketServer on 127.0.0.1: on `port`, or one the OS picks. */
+export async function startServer(options: Omit<WebSocketServerOptions, "port">, port = 0): Promise<{ wss: WebSocketServer; port: number; url: string }> {
   const wss = await new Promise<WebSocketServer>((resolve, reject) => {
-    const server: WebSocketServer = new WebSocketServer({ ...options, port: 0, host: "127.0.0.1" }, () => resolve(server));
+    const server: WebSocketServer = new WebSocketServer({ ...options, port, host: "127.0.0.1" }, () => resolve(server));
     server.once("error", reject);
   });
-  const port = (wss.address() as net.AddressInfo).port;
-  return { wss, port, url: `ws://127.0.0.1:${port}` };
+  const bound = (wss.address() as net.AddressInfo).port;
+  return { wss, port: bound, url: `ws://127.0.0.1:${bound}` };
 }
 
 export const upgradeHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({

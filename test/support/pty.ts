@@ -21,7 +21,6 @@ let installing: Promise<void> | undefined;
 export function ensureSocat(): Promise<void> {
   if (existsSync(SOCAT)) return Promise.resolve();
   installing ??= (async () => {
-    console.info(`${SOCAT} is missing: installing Debian's socat with apt-get (test/support/pty.ts)`);
     await aptInstall(["socat"]);
     if (!existsSync(SOCAT)) throw new Error(`apt-get installed socat but ${SOCAT} still does not exist`);
   })().finally(() => (installing = undefined));

@@ -1,6 +1,6 @@
 // The WHATWG surface of our WebSocket: onX properties, addEventListener, event objects, binaryType.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloseEvent, MessageEvent, WebSocket, type WebSocketServer } from "../../src/index.js";
+import { CloseEvent, MessageEvent, WebSocket, type WebSocketServer, type WsEventMap } from "../../src/index.js";
 import { startServer } from "../support/net.js";
 
 let wss: WebSocketServer;
@@ -15,17 +15,17 @@ function openClient(): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.onopen = () => resolve(ws);
-    ws.onerror = (event: never) => reject((event as { error: Error }).error);
+    ws.onerror = (event) => reject(event.error);
   });
 }
-const nextEvent = <T>(ws: WebSocket, type: "message" | "close") =>
-  new Promise<T>((resolve) => ws.addEventListener(type, (event: never) => resolve(event as T), { once: true }));
+const nextEvent = <K extends "message" | "close">(ws: WebSocket, type: K) =>
+  new Promise<WsEventMap[K]>((resolve) => ws.addEventListener(type, resolve, { once: true }));
 
 describe("WHATWG surface", () => {
   it("text arrives as a string in MessageEvent.data; binary as Buffer, ArrayBuffer or Blob per binaryType", async () => {
     const ws = await openClient();
     expect(ws.readyState).toBe(WebSocket.OPEN);
-    let event = nextEvent<MessageEvent>(ws, "message");
+    let event = nextEvent(ws, "message");
     ws.send("héllo");
     expect((await event).data).toBe("héllo");
     expect(await event).toBeInstanceOf(MessageEvent);
@@ -36,11 +36,11 @@ describe("WHATWG surface", () => {
       ["blob", (d: unknown) => d instanceof Blob && d.size === 3],
     ] as const) {
       ws.binaryType = binaryType;
-      event = nextEvent<MessageEvent>(ws, "message");
+      event = nextEvent(ws, "message");
       ws.send(new Uint8Array([1, 2, 3]));
       expect(check((await event).data), binaryType).toBe(true);
     }
-    const closed = nextEvent<CloseEvent>(ws, "close");
+    const closed = nextEvent(ws, "close");
     ws.close(4000, "done");
     const close = await closed;
     expect(close).toBeInstanceOf(CloseEvent);
@@ -51,16 +51,16 @@ describe("WHATWG surface", () => {
   it("onmessage replaces itself; addEventListener adds once per listener; removeEventListener removes", async () => {
     const ws = await openClient();
     const seen: string[] = [];
-    const listener = (event: never) => seen.push(`listener:${(event as MessageEvent).data}`);
+    const listener = (event: MessageEvent) => seen.push(`listener:${String(event.data)}`);
     ws.onmessage = () => seen.push("first");
-    ws.onmessage = (event: never) => seen.push(`on:${(event as MessageEvent).data}`);
+    ws.onmessage = (event) => seen.push(`on:${String(event.data)}`);
     ws.addEventListener("message", listener);
     ws.addEventListener("message", listener);
-    const first = nextEvent<MessageEvent>(ws, "message");
+    const first = nextEvent(ws, "message");
     ws.send("a");
     await first;
     ws.removeEventListener("message", listener);
-    const second = nextEvent<MessageEvent>(ws, "message");
+    const second = nextEvent(ws, "message");
     ws.send("b");
     await second;
     expect(seen).toEqual(["on:a", "listener:a", "on:b"]);

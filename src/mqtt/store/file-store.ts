@@ -1,7 +1,7 @@
 // A message store in an append-only file (Node only): survives a process crash, and with
 // fsync "always" a power cut. The log format is in log-format.ts, the lock in lock-file.ts.
 import { constants } from "node:fs";
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { LiveEntries, StoreClosedError } from "./entries.js";
 import { acquireLock, releaseLock } from "./lock-file.js";
@@ -103,12 +103,14 @@ export class FileStore implements MessageStore {
   #closing: Promise<void> | undefined;
 
   /**
-   * Opens (creating if needed) the store at `path`: takes `path.lock`, deletes a leftover
-   * `path.compact`, replays the log. Throws `StoreLockedError` if another live process holds the
-   * lock, `StoreFormatError` if `path` is some other file.
+   * Opens (creating it, and its directory, if needed) the store at `path`: takes `path.lock`,
+   * deletes a leftover `path.compact`, replays the log. Throws `StoreLockedError` if another live
+   * process holds the lock, `StoreFormatError` if `path` is some other file, and an error naming
+   * the directory if it cannot be created.
    */
   static async open(path: string, options: FileStoreOptions = {}): Promise<FileStore> {
     const lockPath = `${path}.lock`;
+    await createDirectory(dirname(path));
     await acquireLock(lockPath);
     try {
       await rm(`${path}.compact`, { force: true });
@@ -355,6 +357,15 @@ function byteLength(buffers: Buffer[]): number {
   let total = 0;
   for (const buffer of buffers) total += buffer.length;
   return total;
+}
+
+/** Creates the store's directory and its parents when missing; an error names the directory. */
+async function createDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new Error(`could not create the message store's directory ${dir}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Makes a rename or a file creation in `dir` durable. */

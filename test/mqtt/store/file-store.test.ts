@@ -189,6 +189,22 @@ describe("FileStore", () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
+  it("creates a missing directory, with its parents, on open", async () => {
+    path = join(dir, "var", "lib", "gateway", "mqtt.log");
+    const store = await openStore();
+    await store.put("a", bytesOf("1"));
+    await store.close();
+    expect(await reopenExpecting([["a", "1"]])).toBe(0);
+  });
+
+  it("names the directory it could not create", async () => {
+    await writeFile(join(dir, "file"), "a file where a directory should be");
+    path = join(dir, "file", "gateway", "mqtt.log");
+    const error = await FileStore.open(path).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`could not create the message store's directory ${join(dir, "file", "gateway")}: ${((error as Error).cause as Error).message}`);
+    expect(((error as Error).cause as NodeJS.ErrnoException).code).toBe("ENOTDIR");
+  });
+
   it("completes a header torn at creation", async () => {
     await writeFile(path, LOG_HEADER.subarray(0, 10));
     const store = await openStore();
