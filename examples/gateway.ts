@@ -112,7 +112,7 @@ const broker = await startBroker();
 const tally = new Tally();
 const dashboard = connect(broker.url, { clientId: "dashboard" });
 dashboard.on("error", (error) => console.error(`dashboard: ${error.message}`));
-await dashboard.subscribe("site/+/telemetry", { qos: 1 }, (_topic, payload) => tally.add(payload));
+await dashboard.subscribe("site/+/telemetry", { qos: 1, onMessage: (_topic, payload) => tally.add(payload) });
 
 const store = await FileStore.open(join(dir, "gateway.log"), { fsync: "always" });
 const gateway: MqttClient = connect(broker.url, { clientId: "gateway", clean: false, store, reconnect: { initialDelay: 200, maxDelay: 2000 } });

@@ -1,4 +1,4 @@
-// The browser build of edgews/mqtt and edgews/core (dist/browser/), which package.json's
+// The browser build of edgews, edgews/mqtt, edgews/core and edgews/bridge (dist/browser/), which package.json's
 // "browser" export conditions point to, so that a bundler targeting browsers picks it with no
 // flags. The MQTT client's transport is the page's WebSocket (src/mqtt/transport/browser.ts) and
 // mqtt-packet is bundled in, its Node needs met by small shims of our own instead of polyfills:
@@ -40,14 +40,14 @@ export function browserShims(root) {
 }
 
 /**
- * Builds dist/browser/ (mqtt.js, core.js, bridge.js, the chunks they share, the .wasm files) into
- * `outdir`; resolves with esbuild's metafile. Split, so that a page using edgews/mqtt and
- * edgews/bridge gets one MQTT client, not two.
+ * Builds dist/browser/ (index.js, mqtt.js, core.js, bridge.js, the chunks they share, the .wasm
+ * files) into `outdir`; resolves with esbuild's metafile. Split, so that a page using edgews/mqtt
+ * and edgews/bridge gets one MQTT client, not two.
  */
 export async function buildBrowser(root, outdir) {
   const { metafile } = await build({
     absWorkingDir: root,
-    entryPoints: { mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts", bridge: "src/bridge/browser.ts" },
+    entryPoints: { index: "src/browser/index.ts", mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts", bridge: "src/bridge/browser.ts" },
     outdir,
     bundle: true,
     splitting: true,

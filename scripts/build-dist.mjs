@@ -2,8 +2,8 @@
 // (dist/index.js, dist/core/index.js, Node's dist/core/node.js, ...) plus chunks shared between
 // them (dist/chunks/), bundled by esbuild; and the type declarations, one .d.ts per source file
 // with its doc comments, by tsc. Then the browser build (package.json's "browser" conditions):
-// dist/browser/mqtt.js and core.js, with mqtt-packet inside and the core's .wasm files beside
-// them (see browser-build.mjs).
+// dist/browser/index.js, mqtt.js, bridge.js and core.js, with mqtt-packet inside and the core's
+// .wasm files beside them (see browser-build.mjs); and the dashboard, dist/dashboard/.
 //
 // Why bundle: Node keeps every module's source text and loader records for the life of the
 // process. Bundled without comments, the MQTT client imports ~25% faster, with 1.6 MiB less RSS
@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { buildBrowser } from "./browser-build.mjs";
+import { buildDashboard } from "../examples/dashboard/build.mjs";
 
 const { values: args } = parseArgs({ options: { outdir: { type: "string" }, "no-types": { type: "boolean" } } });
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -56,14 +57,19 @@ const { metafile } = await build({
 });
 checkWasmDir(metafile);
 await buildBrowser(root, resolve(outdir, "browser"));
+// The dashboard `edgews gateway` serves (examples/dashboard/, built as a static folder).
+await buildDashboard(resolve(outdir, "dashboard"));
 if (!args["no-types"]) {
   execFileSync(process.execPath, [resolve(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", outdir], { cwd: root, stdio: "inherit" });
 }
 
-/** The files an export maps to, through nested conditions ("node": {...}), except the .d.ts ones. */
+/**
+ * The files an export maps to, through nested conditions ("node": {...}), except the .d.ts ones
+ * and the browser build's (dist/browser/, built by buildBrowser).
+ */
 function javascriptFiles(target) {
   if (typeof target === "string") return target.endsWith(".d.ts") ? [] : [target];
-  return Object.entries(target).flatMap(([condition, value]) => (condition === "types" ? [] : javascriptFiles(value)));
+  return Object.entries(target).flatMap(([condition, value]) => (condition === "types" || condition === "browser" ? [] : javascriptFiles(value)));
 }
 
 /**

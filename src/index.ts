@@ -1,7 +1,9 @@
 // edgews: a WebSocket client and server for Node on a WASM core.
-export { WebSocket, type BinaryType, type ConnectionSettings } from "./websocket/websocket.js";
+export { WebSocket, type BinaryType, type ConnectionSettings, type SendData, type SendOptions, type ControlData, type WriteCallback } from "./websocket/websocket.js";
 export { CloseEvent, ErrorEvent, MessageEvent, type MessageData, type WsEventMap } from "./websocket/events.js";
-export { WebSocketServer, AuthenticationError, type WebSocketServerOptions } from "./server/server.js";
+export {
+  WebSocketServer, AuthenticationError, type WebSocketServerOptions, type VerifyClient, type VerifyClientCallback, type VerifyClientInfo,
+} from "./server/server.js";
 export type { ClientOptions } from "./client/connect.js";
 export { HandshakeError } from "./handshake/index.js";
 export { ProtocolError, CoreError } from "./core/index.js";

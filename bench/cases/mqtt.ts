@@ -13,6 +13,7 @@ import type { MqttClient as MqttJsClient } from "mqtt";
 import type { MqttClient as OurClient } from "../../src/mqtt/index.js";
 import type { Mosquitto } from "../../test/support/mosquitto.js";
 import { asciiText } from "../data.js";
+import { reconnectCases, reconnectSummary } from "./mqtt-reconnect.js";
 import { compareAsync, compareCosts, networkTiming, type AsyncContender, type Comparison, type Timing } from "../measure.js";
 import { quantile } from "../stats.js";
 import type { BenchSpec, CaseSpec, Env } from "../types.js";
@@ -244,6 +245,56 @@ const publishCase = (qos: QoS): CaseSpec => ({
     }),
 });
 
+/** Publishing QoS 0 as a user would, `await publish()` in a loop, for this long (quick, full), ms. */
+const DELIVERED_MS = { quick: 300, full: 2000 };
+/** The subscriber is done once nothing has arrived for this long, ms. */
+const DELIVERED_QUIET_MS = 500;
+
+/** `await publish(qos 0)` in a loop on a fresh publisher; the % of those publishes the subscriber received. */
+async function deliveredPercent(side: Side, url: string, ms: number): Promise<number> {
+  const connect = side === "ours" ? connectOurs : connectTheirs;
+  const tag = `${side}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const subscriber = await connect(url, `dsub-${tag}`);
+  const publisher = await connect(url, `dpub-${tag}`);
+  try {
+    const topic = `edgews-bench/delivered/${tag}`;
+    await subscriber.subscribe(topic, 0);
+    let received = 0;
+    subscriber.onMessage(() => received++);
+    // A publisher whose connection failed stops the loop (its queued publishes would never resolve).
+    const failed = new Promise<void>((resolve) => publisher.onFailure(() => resolve()));
+    let stopped = false;
+    void failed.then(() => (stopped = true));
+    const payload = asciiText(PAYLOAD_BYTES, 64);
+    let published = 0;
+    for (const end = performance.now() + ms; performance.now() < end && !stopped; published++) {
+      await Promise.race([publisher.publish(topic, payload, 0), failed]);
+    }
+    for (let seen = -1; seen !== received; ) {
+      seen = received;
+      await new Promise((resolve) => setTimeout(resolve, DELIVERED_QUIET_MS));
+    }
+    return (received / published) * 100;
+  } finally {
+    await Promise.race([Promise.allSettled([subscriber.end(), publisher.end()]), new Promise((resolve) => setTimeout(resolve, 2000))]);
+  }
+}
+
+const deliveredCase: CaseSpec = {
+  name: "qos0-delivered",
+  baselines: ["mqtt"],
+  unit: "%",
+  measure: async (_baseline, env, timing) => {
+    const broker = await startBroker();
+    try {
+      const ms = env.quick ? DELIVERED_MS.quick : DELIVERED_MS.full;
+      return await compareCosts((side) => deliveredPercent(side, broker.url, ms), env.quick ? 1 : Math.min(timing.repeats, 5));
+    } finally {
+      await broker.dispose();
+    }
+  },
+};
+
 const e2eCase = (q: 0.5 | 0.99): CaseSpec => ({
   name: `e2e-p${q * 100}`,
   baselines: ["mqtt"],
@@ -348,12 +399,14 @@ export const mqtt: BenchSpec = {
   divisor: 1,
   header:
     "MQTT 3.1.1 over WebSocket through one local Mosquitto, edgews/mqtt<->edgews/mqtt vs MQTT.js<->MQTT.js, interleaved; msgs/s higher is better (ratio > 1: ours faster); µs and MiB LOWER is better (ratio < 1: ours faster / smaller)",
-  cases: [publishCase(0), publishCase(1), e2eCase(0.5), e2eCase(0.99), rssCase("idle"), rssCase("offline")],
+  cases: [publishCase(0), publishCase(1), deliveredCase, e2eCase(0.5), e2eCase(0.99), rssCase("idle"), rssCase("offline"), ...reconnectCases],
   summary: () => [
     `qos0/qos1-publish: ${PAYLOAD_BYTES} B payloads, a publisher and a subscriber client per side on a topic of its own, subscribed with the same QoS; at most ${WINDOW} outstanding (QoS 1: publishes not yet acknowledged, maxInflight ${WINDOW} for ours; QoS 0: published, not yet received); a run ends when the subscriber has every message and every publish promise resolved.`,
+    `qos0-delivered: % of QoS 0 publishes the subscriber received, the publisher doing \`await publish()\` in a loop for ${DELIVERED_MS.full / 1000} s (quick: ${DELIVERED_MS.quick} ms), as a user would; HIGHER is better. A publish that resolves and is then lost counts against its side.`,
     `e2e: QoS 0, one message in flight, publish() call to the subscriber's 'message' event, ${E2E_MESSAGES.full} per repeat.`,
     `idle-rss / offline-${OFFLINE_MESSAGES / 1000}k-rss: RSS after gc() added to a fresh node process by importing the library (ours: the built dist/mqtt) and connecting; offline: no broker, ${OFFLINE_MESSAGES} QoS 1 publishes of ${PAYLOAD_BYTES} B held (no store given: ours holds them itself, MQTT.js in its default in-memory store; counts checked).`,
     `broker: Mosquitto (${BROKER_CONFIG.join(", ")}), one per bench child; theirs = MQTT.js over ws with its native helpers.`,
+    ...reconnectSummary,
     "MQTT.js in Node sends each packet as several WebSocket frames (one per mqtt-packet chunk: 5 for a QoS 0 PUBLISH), ours as one; with MQTT.js, Mosquitto's WebSocket listener often delivers a message ~100 ms late (its service tick, as observed), which shows in the e2e rows.",
   ],
 };

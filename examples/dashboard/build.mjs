@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { browserShims } from "../../scripts/browser-build.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -29,6 +30,11 @@ export async function buildDashboard(outdir = resolve(root, "dist/dashboard")) {
     format: "esm",
     platform: "browser",
     target: "es2022",
+    // edgews from its sources, built as dist/browser is (so that this works before dist/ exists,
+    // and in a build into another folder): the browser entries, our Buffer and EventEmitter shims.
+    alias: { "edgews/mqtt": join(root, "src/mqtt/browser.ts"), "edgews/bridge": join(root, "src/bridge/browser.ts") },
+    inject: [join(root, "src/browser/buffer.ts")],
+    plugins: [browserShims(root)],
     minify: true,
     sourcemap: true,
     logLevel: "warning",

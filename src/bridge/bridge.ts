@@ -147,7 +147,6 @@ export class Bridge {
   /** Device id -> the session that has it (online, or last online). */
   readonly #devices = new Map<string, DeviceSession>();
   /** The bridge's own publishes (availability, answers, discovery) not yet acknowledged. */
-  readonly #publishing = new Set<Promise<void>>();
   #stopping: Promise<void> | undefined;
 
   /** Use startBridge. */
@@ -228,10 +227,7 @@ export class Bridge {
   }
 
   #publish(topic: string, payload: string, options: PublishOptions = {}): void {
-    const published = this.client.publish(topic, payload, { qos: 1, ...options }).catch((error: Error) => this.#publishFailed(topic, error));
-    // stop() waits for these: the client ends once nothing is in flight, and a publish still being stored is not yet.
-    this.#publishing.add(published);
-    void published.finally(() => this.#publishing.delete(published));
+    this.client.publish(topic, payload, { qos: 1, ...options }).catch((error: Error) => this.#publishFailed(topic, error));
   }
 
   #publishTaken(taken: Taken, topic: string, payload: string, options?: PublishOptions): Promise<void> {
@@ -246,7 +242,7 @@ export class Bridge {
   }
 
   #subscribe(filter: string, handler: (topic: string, payload: Buffer, packet: IPublishPacket) => unknown): void {
-    this.client.subscribe(filter, { qos: 1 }, (topic, payload, packet) => void handler(topic, payload, packet)).catch((error: Error) => {
+    this.client.subscribe(filter, { qos: 1, onMessage: (topic, payload, packet) => void handler(topic, payload, packet) }).catch((error: Error) => {
       if (!(error instanceof ClientEndedError)) this.#log("error", `subscribing to ${filter} failed: ${error.message}`);
     });
   }
@@ -305,9 +301,7 @@ export class Bridge {
     this.#stopping ??= (async () => {
       await Promise.all(this.#runners.map((r) => r.stop()));
       if (this.#stateTopic) this.#publish(this.#stateTopic, "offline", { qos: 1, retain: true });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([Promise.allSettled([...this.#publishing]), new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
-      clearTimeout(timer);
+      // Waits (endTimeout) for the publishes still being stored and, while connected, for those in flight.
       await this.client.end(false);
       await this.#store.close();
     })();

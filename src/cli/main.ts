@@ -13,6 +13,7 @@ interface Subcommand {
 
 // One line per command.
 const COMMANDS: Record<string, Subcommand> = {
+  gateway: { summary: "the gateway: embedded MQTT broker, serial bridge, /healthz, /metrics, dashboard (--demo: simulated devices)", load: () => import("./gateway.js") },
   bridge: { summary: "put UART microcontrollers on MQTT (the serial bridge)", load: () => import("./bridge.js") },
   sim: { summary: "simulated devices on pseudo-terminals, for a serial bridge to open", load: () => import("./sim.js") },
 };

@@ -1,6 +1,7 @@
 // The client's opening handshake over Node's http(s).request: the pure checks live in
 // src/handshake/, this file moves the bytes and hands the upgraded socket to the WebSocket.
 import http from "node:http";
+import type https from "node:https";
 import type { Socket } from "node:net";
 import { CoreError, type Core } from "../core/index.js";
 import { sharedCorePool } from "../core/pool.js";
@@ -14,14 +15,22 @@ import type { UserHeaders } from "../handshake/headers.js";
 import { offerPerMessageDeflate, perMessageDeflateExtension, type PerMessageDeflateOptions } from "../handshake/permessage-deflate.js";
 import type { ConnectionSettings, WebSocket } from "../websocket/websocket.js";
 
-export interface ClientOptions extends ConnectionSettings {
-  /** Extra request headers (Authorization, Cookie, ...). */
+/**
+ * Options of Node's `https.request` passed through as `ws` passes them: `agent`, `auth`,
+ * `createConnection`, `lookup`, `family`, `localAddress`, and every TLS option (`ca`, `cert`,
+ * `key`, `pfx`, `passphrase`, `servername`, `rejectUnauthorized`, `checkServerIdentity`, ...).
+ * What the handshake itself decides (host, port, path, method, headers) is not taken from them.
+ */
+export type RequestPassThrough = Omit<https.RequestOptions, "host" | "hostname" | "port" | "path" | "method" | "headers" | "protocol" | "socketPath" | "setHost" | "timeout" | "signal">;
+
+export interface ClientOptions extends ConnectionSettings, RequestPassThrough {
+  /** Extra request headers (Authorization, Cookie, ...; Host and Origin too, as in `ws`). */
   headers?: UserHeaders;
   origin?: string;
   /**
    * Give up when the handshake takes longer: one deadline for all of it, up to `open` or the
    * error (proxy CONNECT, TLS, every redirect, and at most 200 ms more of a refusal's body after
-   * its head). Default 10 s.
+   * its head). Default 10 s; 0 or Infinity: no limit (ws's default).
    */
   handshakeTimeout?: number;
   /** Offer permessage-deflate. Default true (as ws's client). */
@@ -30,12 +39,10 @@ export interface ClientOptions extends ConnectionSettings {
   followRedirects?: boolean;
   /** Redirects followed at most. Default 10. */
   maxRedirects?: number;
-  // TLS, passed to https.request.
-  ca?: string | Buffer | Array<string | Buffer>;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  rejectUnauthorized?: boolean;
-  servername?: string;
+  /** Sec-WebSocket-Version: 13 (default) or 8, as ws allows. */
+  protocolVersion?: number;
+  /** Called with the upgrade request instead of `req.end()`, to write to it first (as in `ws`); it must end it. */
+  finishRequest?: (request: http.ClientRequest, ws: WebSocket) => void;
   /**
    * An http:// proxy to tunnel through with CONNECT, or false for none. Default: HTTPS_PROXY
    * (wss) or HTTP_PROXY (ws) from the environment, unless NO_PROXY matches the host.
@@ -62,7 +69,8 @@ const EXCERPT_WAIT_MS = 200;
 export function startHandshake(ws: WebSocket, address: string | URL, protocols: string | string[] | undefined, options: ClientOptions): () => void {
   // Like a browser's constructor, a bad URL or option throws here, synchronously.
   const target = prepare(address, protocols, options);
-  const handshake = new Handshake(ws, protocols, options);
+  ws.connectsTo(target.request.url);
+  const handshake = new Handshake(ws, protocols, options, target.request);
   handshake.connect(target);
   return () => handshake.abandon();
 }
@@ -77,7 +85,8 @@ interface Target {
 function prepare(address: string | URL, protocols: string | string[] | undefined, options: ClientOptions): Target {
   const deflateOptions = typeof options.perMessageDeflate === "object" ? options.perMessageDeflate : {};
   const offer = options.perMessageDeflate === false ? undefined : offerPerMessageDeflate(deflateOptions);
-  const request = createClientRequest({ url: address, protocols, origin: options.origin, headers: options.headers, extensions: offer });
+  const { origin, headers, protocolVersion } = options;
+  const request = createClientRequest({ url: address, protocols, origin, headers, extensions: offer, protocolVersion });
   return { request, proxy: proxyFor(new URL(request.url), options.proxy) };
 }
 
@@ -92,18 +101,26 @@ class Handshake {
   readonly #options: ClientOptions;
   readonly #abort = new AbortController();
   readonly #deadline: number;
-  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
   #redirects = 0;
+  /** Where the first request went (host and port, or socket path): credentials go nowhere else. */
+  readonly #origin: RequestOrigin;
   /** The current request's URL and what it waits for, for the timeout's message. */
   #url = "";
   #waitingFor = "";
 
-  constructor(ws: WebSocket, protocols: string | string[] | undefined, options: ClientOptions) {
+  constructor(ws: WebSocket, protocols: string | string[] | undefined, options: ClientOptions, first: ClientRequest) {
     this.#ws = ws;
+    this.#origin = originOf(first);
     this.#protocols = protocols;
     this.#options = options;
     const ms = options.handshakeTimeout ?? 10_000;
+    // As ws: 0 (or Infinity) sets no limit.
+    if (ms === 0 || ms === Infinity) {
+      this.#deadline = Infinity;
+      return;
+    }
     this.#deadline = performance.now() + ms;
     this.#timer = setTimeout(() => {
       this.#fail(new HandshakeError("WS_ERR_HANDSHAKE_TIMEOUT", `Opening handshake with ${this.#url} timed out after ${ms} ms waiting for ${this.#waitingFor}`));
@@ -114,9 +131,9 @@ class Handshake {
     this.#url = request.url;
     if (!proxy) return this.#send(request, undefined);
     this.#waitingFor = `a tunnel from the proxy ${proxy.host}`;
-    openTunnel(proxy, request.hostname, request.port, request.secure, tlsOptionsOf(this.#options), this.#abort.signal).then(
-      (socket) => this.#send(request, socket),
-      (error: Error) => this.#fail(error),
+    openTunnel(proxy, request.hostname, request.port, request.secure, requestOptionsOf(this.#options), this.#abort.signal).then(
+      outsidePromise((socket: Socket) => this.#send(request, socket)),
+      outsidePromise((error: Error) => this.#fail(error)),
     );
   }
 
@@ -124,17 +141,20 @@ class Handshake {
   #send(request: ClientRequest, tunnel: Socket | undefined): void {
     if (this.#ended) return void tunnel?.destroy();
     this.#waitingFor = "the server's response";
+    const options = this.#options;
     const lib = request.secure && !tunnel ? loadHttps() : http;
     const req = lib.request({
+      // Node's own options (TLS, agent, auth, lookup, ...) as `ws` passes them; the handshake's after.
+      ...requestOptionsOf(options),
       host: request.hostname,
-      port: request.port,
+      // As ws: the URL's port as written (a string), else the scheme's default.
+      port: new URL(request.url).port || request.port,
+      socketPath: request.socketPath,
       path: request.path,
       method: "GET",
       headers: Object.fromEntries(request.headers.map(([name, value]) => [name, value])),
       setHost: false,
-      ...tlsOptionsOf(this.#options),
-      // Node uses createConnection only without an agent (agent: false still makes one).
-      ...(tunnel ? { agent: undefined, createConnection: () => tunnel } : { agent: false }),
+      ...connectionOf(options, tunnel),
     });
     const abort = () => req.destroy();
     this.#abort.signal.addEventListener("abort", abort, { once: true });
@@ -144,10 +164,15 @@ class Handshake {
       this.#abort.signal.removeEventListener("abort", abort);
       this.#onUpgrade(request, res, socket, head);
     });
-    req.end();
+    if (this.#redirects > 0) this.#ws.emit("redirect", request.url, req);
+    if (options.finishRequest) options.finishRequest(req, this.#ws);
+    else req.end();
   }
 
-  /** A response other than 101: a redirect to follow, or a refusal to report with its body's start. */
+  /**
+   * A response other than 101: a redirect to follow, the application's to read (it listens for
+   * 'unexpected-response', as in `ws`), or a refusal to report with its body's start.
+   */
   #onResponse(request: ClientRequest, req: http.ClientRequest, res: http.IncomingMessage): void {
     const statusCode = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -157,7 +182,12 @@ class Handshake {
     }
     // The outcome is known; only the excerpt is still to come, by the deadline at the latest.
     clearTimeout(this.#timer);
-    readExcerpt(res, Math.min(EXCERPT_WAIT_MS, this.#deadline - performance.now())).then((bodyExcerpt) => {
+    if (this.#ws.listenerCount("unexpected-response") > 0) {
+      // The request and response are the application's now; close() or terminate() still abandon them.
+      this.#ws.emit("unexpected-response", req, res);
+      return;
+    }
+    readExcerpt(res, Math.min(EXCERPT_WAIT_MS, this.#deadline - performance.now())).then(outsidePromise((bodyExcerpt: string) => {
       req.destroy();
       try {
         verifyServerResponse(request, { statusCode, statusMessage: res.statusMessage, headers: res.headers, bodyExcerpt });
@@ -166,7 +196,7 @@ class Handshake {
       }
       // A 101 that Node did not take for an upgrade passes the check, yet no socket came with it.
       this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Unexpected response ${statusCode}`));
-    });
+    }));
   }
 
   #redirect(from: string, location: string, statusCode: number): void {
@@ -178,7 +208,11 @@ class Handshake {
     const base = from.replace(/^ws/, "http");
     try {
       // A Location that isn't a URL, or one with another scheme, is reported by prepare().
-      this.connect(prepare(URL.canParse(location, base) ? new URL(location, base) : location, this.#protocols, this.#options));
+      const target = URL.canParse(location, base) ? new URL(location, base) : location;
+      const options = this.#ws.listenerCount("redirect") > 0 ? this.#options : optionsForRedirect(this.#options, this.#origin, target);
+      const next = prepare(target, this.#protocols, options);
+      this.#ws.connectsTo(next.request.url);
+      this.connect(next);
     } catch (error) {
       this.#fail(error as Error);
     }
@@ -186,7 +220,8 @@ class Handshake {
 
   #onUpgrade(request: ClientRequest, res: http.IncomingMessage, socket: Socket, head: Buffer): void {
     const options = this.#options;
-    // Closed by its owner meanwhile (close() or terminate() while CONNECTING): it must not open.
+    if (!this.#ended) this.#ws.emit("upgrade", res);
+    // Closed by its owner meanwhile or by an 'upgrade' listener (close() or terminate() while CONNECTING): it must not open.
     if (this.#ended || this.#ws.readyState !== this.#ws.CONNECTING) {
       socket.destroy();
       this.#stop();
@@ -205,7 +240,7 @@ class Handshake {
     }
     this.#stop();
     const extensions = result.perMessageDeflate ? formatExtensions([perMessageDeflateExtension(result.perMessageDeflate)]) : "";
-    this.#ws.attach(core, socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate } });
+    this.#ws.attach(core, socket, head, { protocol: result.protocol, extensions, options: { ...options, role: "client", deflate, compressThreshold: compressThresholdOf(options) } });
   }
 
   /** Its WebSocket was closed while CONNECTING: stop now, without a word to it. */
@@ -238,6 +273,11 @@ function acceptedDeflate(result: ReturnType<typeof verifyServerResponse>, option
   }
 }
 
+/** The size from which messages are compressed: `compressThreshold`, or ws's `perMessageDeflate.threshold`. */
+function compressThresholdOf(options: ClientOptions): number | undefined {
+  return options.compressThreshold ?? (typeof options.perMessageDeflate === "object" ? options.perMessageDeflate.threshold : undefined);
+}
+
 /** The core for this connection; checked before attaching, which can't be undone halfway. */
 function coreWithFreeSlot(options: ClientOptions): Core {
   const core = options.core ?? sharedCorePool().acquire();
@@ -247,9 +287,57 @@ function coreWithFreeSlot(options: ClientOptions): Core {
   return core;
 }
 
-function tlsOptionsOf(options: ClientOptions) {
-  const { ca, cert, key, rejectUnauthorized, servername } = options;
-  return { ca, cert, key, rejectUnauthorized, servername };
+/** Node's request options among the client's: all of them, as `ws` passes them (see RequestPassThrough). */
+function requestOptionsOf(options: ClientOptions): RequestPassThrough {
+  const { headers: _headers, finishRequest: _finish, ...rest } = options;
+  return rest;
+}
+
+/** What makes the connection: a proxy's tunnel, the caller's agent or createConnection, or a fresh socket. */
+function connectionOf(options: ClientOptions, tunnel: Socket | undefined): Pick<http.RequestOptions, "agent" | "createConnection"> {
+  // Node uses createConnection only without an agent (agent: false still makes one).
+  if (tunnel) return { agent: undefined, createConnection: () => tunnel };
+  if (options.agent !== undefined) return { agent: options.agent };
+  if (options.createConnection) return { agent: undefined, createConnection: options.createConnection };
+  return { agent: false };
+}
+
+interface RequestOrigin {
+  secure: boolean;
+  /** host:port, or a ws+unix: URL's socket path. */
+  place: string;
+}
+
+function originOf(request: ClientRequest): RequestOrigin {
+  return { secure: request.secure, place: request.socketPath ?? `${request.hostname}:${request.port}` };
+}
+
+/** Headers that carry credentials: they never follow a redirect to another host. */
+const CREDENTIAL_HEADERS = new Set(["authorization", "cookie", "proxy-authorization"]);
+
+/**
+ * The options for a redirect's request. As `ws` (when nothing listens for 'redirect'): on a change
+ * of host or port (or socket), or from wss: to ws:, the caller's credentials stay behind:
+ * Authorization, Cookie and Proxy-Authorization headers, the `auth` option and the new URL's userinfo.
+ */
+function optionsForRedirect(options: ClientOptions, origin: RequestOrigin, target: URL | string): ClientOptions {
+  if (typeof target === "string") return options;
+  const next = createClientRequest({ url: target });
+  const same = originOf(next);
+  if (same.place === origin.place && (same.secure || !origin.secure)) return options;
+  target.username = "";
+  target.password = "";
+  const headers = Object.fromEntries(Object.entries(options.headers ?? {}).filter(([name]) => !CREDENTIAL_HEADERS.has(name.toLowerCase())));
+  return { ...options, headers, auth: undefined };
+}
+
+/**
+ * Runs `fn` on the next tick instead of inside a promise's reaction: what the application's
+ * listeners throw ('error', 'close', 'open') then surfaces as an uncaught exception, as with ws,
+ * not as an unhandled rejection.
+ */
+function outsidePromise<T>(fn: (value: T) => void): (value: T) => void {
+  return (value) => process.nextTick(fn, value);
 }
 
 /**

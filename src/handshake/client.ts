@@ -20,18 +20,31 @@ import { checkPerMessageDeflateResponse, PERMESSAGE_DEFLATE, type PerMessageDefl
 import { checkSubprotocols } from "./subprotocols.js";
 
 export interface ClientRequestOptions {
-  /** `ws:` or `wss:`; `http:` and `https:` are taken as `ws:` and `wss:`, as `ws` and browsers do. */
+  /**
+   * `ws:` or `wss:`; `http:` and `https:` are taken as `ws:` and `wss:`, as `ws` and browsers do.
+   * `ws+unix:/path/to/socket:/request/path` (as `ws`) reaches a server on a Unix domain socket.
+   */
   url: string | URL;
   /** Subprotocols in order of preference. */
   protocols?: string | readonly string[];
   origin?: string;
-  /** Extra headers (Authorization, Cookie, ...). They may not replace the handshake's own. */
+  /**
+   * Extra headers (Authorization, Cookie, ...). They may not replace the handshake's own; a Host
+   * header replaces the one derived from the URL, and an Origin header is sent unless `origin` is set.
+   */
   headers?: UserHeaders;
   /** The `Sec-WebSocket-Extensions` offer: a header value (see `offerPerMessageDeflate`) or elements. */
   extensions?: string | readonly ExtensionOffer[];
   /** A fixed Sec-WebSocket-Key, for tests; otherwise 16 fresh random bytes. */
   key?: string;
+  /**
+   * The Sec-WebSocket-Version to send: 13 (RFC 6455, the default) or, as ws allows, 8 (the last
+   * hybi draft, whose framing is the same; the origin then goes as Sec-WebSocket-Origin).
+   */
+  protocolVersion?: number;
 }
+
+const PROTOCOL_VERSIONS = [8, 13];
 
 export interface ClientRequest {
   /** The URL after `http:`/`https:` were mapped to `ws:`/`wss:`. */
@@ -39,6 +52,8 @@ export interface ClientRequest {
   readonly secure: boolean;
   /** Where to connect: the host name, or the IPv6 address without brackets. */
   readonly hostname: string;
+  /** A `ws+unix:` URL's socket path, to connect to instead of `hostname`. */
+  readonly socketPath?: string;
   readonly port: number;
   readonly method: "GET";
   /** The request-target: path and query. */
@@ -83,8 +98,6 @@ export interface HandshakeResult {
 
 const HANDSHAKE = "it is part of the WebSocket handshake";
 const CLIENT_OWNED: ReadonlyMap<string, string> = new Map([
-  // Unlike `ws` (where a Host header from the caller wins), the Host always matches the URL.
-  ["host", "it is derived from the URL"],
   ["upgrade", HANDSHAKE],
   ["connection", HANDSHAKE],
   ["sec-websocket-key", HANDSHAKE],
@@ -92,13 +105,17 @@ const CLIENT_OWNED: ReadonlyMap<string, string> = new Map([
   ["sec-websocket-accept", HANDSHAKE],
   ["sec-websocket-protocol", "use the `protocols` option"],
   ["sec-websocket-extensions", "use the `extensions` option"],
-  ["origin", "use the `origin` option"],
 ]);
 
 /** Builds the opening handshake request for `options.url`. Throws `HandshakeError` on bad input. */
 export function createClientRequest(options: ClientRequestOptions): ClientRequest {
   const url = parseWebSocketUrl(options.url);
   const secure = url.protocol === "wss:";
+  const unix = url.protocol === "ws+unix:" ? unixTarget(url) : undefined;
+  const version = options.protocolVersion ?? 13;
+  if (!PROTOCOL_VERSIONS.includes(version)) {
+    throw new RangeError(`Unsupported protocol version: ${version} (supported versions: ${PROTOCOL_VERSIONS.join(", ")})`);
+  }
   const key = options.key ?? generateKey();
   if (!isValidKey(key)) throw new HandshakeError("WS_ERR_INVALID_KEY", `Invalid key ${quote(key)}: it must be 16 bytes in base64`);
 
@@ -108,30 +125,34 @@ export function createClientRequest(options: ClientRequestOptions): ClientReques
 
   // RFC 7230 §5.4: "a user agent SHOULD generate Host as the first header field following the
   // request-line". WHATWG URL's `host` already brackets IPv6 and leaves out the scheme's default port.
+  const extra = userHeaderFields(options.headers, CLIENT_OWNED);
   const fields: HeaderField[] = [
-    ["Host", url.host],
+    ["Host", unix ? "localhost" : url.host],
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
     ["Sec-WebSocket-Key", key],
-    ["Sec-WebSocket-Version", "13"],
+    ["Sec-WebSocket-Version", String(version)],
   ];
   if (protocols.length > 0) fields.push(["Sec-WebSocket-Protocol", protocols.join(", ")]);
   if (offeredExtensions.length > 0) fields.push(["Sec-WebSocket-Extensions", formatExtensions(offeredExtensions)]);
-  if (options.origin !== undefined) fields.push(["Origin", checkFieldValue("Origin", options.origin)]);
-  const extra = userHeaderFields(options.headers, CLIENT_OWNED);
+  if (options.origin !== undefined) fields.push([version === 8 ? "Sec-WebSocket-Origin" : "Origin", checkFieldValue("Origin", options.origin)]);
   // As in `ws` (through Node's `http`), credentials in the URL become Basic authentication unless
   // the caller set an Authorization header, which wins.
   if ((url.username !== "" || url.password !== "") && !hasField(extra, "authorization")) {
     fields.push(["Authorization", `Basic ${Buffer.from(`${decodeUserinfo(url.username)}:${decodeUserinfo(url.password)}`).toString("base64")}`]);
   }
-  fields.push(...extra);
+  // As in `ws`, the caller's Host wins over the URL's, and the `origin` option over an Origin header.
+  if (hasField(extra, "host")) fields.shift();
+  const originSet = options.origin !== undefined && version !== 8;
+  fields.push(...extra.filter(([name]) => !originSet || name.toLowerCase() !== "origin"));
 
-  const path = url.pathname + url.search;
+  const path = unix?.path ?? url.pathname + url.search;
   const head = serializeHead(`GET ${path} HTTP/1.1`, fields);
   return {
     url: url.href,
     secure,
     hostname: url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname,
+    socketPath: unix?.socketPath,
     port: url.port === "" ? (secure ? 443 : 80) : Number(url.port),
     method: "GET",
     path,
@@ -156,9 +177,8 @@ function parseWebSocketUrl(input: string | URL): URL {
     url = new URL(url);
     url.protocol = url.protocol === "http:" ? "ws:" : "wss:";
   }
-  if (url.protocol !== "ws:" && url.protocol !== "wss:") {
-    // `ws` also takes "ws+unix:"; sockets are the transport's business, so edgews has no such scheme.
-    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: the scheme must be ws:, wss:, http: or https:, not ${url.protocol}`);
+  if (url.protocol !== "ws:" && url.protocol !== "wss:" && url.protocol !== "ws+unix:") {
+    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: the scheme must be ws:, wss:, http:, https: or ws+unix:, not ${url.protocol}`);
   }
   // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs and MUST NOT
   // be used on these URIs." An empty fragment ("ws://h/#") counts too, as in the WHATWG WebSocket
@@ -167,6 +187,13 @@ function parseWebSocketUrl(input: string | URL): URL {
     throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: it has a fragment identifier (#...); a "#" in the path or query must be written %23`);
   }
   return url;
+}
+
+/** `ws+unix:/run/app.sock:/chat?x=1`: the socket path before the first ":", the request path after it. */
+function unixTarget(url: URL): { socketPath: string; path: string } {
+  const [socketPath = "", path = "/"] = (url.pathname + url.search).split(":");
+  if (socketPath === "") throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: a ws+unix: URL needs a socket path (ws+unix:/path/to.sock:/request-path)`);
+  return { socketPath, path };
 }
 
 function decodeUserinfo(value: string): string {

@@ -27,6 +27,7 @@ export {
   buildErrorResponse,
   buildUpgradeResponse,
   checkUpgradeRequest,
+  upgradeResponseLines,
   type UpgradeAccepted,
   type UpgradeCheck,
   type UpgradeCheckOptions,

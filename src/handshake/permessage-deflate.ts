@@ -27,6 +27,8 @@ export interface PerMessageDeflateOptions {
    * 10000. 0: no limit.
    */
   maxInflateTime?: number;
+  /** As ws's: messages below this many bytes go uncompressed (the connection's `compressThreshold`, which wins). */
+  threshold?: number;
 }
 
 /** The negotiated configuration. An absent window size means the default, 15. */
@@ -72,7 +74,8 @@ export function offerPerMessageDeflate(options: PerMessageDeflateOptions = {}): 
  * Unlike `ws`, an invalid offer is declined rather than failing the handshake with 400, and a
  * later valid offer may still be accepted. RFC 7692 §5: "A server MUST decline an extension
  * negotiation offer for this extension if any of the following conditions are met: ...", and
- * declining an extension leaves the connection to proceed without it (RFC 6455 §9.1).
+ * declining an extension leaves the connection to proceed without it (RFC 6455 §9.1). A server
+ * may refuse such a request as `ws` does instead: see `checkPerMessageDeflateOffers`.
  */
 export function acceptPerMessageDeflate(offers: readonly ExtensionOffer[], options: PerMessageDeflateOptions = {}): PerMessageDeflateParams | null {
   const opts = checkOptions(options);
@@ -196,11 +199,29 @@ function responseMismatch(offer: Params, accepted: Params): string | undefined {
 }
 
 function tryReadParams(element: ExtensionOffer): Params | undefined {
+  const offer = readOffer(element);
+  return offer instanceof HandshakeError ? undefined : offer;
+}
+
+function readOffer(element: ExtensionOffer): Params | HandshakeError {
   try {
     return readParams(element, "offer");
   } catch (error) {
-    if (error instanceof HandshakeError) return undefined;
+    if (error instanceof HandshakeError) return error;
     throw error;
+  }
+}
+
+/**
+ * Server side, for a server that refuses (400) what RFC 7692 §5 has it decline, as `ws` does:
+ * throws `WS_ERR_INVALID_EXTENSION_HEADER` naming the problem of the first permessage-deflate
+ * offer among `offers` with an unknown parameter, an invalid value or a repeated parameter.
+ */
+export function checkPerMessageDeflateOffers(offers: readonly ExtensionOffer[]): void {
+  for (const element of offers) {
+    if (element.name !== PERMESSAGE_DEFLATE) continue;
+    const offer = readOffer(element);
+    if (offer instanceof HandshakeError) throw new HandshakeError("WS_ERR_INVALID_EXTENSION_HEADER", offer.message);
   }
 }
 

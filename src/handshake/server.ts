@@ -15,6 +15,7 @@ import {
   type UserHeaders,
 } from "./headers.js";
 import { acceptKey, isValidKey } from "./key.js";
+import { checkPerMessageDeflateOffers } from "./permessage-deflate.js";
 import { checkSubprotocols, parseSubprotocols } from "./subprotocols.js";
 
 /** The parts of Node's `http.IncomingMessage` the check reads. */
@@ -49,6 +50,12 @@ export interface UpgradeCheckOptions {
   handleProtocols?: (protocols: Set<string>, request: UpgradeRequest) => string | false;
   /** Accept only this exact path (the query is ignored), as `ws`'s `path` option. */
   path?: string;
+  /**
+   * Refuse (400) a request whose permessage-deflate offer has an unknown parameter, an invalid
+   * value or a repeated parameter, as `ws` does with compression enabled. Default false: such an
+   * offer is declined (RFC 7692 §5) and the connection goes on without it.
+   */
+  refuseInvalidDeflateOffers?: boolean;
 }
 
 export const DEFAULT_UPGRADE_LIMITS = { maxHeaderBytes: 16 * 1024, maxHeaderCount: 100 } as const;
@@ -56,6 +63,8 @@ export const DEFAULT_UPGRADE_LIMITS = { maxHeaderBytes: 16 * 1024, maxHeaderCoun
 export interface UpgradeAccepted {
   readonly ok: true;
   readonly key: string;
+  /** The protocol version the client speaks (Sec-WebSocket-Version). */
+  readonly version: 13 | 8;
   /** The selected subprotocol, if any. */
   readonly protocol?: string;
   /** The subprotocols the client offered, in its order of preference. */
@@ -102,6 +111,7 @@ export function checkUpgradeRequest(request: UpgradeRequest, options: UpgradeChe
   }
 }
 
+/** The checks run in `ws`'s order where `ws` makes them (method, Upgrade, key, version), so that a request with several problems is refused for the one `ws` names. */
 function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAccepted {
   const { headers } = request;
   checkHeaderLimits(request, options);
@@ -121,14 +131,6 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   }
   if (!isHttp11OrLater(request.httpVersion)) {
     throw reject(400, "WS_ERR_INVALID_HTTP_VERSION", `Invalid HTTP version ${quote(request.httpVersion)}: a WebSocket handshake needs HTTP/1.1 or later`);
-  }
-
-  // RFC 7230 §5.4: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
-  // request message that lacks a Host header field and to any request message that contains more
-  // than one Host header field".
-  const host = singleField(request, "host");
-  if (host === undefined || host === null) {
-    throw reject(400, "WS_ERR_INVALID_HOST", host === undefined ? "Missing Host header" : "Host header appears more than once");
   }
 
   // RFC 6455 §4.2.1 asks for "An |Upgrade| header field containing the value "websocket", treated as
@@ -152,7 +154,13 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
     throw reject(400, "WS_ERR_INVALID_UPGRADE", connection === undefined ? 'Missing Connection header: it must include "Upgrade"' : `Invalid Connection header ${quote(connection)}: it must include "Upgrade"`);
   }
 
-  checkVersion(singleField(request, "sec-websocket-version"));
+  // RFC 7230 §5.4: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+  // request message that lacks a Host header field and to any request message that contains more
+  // than one Host header field".
+  const host = singleField(request, "host");
+  if (host === undefined || host === null) {
+    throw reject(400, "WS_ERR_INVALID_HOST", host === undefined ? "Missing Host header" : "Host header appears more than once");
+  }
 
   // RFC 6455 §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more than once in an
   // HTTP request."
@@ -162,6 +170,8 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
     throw reject(400, "WS_ERR_INVALID_KEY", `${problem} Sec-WebSocket-Key header: it must be 16 random bytes in base64`);
   }
 
+  const version = checkVersion(singleField(request, "sec-websocket-version"));
+
   // RFC 6455 §11.3.4 and §11.3.2: both headers "MAY appear multiple times in an HTTP request", the
   // fields forming one list.
   const protocolHeader = listValue(headers, "sec-websocket-protocol");
@@ -170,12 +180,15 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   // `ws` parses the offers only when it has permessage-deflate enabled, and then answers a malformed
   // list with 400; edgews always parses them, so a malformed list is always a 400.
   const requestedExtensions = extensionHeader === undefined ? [] : badRequest(() => parseExtensions(extensionHeader));
+  if (options.refuseInvalidDeflateOffers) badRequest(() => checkPerMessageDeflateOffers(requestedExtensions));
 
-  const origin = checkOrigin(singleField(request, "origin"), options.origins);
+  // Version 8 clients (draft-ietf-hybi-thewebsocketprotocol-10 §4.1) name their origin in Sec-WebSocket-Origin.
+  const origin = checkOrigin(singleField(request, version === 8 ? "sec-websocket-origin" : "origin"), options.origins);
   const protocol = selectProtocol(protocols, request, options.handleProtocols);
   return {
     ok: true,
     key,
+    version,
     ...(protocol === undefined ? {} : { protocol }),
     protocols,
     requestedExtensions,
@@ -185,26 +198,28 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
   };
 }
 
-const SUPPORTED_VERSION = { "Sec-WebSocket-Version": "13" } as const;
+const SUPPORTED_VERSION = { "Sec-WebSocket-Version": "13, 8" } as const;
 const UPGRADE_REQUIRED_HEADERS = { Upgrade: "websocket", ...SUPPORTED_VERSION } as const;
 // RFC 6455 §4.1: version = DIGIT | (NZDIGIT DIGIT) | ("1" DIGIT DIGIT) | ("2" DIGIT DIGIT), 0 to 255.
 const VERSION = /^(?:0|[1-9][0-9]{0,2})$/;
 
-function checkVersion(version: string | undefined | null): void {
+/** The version the client speaks: 13 (RFC 6455), or 8 (the last draft, as `ws` accepts it: the same framing). */
+function checkVersion(version: string | undefined | null): 13 | 8 {
   // RFC 6455 §11.3.5: "The |Sec-WebSocket-Version| header field MUST NOT appear more than once in an
   // HTTP request." Missing, repeated or not a version at all is a malformed request (400); `ws` adds
   // the supported versions to its 400, and so does edgews.
   if (version === undefined || version === null || !VERSION.test(version) || Number(version) > 255) {
     const problem = version === undefined ? "Missing" : version === null ? "Repeated" : "Invalid";
-    throw reject(400, "WS_ERR_INVALID_VERSION", `${problem} Sec-WebSocket-Version header: this server speaks version 13`, SUPPORTED_VERSION);
+    throw reject(400, "WS_ERR_INVALID_VERSION", `${problem} Sec-WebSocket-Version header: this server speaks versions 13 and 8`, SUPPORTED_VERSION);
   }
   // RFC 6455 §4.2.2: "If this version does not match a version understood by the server, the server
   // MUST abort the WebSocket handshake described in this section and instead send an appropriate HTTP
   // error code (such as 426 Upgrade Required) and a |Sec-WebSocket-Version| header field indicating
-  // the version(s) the server is capable of understanding." `ws` answers 400 and also speaks 8.
-  if (version !== "13") {
-    throw reject(426, "WS_ERR_UNSUPPORTED_VERSION", `Unsupported Sec-WebSocket-Version ${quote(version)}: this server speaks version 13`, UPGRADE_REQUIRED_HEADERS);
+  // the version(s) the server is capable of understanding." `ws` answers 400.
+  if (version !== "13" && version !== "8") {
+    throw reject(426, "WS_ERR_UNSUPPORTED_VERSION", `Unsupported Sec-WebSocket-Version ${quote(version)}: this server speaks versions 13 and 8`, UPGRADE_REQUIRED_HEADERS);
   }
+  return version === "13" ? 13 : 8;
 }
 
 /**
@@ -319,6 +334,14 @@ const UPGRADE_OWNED: ReadonlyMap<string, string> = new Map([
 
 /** The 101 response head accepting the handshake (RFC 6455 §4.2.2), headers in `ws`'s order. */
 export function buildUpgradeResponse(options: UpgradeResponseOptions): Buffer {
+  return headBytes(`${upgradeResponseLines(options).join("\r\n")}\r\n\r\n`);
+}
+
+/**
+ * The lines of the 101 response head, the status line first, without the blank line that ends
+ * it: what a `ws` server hands its 'headers' listeners to add to (see `buildUpgradeResponse`).
+ */
+export function upgradeResponseLines(options: UpgradeResponseOptions): string[] {
   if (!isValidKey(options.key)) throw new HandshakeError("WS_ERR_INVALID_KEY", `Invalid key ${quote(options.key)}: it must be 16 bytes in base64`);
   const fields: HeaderField[] = [
     ["Upgrade", "websocket"],
@@ -332,7 +355,7 @@ export function buildUpgradeResponse(options: UpgradeResponseOptions): Buffer {
   const extensions = typeof options.extensions === "string" ? parseExtensions(options.extensions) : (options.extensions ?? []);
   if (extensions.length > 0) fields.push(["Sec-WebSocket-Extensions", formatExtensions(extensions)]);
   if (options.headers !== undefined) fields.push(...userHeaderFields(options.headers, UPGRADE_OWNED));
-  return headBytes(serializeHead("HTTP/1.1 101 Switching Protocols", fields));
+  return ["HTTP/1.1 101 Switching Protocols", ...fields.map(([name, value]) => `${name}: ${value}`)];
 }
 
 const FRAMING = "buildErrorResponse sets the message framing";

@@ -3,7 +3,9 @@
 export { MqttClient, connect, connectAsync } from "./client.js";
 export type {
   MqttClientOptions, MqttClientEvents, PublishOptions, SubscribeOptions, SubscriptionGrant, MessageHandler, WillOptions, QoS, UserProperties,
+  PublishCallback, SubscribeCallback, DoneCallback, SubscribeFilters, UnsubscribeOptions, EndOptions,
 } from "./options.js";
+export type { TlsOptions } from "./transport/transport.js";
 export {
   MqttError, ConnackError, SubackError, UnsubackError, PublishError, InvalidTopicError, PacketTooLargeError, OfflineQueueFullError,
   MessageDroppedError, MessageExpiredError, PacketIdsExhaustedError, ClientEndedError, MqttProtocolError, MqttTimeoutError, reasonName,

@@ -4,28 +4,31 @@
 // store writes and the promises. Packets are encoded and decoded by mqtt-packet. Beside it: the
 // option and event types (options.ts), the batched output (packet-writer.ts), the message
 // handlers of subscriptions (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
-import { EventEmitter } from "node:events";
 import mqttPacket from "mqtt-packet";
 import type {
-  IAuthPacket, IConnackPacket, IConnectPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
+  IAuthPacket, IConnackPacket, IConnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
   IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
 } from "mqtt-packet";
-import { openTransport } from "./transport/node.js";
-import { CLOSED, OPEN, type MqttTransport } from "./transport/transport.js";
+import { openFileStore, openTransport } from "./transport/node.js";
+import { OPEN, checkScheme, type MqttTransport, type TransportOptions } from "./transport/transport.js";
 import { DEFAULT_STORE_LIMITS, StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
+import { Emitter } from "./emitter.js";
 import {
   ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
   UnsubackError,
 } from "./errors.js";
 import { MessageHandlers } from "./handlers.js";
+import { reconnectOption, storeOption } from "./mqttjs-options.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { OrderedSteps } from "./ordered-steps.js";
-import type { MessageHandler, MqttClientEvents, MqttClientOptions, PublishOptions, SubscribeOptions, SubscriptionGrant } from "./options.js";
-import { PacketWriter } from "./packet-writer.js";
+import type {
+  DoneCallback, EndOptions, MqttClientEvents, MqttClientOptions, PublishCallback, PublishOptions, SubscribeCallback, SubscribeFilters, SubscribeOptions, SubscriptionGrant, UnsubscribeOptions,
+} from "./options.js";
+import { DEFAULT_HIGH_WATER_MARK, PacketWriter } from "./packet-writer.js";
 import { publishPacket } from "./publish-packet.js";
 import { ByteArena } from "./arena.js";
-import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, outKey, seqOfKey, setPacketId, withState } from "./record.js";
+import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, outKey, publishOf, seqOfKey, setPacketId, withState } from "./record.js";
 import { Session, fingerprint, outEntry, type OutEntry } from "./session.js";
 import { validateTopicFilter, validateTopicName } from "./topics.js";
 
@@ -77,7 +80,7 @@ export function connectAsync(url: string | URL, options: MqttClientOptions = {})
       if (error instanceof ConnackError) fail(error);
     };
     const onClose = () => {
-      if (options.reconnect === false) fail(lastError ?? new MqttTimeoutError(`the connection to ${String(url)} closed before CONNACK`));
+      if (reconnectOption(options) === false) fail(lastError ?? new MqttTimeoutError(`the connection to ${String(url)} closed before CONNACK`));
     };
     const onEnd = () => {
       cleanup();
@@ -96,10 +99,12 @@ export function connectAsync(url: string | URL, options: MqttClientOptions = {})
   });
 }
 
-export class MqttClient extends EventEmitter<MqttClientEvents> {
+export class MqttClient extends Emitter<MqttClientEvents> {
   readonly options: Readonly<MqttClientOptions> & { clientId: string; protocolVersion: 4 | 5 };
-  /** The store given in the options, if any. */
-  readonly store: MessageStore | undefined;
+  /** The store: given in the options, or opened by the client from the path given (once loaded). */
+  #store: MessageStore | undefined;
+  /** The store was given as a path: the client opened it, and `end()` closes it. */
+  readonly #storePath: string | undefined;
   readonly #url: string;
   /** Without a store: the bounds of what the session holds. */
   readonly #limits: Required<StoreLimits>;
@@ -109,7 +114,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly #ready: Promise<void>;
   /** The store is loaded (#ready resolved): publishes need not wait on it. */
   #loaded = false;
-  #ws: MqttTransport | undefined;
+  #transport: MqttTransport | undefined;
   #parser: Parser | undefined;
   /** Counts WebSockets; async work checks it to know whether its connection is still the current one. */
   #generation = 0;
@@ -148,26 +153,35 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   constructor(url: string | URL, options: MqttClientOptions = {}) {
     super();
     const parsed = new URL(String(url));
-    if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new TypeError(`MQTT over WebSocket needs a ws:// or wss:// URL, not ${parsed.protocol}`);
+    checkScheme(parsed);
     this.#url = parsed.href;
     const protocolVersion = options.protocolVersion ?? 4;
     if (protocolVersion !== 4 && protocolVersion !== 5) throw new TypeError(`protocolVersion must be 4 (MQTT 3.1.1) or 5, not ${String(protocolVersion)}`);
     this.options = { ...options, protocolVersion, clientId: options.clientId ?? `edgews_${randomHex(8)}` };
     if (options.will) validateTopicName(options.will.topic);
-    this.store = options.store;
+    const store = storeOption(options);
+    if (typeof store === "string") this.#storePath = store;
+    else this.#store = store;
     const limits = options.outgoingLimits;
     this.#limits = { maxEntries: limits?.maxEntries ?? DEFAULT_STORE_LIMITS.maxEntries, maxBytes: limits?.maxBytes ?? DEFAULT_STORE_LIMITS.maxBytes };
-    this.#session = new Session({ maxInflight: options.maxInflight, topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0 });
-    this.#backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect);
+    this.#session = new Session({
+      maxInflight: options.maxInflight,
+      topicAliasMaximum: protocolVersion === 5 ? options.properties?.topicAliasMaximum : 0,
+      windowUntilPubrel: protocolVersion === 4,
+    });
+    const reconnect = reconnectOption(options);
+    this.#backoff = reconnect === false ? undefined : new Backoff(reconnect);
     this.#offline = new OfflineQueue(options.offlineQueue);
     this.#keepaliveMs = (options.keepalive ?? 60) * 1000;
     this.#writer = new PacketWriter({
       protocolVersion,
       maxPacketSize: () => this.#session.maxPacketSize,
-      socket: () => this.#ws,
+      transport: () => this.#transport,
       onSend: (packet) => {
         if (this.listenerCount("packetsend") > 0) this.emit("packetsend", packet instanceof Uint8Array ? decodePublish(packet, protocolVersion) : packet);
       },
+      highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+      onDrained: () => this.#sendAll(),
     });
     mqttPacket.writeToStream.cacheNumbers = options.writeCache ?? false;
     this.#ready = this.#load();
@@ -183,13 +197,18 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     );
   }
 
+  /** The store of QoS 1/2 messages: the one given, or (once loaded) the FileStore opened from the path given. */
+  get store(): MessageStore | undefined {
+    return this.#store;
+  }
+
   /** CONNACK received and the connection is up. */
   get connected(): boolean {
     return this.#connected;
   }
   /** Waiting to reconnect or reconnecting. */
   get reconnecting(): boolean {
-    return !this.#connected && !this.#ending && (this.#timers.reconnect !== undefined || (this.#ws !== undefined && this.#everConnected));
+    return !this.#connected && !this.#ending && (this.#timers.reconnect !== undefined || (this.#transport !== undefined && this.#everConnected));
   }
   /** The client was ended (or is ending). */
   get disconnecting(): boolean {
@@ -219,8 +238,30 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
    * Publishes a message. QoS 0: resolves when handed to the WebSocket (queued in memory while
    * offline). QoS 1/2: written to the store first; resolves when the broker acknowledges it
    * (PUBACK / PUBCOMP) or, while offline, as soon as it is stored (it is sent on reconnect).
+   *
+   * With a callback (MQTT.js's form), it returns the client and the callback is called once with
+   * the message's one outcome: QoS 0 handed over; QoS 1/2 acknowledged by the broker (also for a
+   * message published offline: the callback waits for the acknowledgement after the reconnect),
+   * or the error (refused, expired, store full, client ended).
    */
-  publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions = {}): Promise<void> {
+  publish(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void>;
+  publish(topic: string, payload: string | Buffer | Uint8Array, callback: PublishCallback): this;
+  publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions | undefined, callback: PublishCallback): this;
+  publish(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions | PublishCallback, callback?: PublishCallback): Promise<void> | this {
+    if (typeof options === "function") [callback, options] = [options, undefined];
+    if (!callback) return this.#publish(topic, payload, options ?? {});
+    const done = callback;
+    // QoS 1/2: the promise resolves once the message is stored; the entry tells `done` of its outcome.
+    const later = (options?.qos ?? 0) > 0;
+    this.#publish(topic, payload, options ?? {}, later ? done : undefined).then(
+      () => later || done(),
+      (error: Error) => done(error),
+    );
+    return this;
+  }
+
+  /** `onOutcome` (QoS 1/2): told of the message's outcome instead of the promise, which then resolves once it is stored. */
+  #publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions, onOutcome?: PublishCallback): Promise<void> {
     let packet: IPublishPacket;
     try {
       packet = this.#newPublish(topic, payload, options);
@@ -228,7 +269,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       return Promise.reject(error);
     }
     if (packet.qos === 0) return this.#publishQos0(packet);
-    return this.#loaded ? this.#publishStored(packet) : this.#ready.then(() => this.#publishStored(packet));
+    return this.#loaded ? this.#publishStored(packet, onOutcome) : this.#ready.then(() => this.#publishStored(packet, onOutcome));
   }
 
   /** The application's PUBLISH, checked. */
@@ -253,20 +294,21 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
    * suspended async frame apiece grew V8's young generation to its maximum for a burst of
    * 10,000 offline publishes).
    */
-  #publishStored(packet: IPublishPacket): Promise<void> {
+  #publishStored(packet: IPublishPacket, onOutcome?: (error?: Error) => void): Promise<void> {
     if (this.#ending) return Promise.reject(new ClientEndedError("publishing"));
     const messageId = this.#session.ids.allocate();
     let entry: OutEntry;
     let storing: Promise<void> | undefined;
     try {
       entry = this.#outEntry(this.#seq, publishPacket(packet, { messageId }), OutState.Publish, Date.now(), false);
-      storing = this.#store(entry);
+      storing = this.#storeEntry(entry);
     } catch (error) {
       this.#session.ids.release(messageId);
       return Promise.reject(error);
     }
     const seq = this.#seq++;
-    const acknowledged = this.#connected ? new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve()))) : undefined;
+    if (onOutcome) entry.settle = onOutcome;
+    const acknowledged = this.#connected && !onOutcome ? new Promise<void>((resolve, reject) => (entry.settle = (error) => (error ? reject(error) : resolve()))) : undefined;
     if (!storing) {
       this.#accept(seq, entry);
       return acknowledged ?? ACCEPTED;
@@ -288,10 +330,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
    * Writes the entry to the store: at once if the store can (undefined), else the promise of the
    * write. Without a store, only checks that the session has room for it.
    */
-  #store(entry: OutEntry): Promise<void> | undefined {
+  #storeEntry(entry: OutEntry): Promise<void> | undefined {
     if (!this.store) return void this.#checkRoom(entry.record.length);
     if (this.store.putSync) return void this.store.putSync(outKey(entry.seq), entry.record);
-    return this.store.put(outKey(entry.seq), entry.record);
+    // The record is never modified once made: the store may keep it rather than a copy.
+    return this.store.putShared ? this.store.putShared(outKey(entry.seq), entry.record) : this.store.put(outKey(entry.seq), entry.record);
   }
 
   /** Throws StoreFullError if one more message of `bytes` would exceed the limits (no store). */
@@ -319,11 +362,17 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   publishAsync(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void> {
-    return this.publish(topic, payload, options);
+    return this.#publish(topic, payload, options ?? {});
   }
 
+  /**
+   * QoS 0: handed to the WebSocket at once while connected and not congested. Otherwise it waits
+   * in the QoS 0 queue, and its promise with it, until it is handed over after the next CONNACK
+   * or once the backlog drains: so an `await publish()` loop yields to the event loop instead
+   * of filling the WebSocket until its maxBufferedAmount closes the connection.
+   */
   #publishQos0(packet: IPublishPacket): Promise<void> {
-    if (this.#connected) {
+    if (this.#connected && this.#offline.length === 0 && !this.#writer.congested) {
       try {
         this.#writer.send(this.#session.applyAlias(packet));
       } catch (error) {
@@ -331,7 +380,24 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       }
       return ACCEPTED;
     }
-    return new Promise((resolve, reject) => this.#offline.push(packet, (error) => (error ? reject(error) : resolve())));
+    const queued = new Promise<void>((resolve, reject) => this.#offline.push(packet, (error) => (error ? reject(error) : resolve())));
+    if (this.#connected) this.#writer.waitForDrain();
+    return queued;
+  }
+
+  /** Sends what waits, within the high-water mark: QoS 1/2 first (the window allowing), then queued QoS 0. */
+  #sendAll(): void {
+    this.#pump();
+    while (this.#connected && this.#offline.length > 0) {
+      if (this.#writer.congested) return this.#writer.waitForDrain();
+      const item = this.#offline.shift()!;
+      try {
+        this.#writer.send(this.#session.applyAlias(this.#offline.sendable(item)));
+        item.settle();
+      } catch (error) {
+        item.settle(error as Error);
+      }
+    }
   }
 
   /** Moves stored entries into the session in publish order, then sends what the window allows. */
@@ -353,10 +419,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   }
 
   #pump(): void {
+    // Past the high-water mark, messages wait in the session until the backlog drains.
+    if (this.#writer.congested) {
+      this.#writer.waitForDrain();
+      return this.#checkDrained();
+    }
     const { send, expired } = this.#session.pump();
     for (const entry of expired) {
       this.#forget(entry);
-      settleOnce(entry, new MessageExpiredError(entry.topic));
+      this.#conclude(entry, new MessageExpiredError(entry.topic));
     }
     for (const entry of send) {
       if (entry.state === OutState.Pubrel) {
@@ -370,27 +441,37 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         if (!(error instanceof PacketTooLargeError)) throw error;
         this.#session.drop(entry.messageId);
         this.#forget(entry);
-        settleOnce(entry, error);
+        this.#conclude(entry, error);
       }
     }
-    if (this.#onDrain && this.#isDrained()) this.#onDrain();
+    this.#checkDrained();
   }
 
   // ---- subscriptions ---------------------------------------------------------------------
 
   /**
    * Subscribes to one or more filters. Resolves with the grants once the broker answers; rejects
-   * with SubackError when it refuses one. A handler, if given, is called for messages whose topic
-   * matches the filter (as well as the 'message' event).
+   * with SubackError when it refuses one. A filter's `onMessage` handler, if given, is called for
+   * messages whose topic matches it (as well as the 'message' event). With a callback (MQTT.js's
+   * form), returns the client and calls back with (error or null, grants).
    */
-  async subscribe(
-    filters: string | string[] | Record<string, SubscribeOptions>,
-    options: SubscribeOptions | MessageHandler = {},
-    handler?: MessageHandler,
-  ): Promise<SubscriptionGrant[]> {
-    if (typeof options === "function") [handler, options] = [options, {}];
+  subscribe(filters: SubscribeFilters, options?: SubscribeOptions): Promise<SubscriptionGrant[]>;
+  subscribe(filters: SubscribeFilters, callback: SubscribeCallback): this;
+  subscribe(filters: SubscribeFilters, options: SubscribeOptions | undefined, callback: SubscribeCallback): this;
+  subscribe(filters: SubscribeFilters, options?: SubscribeOptions | SubscribeCallback, callback?: SubscribeCallback): Promise<SubscriptionGrant[]> | this {
+    if (typeof options === "function") [callback, options] = [options, undefined];
+    if (!callback) return this.#subscribe(filters, options ?? {});
+    const done = callback;
+    this.#subscribe(filters, options ?? {}).then(
+      (grants) => done(null, grants),
+      (error: Error) => done(error, (error as Partial<SubackError>).grants),
+    );
+    return this;
+  }
+
+  async #subscribe(filters: SubscribeFilters, options: SubscribeOptions): Promise<SubscriptionGrant[]> {
     const list: Array<[string, SubscribeOptions]> =
-      typeof filters === "string" ? [[filters, options]] : Array.isArray(filters) ? filters.map((f) => [f, options as SubscribeOptions]) : Object.entries(filters);
+      typeof filters === "string" ? [[filters, options]] : Array.isArray(filters) ? filters.map((f) => [f, options]) : Object.entries(filters);
     if (list.length === 0) throw new TypeError("subscribe needs at least one topic filter");
     for (const [filter] of list) validateTopicFilter(filter);
     if (this.#ending) throw new ClientEndedError("subscribing");
@@ -410,12 +491,16 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const subscriptionId = properties?.subscriptionIdentifier;
     if (subscriptionId !== undefined) this.#handlers.rememberSubscriptionId(subscriptionId, subscriptions.map((s) => s.topic));
-    if (handler) for (const { topic } of subscriptions) this.#handlers.add(topic, handler);
+    const handlers = list.map(([, o]) => o.onMessage);
+    const dropHandlers = (refused: (i: number) => boolean) => {
+      for (const [i, handler] of handlers.entries()) if (handler && refused(i)) this.#handlers.remove(subscriptions[i]!.topic, handler);
+    };
+    for (const [i, handler] of handlers.entries()) if (handler) this.#handlers.add(subscriptions[i]!.topic, handler);
     let suback: ISubackPacket;
     try {
       suback = (await this.#request({ cmd: "subscribe", subscriptions, ...(properties ? { properties } : {}) })) as ISubackPacket;
     } catch (error) {
-      if (handler) for (const { topic } of subscriptions) this.#handlers.remove(topic, handler);
+      dropHandlers(() => true);
       throw error;
     }
     const granted = suback.granted as number[];
@@ -425,18 +510,29 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     }
     const failed = grants.find((g) => g.qos >= 0x80);
     if (failed) {
-      if (handler) for (const g of grants) if (g.qos >= 0x80) this.#handlers.remove(g.topic, handler);
-      throw new SubackError(failed.topic, failed.qos, granted);
+      dropHandlers((i) => grants[i]!.qos >= 0x80);
+      throw new SubackError(failed.topic, failed.qos, granted, grants);
     }
     return grants;
   }
 
-  subscribeAsync(filters: string | string[] | Record<string, SubscribeOptions>, options?: SubscribeOptions | MessageHandler, handler?: MessageHandler): Promise<SubscriptionGrant[]> {
-    return this.subscribe(filters, options, handler);
+  subscribeAsync(filters: SubscribeFilters, options?: SubscribeOptions): Promise<SubscriptionGrant[]> {
+    return this.#subscribe(filters, options ?? {});
   }
 
-  /** Unsubscribes; drops the filters' handlers at once. Rejects with UnsubackError on an MQTT 5 failure code. */
-  async unsubscribe(filters: string | string[], options: { properties?: IUnsubscribePacket["properties"] } = {}): Promise<void> {
+  /**
+   * Unsubscribes; drops the filters' handlers at once. Rejects with UnsubackError on an MQTT 5
+   * failure code. With a callback (MQTT.js's form), returns the client and calls back with the error, if any.
+   */
+  unsubscribe(filters: string | string[], options?: UnsubscribeOptions): Promise<void>;
+  unsubscribe(filters: string | string[], callback: DoneCallback): this;
+  unsubscribe(filters: string | string[], options: UnsubscribeOptions | undefined, callback: DoneCallback): this;
+  unsubscribe(filters: string | string[], options?: UnsubscribeOptions | DoneCallback, callback?: DoneCallback): Promise<void> | this {
+    if (typeof options === "function") [callback, options] = [options, undefined];
+    return withCallback(this, this.#unsubscribe(filters, options ?? {}), callback);
+  }
+
+  async #unsubscribe(filters: string | string[], options: UnsubscribeOptions): Promise<void> {
     const list = typeof filters === "string" ? [filters] : filters;
     if (list.length === 0) throw new TypeError("unsubscribe needs at least one topic filter");
     for (const filter of list) validateTopicFilter(filter);
@@ -452,8 +548,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     if (index >= 0) throw new UnsubackError(list[index]!, codes[index]!);
   }
 
-  unsubscribeAsync(filters: string | string[], options?: { properties?: IUnsubscribePacket["properties"] }): Promise<void> {
-    return this.unsubscribe(filters, options);
+  unsubscribeAsync(filters: string | string[], options?: UnsubscribeOptions): Promise<void> {
+    return this.#unsubscribe(filters, options ?? {});
   }
 
   /** Sends a SUBSCRIBE/UNSUBSCRIBE now, or after the next CONNACK; resolves with its ack. */
@@ -474,85 +570,112 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Sends an MQTT 5 AUTH packet (enhanced authentication, §4.12). Default reason 0x18 Continue authentication. */
   sendAuth(properties: IAuthPacket["properties"], reasonCode = 0x18): void {
     if (this.options.protocolVersion !== 5) throw new TypeError("AUTH packets exist only in MQTT 5");
-    if (!this.#ws || this.#ws.readyState !== OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
+    if (this.#transport?.readyState !== OPEN) throw new MqttProtocolError("cannot send AUTH: not connected");
     this.#writer.send({ cmd: "auth", reasonCode, ...(properties ? { properties } : {}) });
   }
 
   // ---- ending ----------------------------------------------------------------------------
 
   /**
-   * Ends the client: no more reconnects. Graceful (default): waits up to endTimeout for in-flight
-   * messages, sends DISCONNECT and closes the WebSocket with 1000. force: drops the connection at
-   * once. Unacknowledged QoS 1/2 messages stay in the store (their promises reject with
-   * ClientEndedError); QoS 0 still queued are dropped.
+   * Ends the client: no more reconnects. Graceful (default): waits up to endTimeout for the
+   * publishes still being stored and, while connected, for in-flight messages, then sends
+   * DISCONNECT and closes the WebSocket with 1000. force: drops the connection at once.
+   * Unacknowledged QoS 1/2 messages stay in the store (their promises reject with
+   * ClientEndedError); QoS 0 still queued are dropped. A store the client opened itself (given
+   * as a path) is closed, releasing its lock; a store object given stays open (its owner closes it).
+   * With a callback (MQTT.js's forms: `end(cb)`, `end(force, cb)`, `end(force, options, cb)`,
+   * `end(options, cb)`), returns the client and calls back once ended.
    */
-  end(force = false, options: { properties?: IDisconnectPacket["properties"]; reasonCode?: number } = {}): Promise<void> {
+  end(force?: boolean, options?: EndOptions): Promise<void>;
+  end(callback: DoneCallback): this;
+  end(force: boolean, callback: DoneCallback): this;
+  end(options: EndOptions, callback: DoneCallback): this;
+  end(force: boolean | undefined, options: EndOptions | undefined, callback: DoneCallback): this;
+  end(...args: Array<boolean | EndOptions | DoneCallback | undefined>): Promise<void> | this {
+    const callback = typeof args.at(-1) === "function" ? (args.pop() as DoneCallback) : undefined;
+    const [first, second] = args;
+    const options = (typeof first === "object" ? first : second) as EndOptions | undefined;
+    return withCallback(this, this.#end(first === true, options ?? {}), callback);
+  }
+
+  #end(force: boolean, options: EndOptions): Promise<void> {
     if (this.#endPromise) return this.#endPromise;
     this.#ending = true;
     clearTimeout(this.#timers.reconnect);
     this.#timers.reconnect = undefined;
     this.#endPromise = (async () => {
-      const ws = this.#ws;
+      if (!force) await this.#drain(this.options.endTimeout ?? 10_000);
+      const ws = this.#transport;
       if (ws && !force && this.#connected) {
-        await this.#drain(this.options.endTimeout ?? 10_000);
-        if (this.#connected && this.#ws === ws) {
-          const v5 = this.options.protocolVersion === 5;
-          this.#writer.send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
-          this.#writer.flush();
-          ws.close(1000);
-        }
-      } else if (ws) {
-        ws.terminate();
-      }
-      if (this.#ws) await this.#waitClosed(this.#ws, 5_000);
+        const v5 = this.options.protocolVersion === 5;
+        this.#writer.send({ cmd: "disconnect", ...(v5 ? { reasonCode: options.reasonCode ?? 0 } : {}), ...(v5 && options.properties ? { properties: options.properties } : {}) });
+        this.#writer.flush();
+        ws.close(1000);
+      } else ws?.terminate();
+      if (this.#transport) await this.#waitClosed(this.#transport, 5_000);
       this.#finishEnd();
+      await this.#closeOwnStore();
     })();
     return this.#endPromise;
   }
 
-  endAsync(force = false): Promise<void> {
-    return this.end(force);
+  /** Closes the store the client opened from a path (once it has finished opening, if it was). */
+  async #closeOwnStore(): Promise<void> {
+    if (this.#storePath === undefined) return;
+    await this.#ready.catch(() => {});
+    await this.#store?.close();
+  }
+
+  endAsync(force = false, options: EndOptions = {}): Promise<void> {
+    return this.#end(force, options);
   }
 
   /** Reconnects now: skips the backoff delay (after a clean close, or to retry at once). */
   reconnect(): void {
     if (this.#ending) throw new ClientEndedError("reconnecting");
-    if (this.#ws) return;
+    if (this.#transport) return;
     clearTimeout(this.#timers.reconnect);
     this.#timers.reconnect = undefined;
     this.emit("reconnect");
     this.#open();
   }
 
-  /** Whether nothing awaits the broker: no message in flight, no (un)subscribe unanswered. */
+  /**
+   * Whether nothing is left to wait for before ending: no publish still being stored and, while
+   * connected, no message in flight and no (un)subscribe unanswered.
+   */
   #isDrained(): boolean {
-    return this.#session.inflightCount === 0 && this.#requests.size === 0;
+    if (this.#nextAdd !== this.#seq) return false;
+    return !this.#connected || (this.#session.inflightCount === 0 && this.#requests.size === 0);
   }
 
+  /** Resolves once #isDrained() (checked at each change by #checkDrained), or after `timeout` ms. */
   #drain(timeout: number): Promise<void> {
     if (this.#isDrained()) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.#onDrain = undefined;
-        this.off("close", done);
         resolve();
       };
       const timer = setTimeout(done, timeout);
       this.#onDrain = done;
-      this.once("close", done);
     });
   }
 
+  #checkDrained(): void {
+    if (this.#onDrain && this.#isDrained()) this.#onDrain();
+  }
+
   #waitClosed(ws: MqttTransport, timeout: number): Promise<void> {
-    if (ws.readyState === CLOSED && this.#ws !== ws) return Promise.resolve();
+    if (this.#transport !== ws) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         ws.terminate();
         resolve();
       }, timeout);
       const check = () => {
-        if (this.#ws === ws) return;
+        if (this.#transport === ws) return;
         clearTimeout(timer);
         this.off("close", check);
         resolve();
@@ -577,6 +700,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   /** Loads what an earlier process left in the store: unacknowledged messages and QoS 2 ids. */
   async #load(): Promise<void> {
+    if (this.#storePath !== undefined) this.#store = await openFileStore(this.#storePath);
     if (!this.store) return;
     const stored: Array<[seq: number, key: string, value: Uint8Array]> = [];
     for await (const [key, value] of this.store.iterate()) {
@@ -617,13 +741,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #open(): void {
     const generation = ++this.#generation;
     const parser = mqttPacket.parser({ protocolVersion: this.options.protocolVersion });
-    let ws: MqttTransport;
+    let transport: MqttTransport;
     try {
-      ws = openTransport(this.#url, "mqtt", {
+      transport = openTransport(this.#url, "mqtt", {
         onOpen: () => {
-          if (ws.protocol !== "mqtt") {
+          if (transport.protocol !== "mqtt") {
             this.#emitError(new MqttProtocolError(`the server at ${this.#url} did not accept the "mqtt" subprotocol`));
-            ws.terminate();
+            transport.terminate();
             return;
           }
           this.#writer.send(this.#connectPacket());
@@ -633,14 +757,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
           if (this.#parser === parser) parser.parse(data);
         },
         onError: (error) => this.#emitError(error),
-        onClose: () => this.#onClose(ws),
-      }, this.options.ws);
+        onClose: () => this.#onClose(transport),
+      }, this.#transportOptions());
     } catch (error) {
       this.#emitError(error as Error);
       this.#scheduleReconnect();
       return;
     }
-    this.#ws = ws;
+    this.#transport = transport;
     this.#parser = parser;
     parser.on("packet", (packet: Packet) => {
       if (generation === this.#generation) this.#onPacket(packet);
@@ -650,8 +774,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     });
     this.#timers.connect = setTimeout(() => {
       this.#emitError(new MqttTimeoutError(`no CONNACK from ${this.#url} within ${this.options.connectTimeout ?? 30_000} ms`));
-      ws.terminate();
+      transport.terminate();
     }, this.options.connectTimeout ?? 30_000);
+  }
+
+  /** MQTT.js takes TLS options at the top level; `tls` is ours. */
+  #transportOptions(): TransportOptions {
+    const { ws, tls, ca, cert, key, rejectUnauthorized, servername } = this.options;
+    const topLevel = Object.fromEntries(Object.entries({ ca, cert, key, rejectUnauthorized, servername }).filter(([, v]) => v !== undefined));
+    return { ws, tls: { ...topLevel, ...tls } };
   }
 
   #connectPacket(): IConnectPacket {
@@ -675,9 +806,9 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     return packet;
   }
 
-  #onClose(ws: MqttTransport): void {
-    if (this.#ws !== ws) return;
-    this.#ws = undefined;
+  #onClose(transport: MqttTransport): void {
+    if (this.#transport !== transport) return;
+    this.#transport = undefined;
     this.#parser = undefined;
     this.#writer.discard();
     const wasConnected = this.#connected;
@@ -686,6 +817,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#session.disconnected();
     for (const request of this.#requests.values()) request.sent = false;
     this.emit("close");
+    this.#checkDrained();
     if (this.#ending) return;
     if (wasConnected || !this.#offlineEmitted) {
       if (!this.#offlineEmitted) this.emit("offline");
@@ -745,7 +877,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         return;
       case "disconnect":
         this.emit("disconnect", packet);
-        this.#ws?.close(1000);
+        this.#transport?.close(1000);
         return;
       case "auth":
         this.emit("auth", packet);
@@ -763,7 +895,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const code = (v5 ? connack.reasonCode : connack.returnCode) ?? 0;
     if (code !== 0) {
       this.#emitError(new ConnackError(code, this.options.protocolVersion, connack.properties?.reasonString));
-      this.#ws?.close(1000);
+      this.#transport?.close(1000);
       return;
     }
     const heldIncoming = [...this.#session.incomingIds.keys()];
@@ -788,15 +920,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.#writer.send(request.packet);
     }
     // Unacknowledged QoS 1/2 first, in order (DUP, or PUBREL past PUBREC), then the QoS 0 offline queue.
-    this.#pump();
-    for (let item = this.#offline.shift(); item && this.#connected; item = this.#offline.shift()) {
-      try {
-        this.#writer.send(this.#session.applyAlias(this.#offline.sendable(item)));
-        item.settle();
-      } catch (error) {
-        item.settle(error as Error);
-      }
-    }
+    this.#sendAll();
     this.emit("connect", connack);
   }
 
@@ -850,7 +974,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
           this.#session.unhold(id);
           this.#emitError(error);
           // Without the id on record we must not acknowledge: drop the connection, the broker resends.
-          if (generation === this.#generation) this.#ws?.terminate();
+          if (generation === this.#generation) this.#transport?.terminate();
           return;
         }
         if (deliver) this.#deliver(resolved);
@@ -883,6 +1007,24 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#handlers.dispatch(packet);
   }
 
+  /**
+   * The one outcome of an accepted QoS 1/2 message: acknowledged (no error), refused, expired or
+   * too large. Its promise or callback settles; a message whose promise already resolved when
+   * it was stored (published offline, or by an earlier client) is reported by the
+   * 'acknowledged' or 'dropped' event instead (a drop also as an 'error').
+   */
+  #conclude(entry: OutEntry, error?: Error): void {
+    if (entry.settle) return settleOnce(entry, error);
+    const wanted = error ? this.listenerCount("dropped") > 0 : this.listenerCount("acknowledged") > 0;
+    const packet = wanted ? decodePublish(publishOf(entry.record), this.options.protocolVersion) : undefined;
+    if (!error) {
+      if (packet) this.emit("acknowledged", packet);
+      return;
+    }
+    if (packet) this.emit("dropped", packet, error);
+    this.#emitError(error);
+  }
+
   /** The message is done with (acknowledged, refused, expired): it leaves the store. */
   #forget(entry: OutEntry): void {
     this.store?.del(outKey(entry.seq)).catch((error: Error) => this.#emitError(error));
@@ -892,7 +1034,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const entry = this.#session.complete(id, cmd);
     if (!entry) return;
     this.#forget(entry);
-    settleOnce(entry, reasonCode >= 0x80 ? new PublishError(entry.topic, reasonCode, reasonString) : undefined);
+    this.#conclude(entry, reasonCode >= 0x80 ? new PublishError(entry.topic, reasonCode, reasonString) : undefined);
     this.#pump();
   }
 
@@ -906,7 +1048,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const { entry, failed } = result;
     if (failed) {
       this.#forget(entry);
-      settleOnce(entry, new PublishError(entry.topic, reasonCode, reasonString));
+      this.#conclude(entry, new PublishError(entry.topic, reasonCode, reasonString));
       this.#pump();
       return;
     }
@@ -919,13 +1061,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     (this.store?.put(outKey(entry.seq), record) ?? Promise.resolve()).then(
       () => {
         entry.record = record;
-        entry.state = OutState.Pubrel;
-        if (generation === this.#generation && this.#connected) this.#writer.send({ cmd: "pubrel", messageId: id });
+        this.#session.releasing(entry);
+        if (generation !== this.#generation || !this.#connected) return;
+        this.#writer.send({ cmd: "pubrel", messageId: id });
+        this.#pump(); // MQTT 3.1.1: its window slot is free
       },
       (error: Error) => {
         this.#emitError(error);
         // PUBREL waits for a durable state: retry on the next connection (PUBLISH again, DUP).
-        if (generation === this.#generation) this.#ws?.terminate();
+        if (generation === this.#generation) this.#transport?.terminate();
       },
     );
   }
@@ -939,7 +1083,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#session.ids.release(id);
     // MQTT 5 UNSUBACK carries reason codes in `granted`; 3.1.1 has none.
     request.resolve(packet);
-    if (this.#onDrain && this.#isDrained()) this.#onDrain();
+    this.#checkDrained();
   }
 
   // ---- keepalive -------------------------------------------------------------------------
@@ -957,7 +1101,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.#writer.send({ cmd: "pingreq" });
       if (this.#timers.ping === undefined) {
         const timeout = this.options.pingTimeout ?? Math.max(1000, this.#keepaliveMs / 2);
-        const ws = this.#ws;
+        const ws = this.#transport;
         this.#timers.ping = setTimeout(() => {
           this.#timers.ping = undefined;
           this.#emitError(new MqttTimeoutError(`no PINGRESP from ${this.#url} within ${timeout} ms: the connection is dead`));
@@ -989,7 +1133,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       }
     }
     this.#parser = undefined;
-    this.#ws?.terminate();
+    this.#transport?.terminate();
   }
 
   #emitError(error: Error): void {
@@ -1008,6 +1152,13 @@ function withoutAlias(properties: NonNullable<IPublishPacket["properties"]>): IP
 function packetSize(packet: Packet): number {
   const length = packet.length ?? 0;
   return 1 + (length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4) + length;
+}
+
+/** MQTT.js's callback form of a call: the client, with `callback` told of the outcome; else the promise itself. */
+function withCallback<Client>(client: Client, promise: Promise<void>, callback: DoneCallback | undefined): Promise<void> | Client {
+  if (!callback) return promise;
+  promise.then(() => callback(), (error: Error) => callback(error));
+  return client;
 }
 
 /** `bytes` random bytes as hex (Web Crypto: the same in Node and browsers). */

@@ -1,5 +1,7 @@
 // Typed errors of the MQTT client: each has a stable `code` and a message a person can act on.
 
+import type { SubscriptionGrant } from "./options.js";
+
 /** Base class: every error the MQTT client raises on purpose. */
 export class MqttError extends Error {
   constructor(
@@ -105,6 +107,8 @@ export class SubackError extends MqttError {
     readonly filter: string,
     readonly reasonCode: number,
     readonly granted: number[],
+    /** Every filter of the SUBSCRIBE with its grant or failure code, when known. */
+    readonly grants?: SubscriptionGrant[],
   ) {
     super("EDGEWS_MQTT_SUBACK", `the broker refused the subscription to "${filter}": ${reasonName(reasonCode)} (0x${reasonCode.toString(16)}); check the broker's ACL and the filter`);
   }

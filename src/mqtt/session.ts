@@ -69,6 +69,13 @@ export interface SessionOptions {
   maxInflight?: number;
   /** The Topic Alias Maximum we announce in CONNECT (aliases the broker may use towards us). Default 0. */
   topicAliasMaximum?: number;
+  /**
+   * A QoS 2 message leaves the window once its PUBREL is sent, not at PUBCOMP. Right for MQTT
+   * 3.1.1, which has no Receive Maximum: what a broker caps is messages awaiting PUBREL
+   * (Mosquitto: 20, the excess silently discarded), and the broker reads our PUBREL before any
+   * PUBLISH sent after it. MQTT 5 §4.9 counts until PUBCOMP. Default false.
+   */
+  windowUntilPubrel?: boolean;
   now?: () => number;
 }
 
@@ -79,6 +86,9 @@ export class Session {
   readonly #now: () => number;
   /** Sent on this connection and unacknowledged, by packet id, in send order (= publish order). */
   readonly #inflight = new Map<number, OutEntry>();
+  /** How many of #inflight are past PUBREC (PUBREL sent, awaiting PUBCOMP). */
+  #releasing = 0;
+  readonly #windowUntilPubrel: boolean;
   /**
    * Accepted, not sent on this connection yet, in publish order, in two queues merged by `seq`:
    * entries with a publish promise to settle (and those back from flight) as objects, a deque
@@ -104,6 +114,7 @@ export class Session {
   constructor(options: SessionOptions = {}) {
     this.#maxInflight = Math.max(1, Math.min(65_535, options.maxInflight ?? 20));
     this.#ourAliasMax = options.topicAliasMaximum ?? 0;
+    this.#windowUntilPubrel = options.windowUntilPubrel ?? false;
     this.#now = options.now ?? Date.now;
     this.#window = this.#maxInflight;
   }
@@ -177,6 +188,7 @@ export class Session {
     this.#waiting = [...this.#inflight.values(), ...rest];
     this.#head = 0;
     this.#inflight.clear();
+    this.#releasing = 0;
   }
 
   /**
@@ -187,7 +199,7 @@ export class Session {
   pump(): { send: OutEntry[]; expired: OutEntry[] } {
     const send: OutEntry[] = [];
     const expired: OutEntry[] = [];
-    while (this.#online && this.#inflight.size < this.#window) {
+    while (this.#online && this.#windowUsed() < this.#window) {
       const entry = this.#nextWaiting();
       if (!entry) break;
       if (!entry.sent && entry.state === OutState.Publish && this.remainingExpiry(entry) === 0) {
@@ -196,6 +208,7 @@ export class Session {
         continue;
       }
       this.#inflight.set(entry.messageId, entry);
+      if (entry.state === OutState.Pubrel) this.#releasing++;
       send.push(entry);
     }
     if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
@@ -203,6 +216,19 @@ export class Session {
       this.#head = 0;
     }
     return { send, expired };
+  }
+
+  /** The in-flight messages that count against the window. */
+  #windowUsed(): number {
+    return this.#windowUntilPubrel ? this.#inflight.size - this.#releasing : this.#inflight.size;
+  }
+
+  /** The entry's PUBREL state is durable and PUBREL goes out now (with windowUntilPubrel, its slot is free). */
+  releasing(entry: OutEntry): void {
+    if (entry.state === OutState.Pubrel) return;
+    entry.state = OutState.Pubrel;
+    // Back in the queue (the connection dropped meanwhile): counted when it is next taken into flight.
+    if (this.#inflight.get(entry.messageId) === entry) this.#releasing++;
   }
 
   /** Takes the first waiting entry, of either queue. */
@@ -270,8 +296,8 @@ export class Session {
   }
 
   /**
-   * PUBREC for a QoS 2 entry (still in flight). The caller persists the PUBREL state, then sets
-   * `entry.state = OutState.Pubrel` and sends PUBREL: were PUBREL sent before the state is durable,
+   * PUBREC for a QoS 2 entry (still in flight). The caller persists the PUBREL state, then calls
+   * `releasing(entry)` and sends PUBREL: were PUBREL sent before the state is durable,
    * a crash would make the restarted client resend the PUBLISH under an id the broker has already
    * released, and the broker would deliver it twice. A failure reason code (MQTT 5, >= 0x80) ends
    * the exchange instead: the entry is removed and returned as `failed`.
@@ -285,6 +311,7 @@ export class Session {
 
   #removeInflight(entry: OutEntry): OutEntry {
     this.#inflight.delete(entry.messageId);
+    if (entry.state === OutState.Pubrel) this.#releasing--;
     this.#release(entry);
     return entry;
   }

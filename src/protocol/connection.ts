@@ -11,6 +11,7 @@ import { InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
 import type { ReceiveBudget } from "./receive-budget.js";
 import { Sequencer } from "./sequencer.js";
+import type { Compression, Liveness } from "./connection-state.js";
 
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
@@ -92,6 +93,8 @@ export interface SendOptions {
   binary?: boolean;
   /** Compress when permessage-deflate is on and the message reaches the threshold. Default true. */
   compress?: boolean;
+  /** false: this is a fragment, the next send continues the message (fragments go uncompressed). Default true. */
+  fin?: boolean;
 }
 
 const textEncoder = new TextEncoder();
@@ -142,6 +145,8 @@ export class Connection implements ParserHandlers {
   readonly #messageRate: TokenBucket | undefined;
   #controlRate: TokenBucket | undefined;
   #closeSent = false;
+  /** A message sent with `fin: false` is open: the next send continues it. */
+  #continuing = false;
   #closeReceived: { code: number; reason: string } | undefined;
   #failure: { code: number; reason: string } | undefined;
   /** Bytes received and dropped since the failure. */
@@ -206,9 +211,14 @@ export class Connection implements ParserHandlers {
     this.#touch();
     const binary = options.binary ?? typeof data !== "string";
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
-    const opcode = binary ? Opcode.Binary : Opcode.Text;
+    const fin = options.fin ?? true;
+    const fragment = !fin || this.#continuing;
+    const opcode = this.#continuing ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text;
+    this.#continuing = !fin;
     const compression = this.#compression;
-    if (compression && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
+    if (fragment) {
+      this.#afterOutbound(() => this.#writeMessage(opcode, bytes, false, fin));
+    } else if (compression && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
       compression.queuedBytes += bytes.length;
       compression.outbound.run(async () => {
         const compressed = await compression.deflate.compress(bytes);
@@ -266,11 +276,18 @@ export class Connection implements ParserHandlers {
     }
   }
 
-  #writeMessage(opcode: number, payload: Uint8Array, compressed: boolean): void {
-    if (this.#closeSent) return; // §5.5.1: no data frames after our close frame.
+  /** Runs `task` once every message sent so far has gone to the transport (after its compression). */
+  afterSent(task: () => void): void {
+    this.#afterOutbound(task);
+  }
+
+  #writeMessage(opcode: number, payload: Uint8Array, compressed: boolean, fin = true): void {
+    // §5.5.1: no data frames after our close frame. A message sent before close() is queued ahead
+    // of it (it waited for compression); only a failure writes the close frame ahead of the queue.
+    if (this.#failure) return;
     const fragmentSize = this.#options.fragmentSize ?? 0;
-    if (this.#options.role === "client" || (fragmentSize > 0 && payload.length > fragmentSize)) {
-      this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize }));
+    if (this.#options.role === "client" || !fin || opcode === Opcode.Continuation || (fragmentSize > 0 && payload.length > fragmentSize)) {
+      this.#events.write(this.#encoder.encode(opcode, payload, { rsv1: compressed, fragmentSize, fin }));
     } else if (payload.length < ZERO_COPY_FROM) {
       this.#events.write(unmaskedFrame(opcode, payload, compressed));
     } else {
@@ -282,7 +299,7 @@ export class Connection implements ParserHandlers {
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
     if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
     this.#afterOutbound(() => {
-      if (!this.#closeSent) this.#events.write(this.#encoder.encode(opcode, bytes));
+      if (!this.#failure) this.#events.write(this.#encoder.encode(opcode, bytes));
     });
   }
 
@@ -567,26 +584,6 @@ export class Connection implements ParserHandlers {
     this.#sendControl(Opcode.Ping, new Uint8Array(0));
     this.#armHeartbeat();
   }
-}
-
-/** The timers of a connection with a heartbeat or an idle timeout. */
-interface Liveness {
-  heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  awaitingPong: boolean;
-  /** When a data message last went either way (with an idle timeout). */
-  lastMessageAt: number;
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/** What a connection with permessage-deflate needs besides the codec's own state. */
-interface Compression {
-  readonly deflate: PerMessageDeflate;
-  /** Keep messages in order around asynchronous (de)compression. */
-  readonly inbound: Sequencer;
-  readonly outbound: Sequencer;
-  /** Bytes accepted by `send` and waiting on compression; reading paused as too many received messages wait on inflation. */
-  queuedBytes: number;
-  readingPaused: boolean;
 }
 
 /** A received message that is to wait in the inbound queue, keeping alive no more than its own bytes. */

@@ -3,9 +3,11 @@
 import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { Connection, type ConnectionEvents, type ConnectionOptions } from "../protocol/connection.js";
-import { PolicyViolationError } from "../protocol/errors.js";
+import { InvalidStateError, PolicyViolationError } from "../protocol/errors.js";
 import type { BudgetMember, WriteBudget } from "./write-budget.js";
 import { WriteStallWatch, type StallWatchOwner } from "./write-stall.js";
+
+const EMPTY = Buffer.alloc(0);
 
 export type SocketConnectionEvents = Omit<ConnectionEvents, "write" | "end" | "destroy" | "setReading" | "stopReading">;
 
@@ -84,8 +86,9 @@ export class SocketConnection implements ConnectionEvents, BudgetMember, StallWa
     this.socket = socket;
     this.#options = options;
     this.#events = events;
-    socket.setNoDelay(true);
-    socket.setTimeout(0);
+    // A WebSocketServer takes any Duplex (handleUpgrade), which may have neither, as ws allows.
+    if (typeof socket.setNoDelay === "function") socket.setNoDelay(true);
+    if (typeof socket.setTimeout === "function") socket.setTimeout(0);
     this.connection = new Connection(core, options, this);
     (socket as BoundSocket)[kConnection] = this;
     socket.on("data", onData);
@@ -121,6 +124,17 @@ export class SocketConnection implements ConnectionEvents, BudgetMember, StallWa
     socket.write(bytes);
     if (payload) socket.write(payload);
     this.#checkBufferedAmount(waitingBefore, bytes.length + (payload?.length ?? 0));
+  }
+
+  /** Calls `callback` once everything written so far has left for the network, or with why it can't. */
+  afterWrites(callback: (error?: Error) => void): void {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) {
+      process.nextTick(callback, new InvalidStateError("the socket closed before the data was written"));
+      return;
+    }
+    // An empty write completes after those before it.
+    socket.write(EMPTY, (error) => callback(error ?? undefined));
   }
 
   /**

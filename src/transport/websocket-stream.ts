@@ -6,16 +6,20 @@ import type { WebSocket } from "../websocket/websocket.js";
 
 const CONNECTING = 0;
 const OPEN = 1;
+const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
 
 /**
  * Wraps `ws` (client or server side) in a Duplex. Text and binary messages are both read as
- * bytes. Backpressure: a write completes only once `ws.bufferedAmount` is at most the stream's
- * writableHighWaterMark; when the reader falls behind, the socket stops being read.
+ * bytes, or, with `readableObjectMode: true`, one chunk per message: a string for a text
+ * message, a Buffer for a binary one (as in ws). Backpressure: a write completes only once
+ * `ws.bufferedAmount` is at most the stream's writableHighWaterMark; when the reader falls
+ * behind, the socket stops being read.
  *
  * Closing: when the WebSocket closes, the readable side ends. `end()` starts the closing
  * handshake (1000) once everything is written; `destroy()` does too, so data already written
  * still goes out (an MQTT broker destroys the stream right after a refusing CONNACK);
- * `destroy(error)` drops the connection at once.
+ * `destroy(error)` drops the connection at once. Once both sides have ended (read to the end and
+ * written to the end) the stream is destroyed before its 'end' listeners run, as ws's is.
  */
 export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}): Duplex {
   /** The callback of a write that waits for `ws.bufferedAmount` to go down. */
@@ -26,7 +30,6 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
     allowHalfOpen: false,
     ...options,
     objectMode: false,
-    readableObjectMode: false,
     writableObjectMode: false,
     read() {
       if (ws.isPaused) ws.resume();
@@ -69,7 +72,7 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
 
   function send(bytes: Buffer, callback: (error?: Error | null) => void): void {
     whenOpen(() => {
-      if (ws.readyState !== OPEN) return callback(new Error("the WebSocket is closed"));
+      if (ws.readyState !== OPEN) return callback(notOpen(ws));
       try {
         ws.send(bytes, { binary: true });
       } catch (error) {
@@ -87,7 +90,7 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
     if (ws.readyState !== OPEN) {
       const release = waiting;
       waiting = undefined;
-      return release(new Error("the WebSocket is closed"));
+      return release(notOpen(ws));
     }
     if (ws.bufferedAmount <= duplex.writableHighWaterMark) {
       const release = waiting;
@@ -101,8 +104,14 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
   }
 
   // Pausing also holds back control frames, as with ws.
-  ws.on("message", (data: Buffer) => {
-    if (!duplex.push(data)) ws.pause();
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    const chunk = !isBinary && duplex.readableObjectMode ? data.toString("utf8") : data;
+    if (!duplex.push(chunk)) ws.pause();
+  });
+  // Listening first, so the user's 'end' listeners find the stream destroyed (Node's autoDestroy
+  // would destroy it only after them).
+  duplex.on("end", () => {
+    if (duplex.writableFinished && !duplex.destroyed) duplex.destroy();
   });
   ws.once("close", () => {
     waitForDrain();
@@ -112,4 +121,9 @@ export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}
     if (!duplex.destroyed) duplex.destroy(error);
   });
   return duplex;
+}
+
+/** ws's error for a write to a WebSocket that is not open: "WebSocket is not open: readyState 3 (CLOSED)". */
+function notOpen(ws: WebSocket): Error {
+  return new Error(`WebSocket is not open: readyState ${ws.readyState} (${STATE_NAMES[ws.readyState]})`);
 }

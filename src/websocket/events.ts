@@ -11,8 +11,8 @@ export class WsEvent {
   }
 }
 
-/** A message's data: a string for text; for binary, what `binaryType` asks for. */
-export type MessageData = string | Buffer | ArrayBuffer | Blob;
+/** A message's data: a string for text; for binary, what `binaryType` asks for ("fragments": Buffer[]). */
+export type MessageData = string | Buffer | ArrayBuffer | Blob | Buffer[];
 
 export class MessageEvent extends WsEvent {
   readonly data: MessageData;

@@ -2,6 +2,7 @@
 // and the WHATWG one (`onmessage`, `addEventListener`, MessageEvent with string data for text).
 // The same class serves client connections (see client.ts) and server-side ones.
 import { EventEmitter } from "node:events";
+import type http from "node:http";
 import type { Socket } from "node:net";
 import type { Core } from "../core/index.js";
 import { ReadyState, type ConnectionLimits, type HeartbeatOptions } from "../protocol/connection.js";
@@ -14,8 +15,14 @@ import {
   CloseEvent, ErrorEvent, MessageEvent, WsEvent, addEventListener, getOnProperty, removeEventListener, setOnProperty,
   type WsEventHandler, type WsEventListener, type WsEventType,
 } from "./events.js";
+import {
+  BlobQueue, controlArguments, handled, rethrow, toPayload, type ControlData, type SendData, type SendOptions, type WriteCallback,
+} from "./send-data.js";
 
-export type BinaryType = "nodebuffer" | "arraybuffer" | "blob";
+export type { ControlData, SendData, SendOptions, WriteCallback } from "./send-data.js";
+
+/** How binary messages are given: Buffer, ArrayBuffer, Blob, or (as `ws`) an array of Buffers. */
+export type BinaryType = "nodebuffer" | "arraybuffer" | "blob" | "fragments";
 
 /** Options shared by client and server connections. */
 export interface ConnectionSettings extends ConnectionLimits {
@@ -80,11 +87,24 @@ interface PendingPing {
 /** The EventEmitter events, with ws's argument lists. */
 export interface WebSocketEvents {
   open: [];
+  /**
+   * A Buffer, unless `binaryType` was changed: then a binary message comes as that type says
+   * (ArrayBuffer, Blob or Buffer[]), as in `ws`. Typed for the default, which most code keeps.
+   */
   message: [data: Buffer, isBinary: boolean];
   close: [code: number, reason: Buffer, wasClean: boolean];
   error: [error: Error];
   ping: [data: Buffer];
   pong: [data: Buffer];
+  /** A client's handshake got its 101, before it is checked. */
+  upgrade: [response: http.IncomingMessage];
+  /**
+   * A client's handshake got another answer. With a listener the request and response are the
+   * application's to read and end (or to `close()`/`terminate()` the WebSocket); without one it fails.
+   */
+  "unexpected-response": [request: http.ClientRequest, response: http.IncomingMessage];
+  /** `followRedirects`: the request to the next URL is made. With a listener, no credentials are stripped from it. */
+  redirect: [url: string, request: http.ClientRequest];
 }
 
 export class WebSocket extends EventEmitter<WebSocketEvents> {
@@ -98,14 +118,19 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   declare readonly CLOSING: typeof ReadyState.CLOSING;
   declare readonly CLOSED: typeof ReadyState.CLOSED;
 
-  binaryType: BinaryType = "nodebuffer";
+  #binaryType: BinaryType = "nodebuffer";
   #url: string;
   #protocol = "";
   #extensions = "";
   #transport: SocketConnection | undefined;
   #state: ReadyState = ReadyState.CONNECTING;
   #pings: PendingPing[] | undefined;
-  #pingCounter = 0;
+  /** Bytes given to send() once CLOSING or CLOSED: never sent, counted in bufferedAmount as `ws` does. */
+  #unsent = 0;
+  /** Sends waiting behind a Blob being read, so that messages keep their order. */
+  #blobs: BlobQueue | undefined;
+  /** close() was called while Blobs were being read: it closes once they are sent. */
+  #closeAfterBlobs = false;
   /** A client's handshake in progress: destroys its request and socket. Dropped once it ends. */
   #abandonHandshake: (() => void) | undefined;
 
@@ -113,10 +138,29 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * Opens a client connection to a ws:// or wss:// URL. (A WebSocketServer makes its
    * server-side instances with `null`.)
    */
-  constructor(address: string | URL | null, protocols?: string | string[], options: ClientOptions = {}) {
+  constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options: ClientOptions = {}) {
     super();
     this.#url = address === null ? "" : String(address);
-    if (address !== null) this.#abandonHandshake = startHandshake(this, address, protocols, options);
+    if (address === null) return;
+    // As `ws`: new WebSocket(url, options) as well as (url, protocols, options).
+    if (protocols !== undefined && typeof protocols === "object" && !Array.isArray(protocols)) {
+      this.#abandonHandshake = startHandshake(this, address, undefined, protocols as ClientOptions);
+    } else {
+      this.#abandonHandshake = startHandshake(this, address, protocols as string | string[] | undefined, options);
+    }
+  }
+
+  /** @internal A client's handshake goes to `url` (normalized, as `ws` reports it; after a redirect, the new one). */
+  connectsTo(url: string): void {
+    this.#url = url;
+  }
+
+  /** How binary messages are given (see BinaryType). Other values are ignored, as by ws and browsers. */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (BINARY_TYPES.includes(type)) this.#binaryType = type;
   }
 
   get url(): string {
@@ -131,11 +175,13 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return this.#extensions;
   }
   get readyState(): ReadyState {
-    return this.#transport?.connection.readyState ?? this.#state;
+    const state = this.#transport?.connection.readyState ?? this.#state;
+    // close() waiting for Blobs to be sent: CLOSING already, as in ws.
+    return state === ReadyState.OPEN && this.#closeAfterBlobs ? ReadyState.CLOSING : state;
   }
   /** Bytes accepted by `send` and not yet written to the network. */
   get bufferedAmount(): number {
-    return this.#transport?.bufferedAmount ?? 0;
+    return (this.#transport?.bufferedAmount ?? 0) + this.#unsent;
   }
   /** The socket, once open (for remote address, TLS details). */
   get socket(): Socket | undefined {
@@ -184,40 +230,80 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   /**
-   * Sends a text (string) or binary (bytes) message. Throws unless OPEN. As with ws, a
-   * server's messages of 4 KiB or more are written without a copy: don't change the bytes
-   * until `bufferedAmount` says they are out.
+   * Sends a message, as `ws` does: a string (or a number) as text, bytes, a Blob (with its bytes,
+   * in order with what is sent after it) or nothing (an empty binary message) as binary. Throws
+   * while CONNECTING; once CLOSING or CLOSED the data is not sent and `callback` gets the error
+   * (as `ws`, the bytes count in `bufferedAmount`). `callback` runs once the data is written out.
+   * As with ws, a server's messages of 4 KiB or more are written without a copy: don't change
+   * the bytes until `bufferedAmount` says they are out.
    */
-  send(data: string | ArrayBufferView | ArrayBuffer, options: { binary?: boolean; compress?: boolean } = {}): void {
-    const transport = this.#requireTransport("send");
-    const bytes = typeof data === "string" || data instanceof Uint8Array ? data
-      : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    transport.connection.send(bytes, { binary: options.binary ?? typeof data !== "string", compress: options.compress });
+  send(data: SendData, options?: SendOptions | WriteCallback, callback?: WriteCallback): void {
+    if (typeof options === "function") [options, callback] = [{}, options];
+    const transport = this.#sendingTransport(data, callback);
+    if (!transport) return;
+    if (data instanceof Blob || this.#blobs) {
+      (this.#blobs ??= new BlobQueue(this)).push(data, options ?? {}, callback);
+      return;
+    }
+    this.sendNow(transport, toPayload(data as ControlData), options ?? {}, callback);
+  }
+
+  /** @internal Sends what is ready (a Blob read by now), unless the WebSocket closed meanwhile. */
+  sendNow(transport: SocketConnection | undefined, data: string | Uint8Array, options: SendOptions, callback?: WriteCallback): void {
+    if (!transport || transport.connection.readyState !== ReadyState.OPEN) {
+      this.#afterClose(data, callback);
+      return;
+    }
+    transport.connection.send(data, { binary: options.binary ?? typeof data !== "string", compress: options.compress, fin: options.fin });
+    if (callback) this.#whenWritten(transport, callback);
   }
 
   /**
-   * Sends a ping; the promise resolves with the round-trip time in ms when the matching pong
-   * arrives, and rejects if the connection closes first. Without data, a unique payload is used.
+   * @internal A Blob given to send() could not be read (its file changed): as ws, the callback
+   * and 'error' hear it, and the connection is dropped, since what follows it can't keep its order.
    */
-  ping(data?: string | Uint8Array): Promise<number> {
-    const transport = this.#requireTransport("ping");
-    const bytes = data === undefined ? Buffer.from(`edgews-${++this.#pingCounter}`) : typeof data === "string" ? Buffer.from(data) : data;
-    // Sent first: a ping that can't be sent (over 125 bytes) throws here, leaving no promise
-    // behind to be rejected, unhandled, when the connection closes.
+  blobUnreadable(error: Error, callback: WriteCallback | undefined): void {
+    callback?.(error);
+    this.#emitError(error);
+    this.terminate();
+  }
+
+  /** @internal The Blobs are all sent: sends go straight out again. */
+  blobsSent(): void {
+    this.#blobs = undefined;
+  }
+
+  /** @internal */
+  get openTransport(): SocketConnection | undefined {
+    return this.#transport;
+  }
+
+  /**
+   * Sends a ping, with `ws`'s arguments (`data`, `mask` (ignored), `callback` when written out).
+   * The promise resolves with the round-trip time in ms when a pong with the same data arrives,
+   * and rejects if the connection closes first; ignoring it is safe (it never goes unhandled).
+   */
+  ping(data?: ControlData | WriteCallback, mask?: boolean | WriteCallback, callback?: WriteCallback): Promise<number> {
+    [data, callback] = controlArguments(data, mask, callback);
+    const transport = this.#sendingTransport(data, callback);
+    if (!transport) return handled(Promise.reject(this.#notOpenError()));
+    const bytes = toPayload(data);
+    // Sent first: a ping that can't be sent (over 125 bytes) throws here, leaving no promise behind.
     transport.connection.ping(bytes);
+    if (callback) this.#whenWritten(transport, callback);
     // The pong is matched on its exact bytes (a string's UTF-8, not its UTF-16 code units).
     const payload = Buffer.from(bytes).toString("latin1");
-    return new Promise<number>((resolve, reject) => (this.#pings ??= []).push({ payload, sentAt: performance.now(), resolve, reject }));
+    return handled(new Promise<number>((resolve, reject) => (this.#pings ??= []).push({ payload, sentAt: performance.now(), resolve, reject })));
   }
 
   /** Stops reading from the socket (as ws's `pause()`): messages, pings and close frames wait. */
   pause(): void {
-    this.#transport?.holdReading(true);
+    if (this.readyState !== ReadyState.CLOSED) this.#transport?.holdReading(true);
   }
 
   /** Reads again after `pause()`. */
   resume(): void {
-    this.#transport?.holdReading(false);
+    if (this.readyState !== ReadyState.CLOSED) this.#transport?.holdReading(false);
   }
 
   /** `pause()` holds reading. */
@@ -225,14 +311,27 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return this.#transport?.readingHeld ?? false;
   }
 
-  pong(data?: string | Uint8Array): void {
-    this.#requireTransport("pong").connection.pong(data);
+  /** Sends a pong, with `ws`'s arguments (`data`, `mask` (ignored), `callback` when written out). */
+  pong(data?: ControlData | WriteCallback, mask?: boolean | WriteCallback, callback?: WriteCallback): void {
+    [data, callback] = controlArguments(data, mask, callback);
+    const transport = this.#sendingTransport(data, callback);
+    if (!transport) return;
+    transport.connection.pong(toPayload(data));
+    if (callback) this.#whenWritten(transport, callback);
   }
 
   /** Starts the closing handshake (1000-1003, 1007-1014 or 3000-4999; none: the peer sees 1005). */
   close(code?: number, reason?: string): void {
-    if (this.#transport) this.#transport.connection.close(code, reason);
-    else if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
+    const transport = this.#transport;
+    if (!transport) {
+      if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
+    } else if (this.#blobs && !this.#closeAfterBlobs) {
+      // The Blobs sent before close() go out before the close frame, as in ws.
+      this.#closeAfterBlobs = true;
+      this.#blobs.then(() => transport.connection.close(code, reason));
+    } else {
+      transport.connection.close(code, reason);
+    }
   }
 
   /** Drops the connection at once, without a closing handshake (close code 1006). */
@@ -264,8 +363,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   #makeEvent(type: WsEventType, args: unknown[]): WsEvent {
     switch (type) {
       case "message": {
-        const [data, isBinary] = args as [Buffer, boolean];
-        return new MessageEvent(isBinary ? this.#binary(data) : textDecoder.decode(data), this);
+        const [data, isBinary] = args as [Buffer | ArrayBuffer | Blob | Buffer[], boolean];
+        return new MessageEvent(isBinary ? data : textDecoder.decode(data as Buffer), this);
       }
       case "close": {
         const [code, reason, wasClean] = args as [number, Buffer, boolean];
@@ -278,15 +377,43 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     }
   }
 
-  #binary(data: Buffer): Buffer | ArrayBuffer | Blob {
-    if (this.binaryType === "nodebuffer") return data;
+  /**
+   * A binary message as `binaryType` asks. The message arrives whole, so "fragments" gives it as
+   * one Buffer in an array (`ws` gives each frame's).
+   */
+  #binary(data: Buffer): Buffer | ArrayBuffer | Blob | Buffer[] {
+    if (this.#binaryType === "nodebuffer") return data;
+    if (this.#binaryType === "fragments") return [data];
     const copy = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
     return this.binaryType === "arraybuffer" ? copy : new Blob([copy]);
   }
 
-  #requireTransport(what: string): SocketConnection {
-    if (!this.#transport) throw new InvalidStateError(`cannot ${what}: the WebSocket is CONNECTING`);
-    return this.#transport;
+  /**
+   * The transport to send on while OPEN. Throws while CONNECTING; once CLOSING or CLOSED reports
+   * to `callback` instead (as `ws`) and returns undefined.
+   */
+  #sendingTransport(data: unknown, callback: WriteCallback | undefined): SocketConnection | undefined {
+    const state = this.readyState;
+    if (state === ReadyState.CONNECTING) throw this.#notOpenError();
+    if (state === ReadyState.OPEN) return this.#transport;
+    this.#afterClose(data, callback);
+    return undefined;
+  }
+
+  /** Data given once CLOSING or CLOSED: counted in bufferedAmount (as `ws`), the error to the callback. */
+  #afterClose(data: unknown, callback: WriteCallback | undefined): void {
+    if (data !== undefined && data !== null && typeof data !== "function") this.#unsent += data instanceof Blob ? data.size : Buffer.byteLength(toPayload(data as ControlData));
+    if (callback) process.nextTick(callback, this.#notOpenError());
+  }
+
+  #notOpenError(): InvalidStateError {
+    const state = this.readyState;
+    return new InvalidStateError(`WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
+  }
+
+  /** Calls `callback` once what was sent so far is written to the socket (or with why it was not). */
+  #whenWritten(transport: SocketConnection, callback: WriteCallback): void {
+    transport.connection.afterSent(() => transport.afterWrites(callback));
   }
 
   #onPong(data: Uint8Array): void {
@@ -296,7 +423,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       const [ping] = this.#pings!.splice(index, 1);
       ping!.resolve(performance.now() - ping!.sentAt);
     }
-    this.emit("pong", toNodeBuffer(data));
+    emitUncaught(this, "pong", toNodeBuffer(data));
   }
 
   #emitError(error: Error): void {
@@ -317,10 +444,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       this.#ws = ws;
     }
     message(data: Uint8Array, isBinary: boolean): void {
-      this.#ws.emit("message", toNodeBuffer(data), isBinary);
+      const buffer = toNodeBuffer(data);
+      emitUncaught(this.#ws, "message", (isBinary ? this.#ws.#binary(buffer) : buffer) as Buffer, isBinary);
     }
     ping(data: Uint8Array): void {
-      this.#ws.emit("ping", toNodeBuffer(data));
+      emitUncaught(this.#ws, "ping", toNodeBuffer(data));
     }
     pong(data: Uint8Array): void {
       this.#ws.#onPong(data);
@@ -334,13 +462,36 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   };
 }
 
+// As ws (and the WHATWG class) have them: the constants fixed on the class and its prototype,
+// the attributes enumerable.
 for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+for (const name of ["binaryType", "bufferedAmount", "extensions", "isPaused", "protocol", "readyState", "url", "onopen", "onmessage", "onclose", "onerror"]) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
 function failClosedBeforeOpen(ws: WebSocket): void {
   ws.failHandshake(new InvalidStateError("WebSocket was closed before the connection was established"));
 }
+
+/**
+ * Emits an event whose listeners are the application's. What a listener throws is the
+ * application's bug: as with `ws`, it surfaces as an uncaught exception (the process's
+ * 'uncaughtException'), and the connection neither closes (1011) nor swallows it.
+ */
+function emitUncaught<K extends "message" | "ping" | "pong">(ws: WebSocket, event: K, ...args: WebSocketEvents[K]): void {
+  try {
+    (ws.emit as (event: K, ...args: WebSocketEvents[K]) => boolean)(event, ...args);
+  } catch (error) {
+    process.nextTick(rethrow, error);
+  }
+}
+
+const BINARY_TYPES: readonly string[] = ["nodebuffer", "arraybuffer", "blob", "fragments"];
+
+const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"] as const;
 
 function toNodeBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -15,9 +15,12 @@ import { bundleForBrowser, installPackage, nodeOnlyIn, type InstalledPackage } f
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { exports: Record<string, unknown> };
 
-/** Entries that are Node's alone: the WebSocket client and server (sockets, TLS, zlib), the serial bridge. */
-const NODE_ONLY_ENTRIES = [".", "./bridge"];
+/** The gateway is a Node server (broker, HTTP, serial ports): it has no browser build. */
+const NODE_ONLY_ENTRIES = ["./gateway"];
+/** Every other entry has a browser build or needs none (edgews/link is platform-neutral). */
 const browserEntries = Object.keys(pkg.exports).filter((entry) => !NODE_ONLY_ENTRIES.includes(entry));
+/** "./mqtt" → "edgews/mqtt", as an app imports it. */
+const specifierOf = (entry: string) => `edgews${entry.slice(1)}`;
 
 let installed: InstalledPackage | undefined;
 
@@ -31,22 +34,26 @@ afterAll(async () => {
 
 describe("bundling the package for the browser", () => {
   it("covers the entries that must run in a page", () => {
-    expect(browserEntries).toEqual(expect.arrayContaining(["./core", "./mqtt", "./link"]));
+    expect(browserEntries).toEqual(expect.arrayContaining([".", "./core", "./mqtt", "./link", "./bridge"]));
   });
 
-  it.each(browserEntries)("edgews%s bundles with no Node built-in and no polyfill", async (entry) => {
-    const specifier = `edgews${entry.slice(1)}`;
+  it.each(browserEntries.map(specifierOf))("%s bundles with no Node built-in and no polyfill", async (specifier) => {
     const bundle = await bundleForBrowser(`export * from ${JSON.stringify(specifier)};`, installed!.dir);
     expect(bundle.nodeOnly).toEqual([]);
     expect(bundle.minBytes).toBeGreaterThan(1000);
   });
 
   it.each([
-    ["./core", "node_modules/edgews/dist/browser/core.js"],
-    ["./mqtt", "node_modules/edgews/dist/browser/mqtt.js"],
-  ])("edgews%s resolves to its browser build through the exports conditions", async (entry, file) => {
-    const bundle = await bundleForBrowser(`export * from "edgews${entry.slice(1)}";`, installed!.dir);
-    expect(bundle.inputs).toContain(file);
+    ["edgews", "dist/browser/index.js"],
+    ["edgews/core", "dist/browser/core.js"],
+    ["edgews/mqtt", "dist/browser/mqtt.js"],
+    ["edgews/bridge", "dist/browser/bridge.js"],
+  ])("%s resolves to its browser build through the exports conditions", async (specifier, file) => {
+    const bundle = await bundleForBrowser(`export * from "${specifier}";`, installed!.dir);
+    // The package's files in the bundle (it lives in a temp dir edgews-package-*): the entry and chunks of dist/browser/ only.
+    const fromPackage = bundle.inputs.filter((input) => input.includes("/edgews-package-")).map((input) => input.replace(/^.*\/edgews-package-[^/]+\//, ""));
+    expect(fromPackage).toContain(file);
+    expect(fromPackage.filter((input) => !/^dist\/browser\/(chunks\/)?[\w-]+\.js$/.test(input))).toEqual([]);
   });
 
   it("builds dist/browser/ from our sources, mqtt-packet and bl's BufferList alone", async () => {

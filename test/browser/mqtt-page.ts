@@ -78,6 +78,7 @@ const harness = {
     };
     await IndexedDbStore.destroy(storeName);
     const first = await IndexedDbStore.open(storeName, { maxEntries: 3 });
+    const whileOpen = await IndexedDbStore.open(storeName).then(() => "opened twice", (error: Error) => error.message);
     await first.put("b", bytes("1"));
     await first.put("a", bytes("2"));
     await first.put("c", bytes("3"));
@@ -92,7 +93,7 @@ const harness = {
     const after = { list: await listed(second), size: second.size, bytes: second.bytes, got: decoder.decode((await second.get("c"))!) };
     await second.close();
     await IndexedDbStore.destroy(storeName);
-    return { full, before, closed, after, durability: second.durability };
+    return { whileOpen, full, before, closed, after, durability: second.durability };
   },
 };
 

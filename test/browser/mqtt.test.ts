@@ -200,9 +200,11 @@ describe.each([
 });
 
 describe("IndexedDbStore in Chromium", () => {
-  it("keeps first-insertion order, limits and byte counts, and its entries across a reopen", async () => {
-    const seen = await call("storeRoundTrip", `edgews-store-${Date.now()}`);
+  it("keeps first-insertion order, limits and byte counts, and its entries across a reopen; one client at a time", async () => {
+    const name = `edgews-store-${Date.now()}`;
+    const seen = await call("storeRoundTrip", name);
     expect(seen).toEqual({
+      whileOpen: `IndexedDB message store: ${name} is in use by another client (in this tab or another of this origin); close it there first`,
       full: "StoreFullError",
       before: { list: ["b=4", "c=3"], size: 2, bytes: 4 },
       closed: "StoreClosedError",

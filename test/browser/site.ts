@@ -65,7 +65,7 @@ export async function serveCoreSite(): Promise<CoreSite> {
     format: "esm",
     platform: "browser",
     target: "es2022",
-    // The Node-only branch (readBytes on a file: URL) is a dynamic import never taken in a
+    // The Node-only branch (readFileOrFetch on a file: URL) is a dynamic import never taken in a
     // browser; the tests check that it is the only external import and that it stays dynamic.
     external: ["node:*"],
     outfile: `dist${BUNDLE_PATH.slice("/dist".length)}`,

@@ -97,9 +97,9 @@ describe("createClientRequest", () => {
   it.each([
     ["not a URL", "example.com/chat", /does not parse as an absolute URL/],
     ["an empty host", "ws://", /does not parse/],
-    ["ftp:", "ftp://example.com/", /the scheme must be ws:, wss:, http: or https:, not ftp:/],
+    ["ftp:", "ftp://example.com/", /the scheme must be ws:, wss:, http:, https: or ws\+unix:, not ftp:/],
     ["file:", "file:///tmp/x", /not file:/],
-    ["ws+unix: (a transport matter)", "ws+unix:/tmp/sock", /not ws\+unix:/],
+    ["ws+unix: without a socket path", "ws+unix::/chat", /needs a socket path/],
     ["a fragment", "ws://example.com/chat#top", /fragment identifier/],
     ["an empty fragment", "ws://example.com/chat#", /fragment identifier/],
     ["a fragment on http:", "http://example.com/#x", /fragment identifier/],
@@ -131,8 +131,6 @@ describe("createClientRequest", () => {
   });
 
   it.each([
-    ["Host", /derived from the URL/],
-    ["host", /derived from the URL/],
     ["Upgrade", /part of the WebSocket handshake/],
     ["CONNECTION", /part of the WebSocket handshake/],
     ["Sec-WebSocket-Key", /part of the WebSocket handshake/],
@@ -140,11 +138,37 @@ describe("createClientRequest", () => {
     ["Sec-WebSocket-Accept", /part of the WebSocket handshake/],
     ["Sec-WebSocket-Protocol", /use the `protocols` option/],
     ["Sec-WebSocket-Extensions", /use the `extensions` option/],
-    ["Origin", /use the `origin` option/],
   ])("does not let the caller set %s", (name, reason) => {
     const error = errorOf(() => createClientRequest({ url: "ws://h", headers: { [name]: "x" } }));
     expect(error.code).toBe("WS_ERR_INVALID_HEADER");
     expect(error.message).toMatch(reason);
+  });
+
+  it("takes a Host header in place of the URL's, as ws does", () => {
+    const request = createClientRequest({ url: "ws://10.0.0.7:8080/", headers: { host: "gateway.example" } });
+    expect(request.headers.filter(([name]) => name.toLowerCase() === "host")).toEqual([["host", "gateway.example"]]);
+    expect(request.hostname).toBe("10.0.0.7");
+  });
+
+  it("sends an Origin header, unless the origin option is set (which wins, as in ws)", () => {
+    expect(createClientRequest({ url: "ws://h", headers: { Origin: "https://a.example" } }).headers).toContainEqual(["Origin", "https://a.example"]);
+    const both = createClientRequest({ url: "ws://h", origin: "https://b.example", headers: { Origin: "https://a.example" } });
+    expect(both.headers.filter(([name]) => name === "Origin")).toEqual([["Origin", "https://b.example"]]);
+  });
+
+  it("speaks Sec-WebSocket-Version 8 when asked (as ws), with the origin as Sec-WebSocket-Origin; no other version", () => {
+    const request = createClientRequest({ url: "ws://h", protocolVersion: 8, origin: "https://a.example" });
+    expect(request.headers).toContainEqual(["Sec-WebSocket-Version", "8"]);
+    expect(request.headers).toContainEqual(["Sec-WebSocket-Origin", "https://a.example"]);
+    expect(() => createClientRequest({ url: "ws://h", protocolVersion: 1000 })).toThrow(new RangeError("Unsupported protocol version: 1000 (supported versions: 8, 13)"));
+  });
+
+  it("reads a ws+unix: URL as a socket path and a request path", () => {
+    const request = createClientRequest({ url: "ws+unix:/run/edge.sock:/chat?room=1" });
+    expect(request.socketPath).toBe("/run/edge.sock");
+    expect(request.path).toBe("/chat?room=1");
+    expect(request.headers).toContainEqual(["Host", "localhost"]);
+    expect(createClientRequest({ url: "ws+unix:/run/edge.sock" }).path).toBe("/");
   });
 
   it.each<[string, ClientRequestOptions["headers"], RegExp]>([

@@ -39,6 +39,7 @@ describe("checkUpgradeRequest", () => {
     expect(checkUpgradeRequest(request())).toEqual({
       ok: true,
       key: RFC_KEY,
+      version: 13,
       protocols: [],
       requestedExtensions: [],
       host: "server.example",
@@ -61,6 +62,12 @@ describe("checkUpgradeRequest", () => {
     expect(checkUpgradeRequest(request(headers, fields))).toMatchObject({ ok: true, key: RFC_KEY });
   });
 
+  it("accepts version 8 as ws does, its origin taken from Sec-WebSocket-Origin", () => {
+    const draft = request({ "sec-websocket-version": "8", "sec-websocket-origin": "https://a.example" });
+    expect(checkUpgradeRequest(draft, { origins: ["https://a.example"] })).toMatchObject({ ok: true, version: 8, origin: "https://a.example" });
+    expect(checkUpgradeRequest(draft, { origins: ["https://b.example"] })).toMatchObject({ ok: false, status: 403 });
+  });
+
   it.each<[string, IncomingHeaders, Partial<UpgradeRequest>, UpgradeCheckOptions, number, string, Record<string, string>, RegExp]>([
     ["a POST", {}, { method: "POST" }, {}, 405, "WS_ERR_INVALID_METHOD", { Allow: "GET" }, /Invalid method "POST": a WebSocket handshake is a GET request/],
     ["a lower-case get (methods are case-sensitive)", {}, { method: "get" }, {}, 405, "WS_ERR_INVALID_METHOD", { Allow: "GET" }, /"get"/],
@@ -68,19 +75,19 @@ describe("checkUpgradeRequest", () => {
     ["a garbled HTTP version", {}, { httpVersion: "1" }, {}, 400, "WS_ERR_INVALID_HTTP_VERSION", {}, /"1"/],
     ["no Host", { host: undefined }, {}, {}, 400, "WS_ERR_INVALID_HOST", {}, /Missing Host header/],
     ["two Host fields", { host: ["a", "b"] }, {}, {}, 400, "WS_ERR_INVALID_HOST", {}, /appears more than once/],
-    ["no Upgrade (a plain HTTP request)", { upgrade: undefined }, {}, {}, 426, "WS_ERR_UPGRADE_REQUIRED", { Upgrade: "websocket", "Sec-WebSocket-Version": "13" }, /needs Upgrade: websocket and Connection: Upgrade/],
+    ["no Upgrade (a plain HTTP request)", { upgrade: undefined }, {}, {}, 426, "WS_ERR_UPGRADE_REQUIRED", { Upgrade: "websocket", "Sec-WebSocket-Version": "13, 8" }, /needs Upgrade: websocket and Connection: Upgrade/],
     ["Upgrade: h2c", { upgrade: "h2c" }, {}, {}, 400, "WS_ERR_INVALID_UPGRADE", {}, /Invalid Upgrade header "h2c": it must include "websocket"/],
     ["Upgrade: websocket/13 (not the token)", { upgrade: "websocket/13" }, {}, {}, 400, "WS_ERR_INVALID_UPGRADE", {}, /"websocket\/13"/],
     ["no Connection", { connection: undefined }, {}, {}, 400, "WS_ERR_INVALID_UPGRADE", {}, /Missing Connection header: it must include "Upgrade"/],
     ["Connection without Upgrade", { connection: "keep-alive" }, {}, {}, 400, "WS_ERR_INVALID_UPGRADE", {}, /Invalid Connection header "keep-alive"/],
-    ["no Sec-WebSocket-Version", { "sec-websocket-version": undefined }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13" }, /Missing Sec-WebSocket-Version header: this server speaks version 13/],
-    ["two Sec-WebSocket-Version fields", { "sec-websocket-version": ["13", "13"] }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13" }, /Repeated/],
-    ["a garbled version", { "sec-websocket-version": "thirteen" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13" }, /Invalid Sec-WebSocket-Version/],
-    ["a version list", { "sec-websocket-version": "13, 8" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13" }, /Invalid/],
-    ["a version with a leading zero", { "sec-websocket-version": "013" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13" }, /Invalid/],
-    ["a version above 255", { "sec-websocket-version": "256" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13" }, /Invalid/],
-    ["version 8", { "sec-websocket-version": "8" }, {}, {}, 426, "WS_ERR_UNSUPPORTED_VERSION", { Upgrade: "websocket", "Sec-WebSocket-Version": "13" }, /Unsupported Sec-WebSocket-Version "8": this server speaks version 13/],
-    ["version 14", { "sec-websocket-version": "14" }, {}, {}, 426, "WS_ERR_UNSUPPORTED_VERSION", { Upgrade: "websocket", "Sec-WebSocket-Version": "13" }, /"14"/],
+    ["no Sec-WebSocket-Version", { "sec-websocket-version": undefined }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13, 8" }, /Missing Sec-WebSocket-Version header: this server speaks versions 13 and 8/],
+    ["two Sec-WebSocket-Version fields", { "sec-websocket-version": ["13", "13"] }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13, 8" }, /Repeated/],
+    ["a garbled version", { "sec-websocket-version": "thirteen" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13, 8" }, /Invalid Sec-WebSocket-Version/],
+    ["a version list", { "sec-websocket-version": "13, 8" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13, 8" }, /Invalid/],
+    ["a version with a leading zero", { "sec-websocket-version": "013" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13, 8" }, /Invalid/],
+    ["a version above 255", { "sec-websocket-version": "256" }, {}, {}, 400, "WS_ERR_INVALID_VERSION", { "Sec-WebSocket-Version": "13, 8" }, /Invalid/],
+    ["version 12", { "sec-websocket-version": "12" }, {}, {}, 426, "WS_ERR_UNSUPPORTED_VERSION", { Upgrade: "websocket", "Sec-WebSocket-Version": "13, 8" }, /Unsupported Sec-WebSocket-Version "12": this server speaks versions 13 and 8/],
+    ["version 14", { "sec-websocket-version": "14" }, {}, {}, 426, "WS_ERR_UNSUPPORTED_VERSION", { Upgrade: "websocket", "Sec-WebSocket-Version": "13, 8" }, /"14"/],
     ["no key", { "sec-websocket-key": undefined }, {}, {}, 400, "WS_ERR_INVALID_KEY", {}, /Missing Sec-WebSocket-Key header: it must be 16 random bytes in base64/],
     ["two keys", { "sec-websocket-key": [RFC_KEY, RFC_KEY] }, {}, {}, 400, "WS_ERR_INVALID_KEY", {}, /Repeated Sec-WebSocket-Key/],
     ["two keys joined by Node", { "sec-websocket-key": `${RFC_KEY}, ${RFC_KEY}` }, {}, {}, 400, "WS_ERR_INVALID_KEY", {}, /Invalid Sec-WebSocket-Key/],
@@ -123,7 +130,7 @@ describe("checkUpgradeRequest", () => {
       ["Host", ["server.example", "evil.example"], "server.example", "WS_ERR_INVALID_HOST", /^Host header appears more than once$/, {}],
       // Node joins the others with ", ".
       ["Sec-WebSocket-Key", [RFC_KEY, RFC_KEY], `${RFC_KEY}, ${RFC_KEY}`, "WS_ERR_INVALID_KEY", /^Repeated Sec-WebSocket-Key header/, {}],
-      ["Sec-WebSocket-Version", ["13", "13"], "13, 13", "WS_ERR_INVALID_VERSION", /^Repeated Sec-WebSocket-Version header/, { "Sec-WebSocket-Version": "13" }],
+      ["Sec-WebSocket-Version", ["13", "13"], "13, 13", "WS_ERR_INVALID_VERSION", /^Repeated Sec-WebSocket-Version header/, { "Sec-WebSocket-Version": "13, 8" }],
       ["Upgrade", ["websocket", "websocket"], "websocket, websocket", "WS_ERR_INVALID_UPGRADE", /^Upgrade header appears more than once$/, {}],
       ["Origin", ["https://a.example", "https://b.example"], "https://a.example, https://b.example", "WS_ERR_INVALID_HEADER", /^Origin header appears more than once$/, {}],
     ])("a second %s field answers 400 naming it", (name, values, asNodeHasIt, code, body, headers) => {
@@ -305,10 +312,10 @@ describe("buildErrorResponse", () => {
   });
 
   it("marks Upgrade as a connection option when the answer carries one (426)", () => {
-    const result = rejected(request({ "sec-websocket-version": "8" }));
+    const result = rejected(request({ "sec-websocket-version": "12" }));
     const parsed = parseHead(buildErrorResponse(result.status, result.body, result.headers));
     expect(parsed.startLine).toBe("HTTP/1.1 426 Upgrade Required");
-    expect(parsed.headers).toMatchObject({ connection: "Upgrade, close", upgrade: "websocket", "sec-websocket-version": "13" });
+    expect(parsed.headers).toMatchObject({ connection: "Upgrade, close", upgrade: "websocket", "sec-websocket-version": "13, 8" });
   });
 
   it("sends the Allow header of a 405", () => {

@@ -390,10 +390,10 @@ describe("opening handshake with ws", () => {
     expect(ws.readyState).toBe(WebSocket.CLOSED);
   });
 
-  it("wrong path: our server answers ws with 404; ws's server answers us with 400", async () => {
+  it("wrong path: our server answers ws with 400, as ws's server answers us", async () => {
     const ours = await startServer({ path: "/ws" });
     cleanups.push(() => ours.wss.close());
-    expect((await refusalOf(`${ours.url}/elsewhere`)).status).toBe(404);
+    expect((await refusalOf(`${ours.url}/elsewhere`)).status).toBe(400);
     (await openWsClient(`${ours.url}/ws?x=1`)).terminate();
     const theirs = await startWsServer({ path: "/ws" });
     cleanups.push(() => theirs.close());

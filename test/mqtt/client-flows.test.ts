@@ -357,7 +357,7 @@ describe("subscriptions", () => {
     const c0 = await broker.connection(0);
     await connected(client);
     const calls: string[] = [];
-    const done = client.subscribe({ "ok/#": { qos: 1 }, "bad/#": { qos: 1 } }, {}, (t) => calls.push(t)).catch((e: Error) => e);
+    const done = client.subscribe({ "ok/#": { qos: 1, onMessage: (t) => calls.push(t) }, "bad/#": { qos: 1, onMessage: (t) => calls.push(t) } }).catch((e: Error) => e);
     const sub = await c0.next<ISubscribePacket>((p) => p.cmd === "subscribe");
     expect(sub.subscriptions.map((s) => [s.topic, s.qos])).toEqual([["ok/#", 1], ["bad/#", 1]]);
     c0.send({ cmd: "suback", messageId: sub.messageId, granted: [1, 0x80] });

@@ -132,9 +132,9 @@ describe("Mosquitto features", () => {
     const plus: string[] = [];
     const hash: string[] = [];
     const exact: string[] = [];
-    await client.subscribe(`${base}/+/temp`, { qos: 1 }, (topic) => plus.push(topic));
-    await client.subscribe(`${base}/#`, { qos: 1 }, (topic) => hash.push(topic));
-    await client.subscribe(`${base}/a/temp`, { qos: 1 }, (topic) => exact.push(topic));
+    await client.subscribe(`${base}/+/temp`, { qos: 1, onMessage: (topic) => plus.push(topic) });
+    await client.subscribe(`${base}/#`, { qos: 1, onMessage: (topic) => hash.push(topic) });
+    await client.subscribe(`${base}/a/temp`, { qos: 1, onMessage: (topic) => exact.push(topic) });
     const publisher = await theirs();
     for (const suffix of ["a/temp", "b/temp", "a/hum", "a/temp/x"]) await publisher.publishAsync(`${base}/${suffix}`, suffix, { qos: 1 });
     await publisher.publishAsync(`${base}/done`, "", { qos: 1 });

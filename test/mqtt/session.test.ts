@@ -56,6 +56,26 @@ describe("Session: outgoing", () => {
     expect(again.map((e) => e.messageId)).toEqual(sent.map((e) => e.messageId).concat(again[3]!.messageId));
   });
 
+  it.each([
+    [true, [0, 1]],
+    [false, [0]],
+  ])("QoS 2 with windowUntilPubrel %s: the window slot is free once PUBREL is sent (3.1.1), else at PUBCOMP", (windowUntilPubrel, before) => {
+    const s = new Session({ maxInflight: 1, windowUntilPubrel });
+    s.connected(connack());
+    for (let i = 0; i < 2; i++) s.add(entry(s, i, 2));
+    const [first] = s.pump().send;
+    expect(first!.seq).toBe(0);
+    expect(s.received(first!.messageId)?.failed).toBe(false);
+    s.releasing(first!);
+    const next = s.pump().send.map((e) => e.seq);
+    expect([0, ...next]).toEqual(before);
+    // PUBCOMP completes it either way, and the window accounts for it once.
+    expect(s.complete(first!.messageId, "pubcomp")).toBe(first);
+    const after = s.pump().send.map((e) => e.seq);
+    expect([...next, ...after]).toEqual([1]);
+    expect(s.inflightCount).toBe(1);
+  });
+
   it("keeps entries with no promise to settle as bytes only, and sends both kinds in publish order", () => {
     const s = new Session({ maxInflight: 2 });
     const settled: number[] = [];
@@ -234,7 +254,7 @@ describe("store records", () => {
 
 describe("Backoff (full jitter)", () => {
   it("stays within [0, min(maxDelay, initialDelay·factor^n)) and resets", () => {
-    const top = new Backoff({ initialDelay: 100, maxDelay: 1000, random: () => 0.999999 });
+    const top = new Backoff({ initialDelay: 100, maxDelay: 1000, fastWindow: 0, random: () => 0.999999 });
     expect(Array.from({ length: 6 }, () => top.next())).toEqual([99, 199, 399, 799, 999, 999]);
     top.reset();
     expect(top.next()).toBe(99);
@@ -247,6 +267,23 @@ describe("Backoff (full jitter)", () => {
     const buckets = [0, 0, 0, 0];
     for (const d of delays) buckets[Math.floor(d / 250)]!++;
     for (const b of buckets) expect(b).toBeGreaterThan(150);
+  });
+
+  it("keeps delays within fastMaxDelay for the first minute of an outage, then backs off to maxDelay", () => {
+    let now = 0;
+    const backoff = new Backoff({ random: () => 0.999999, now: () => now });
+    const delays: number[] = [];
+    // A broker gone for 59 s: every retry comes within 1.5 s, so the client is back within ~1.5 s of its return.
+    while (now < 59_000) {
+      const delay = backoff.next();
+      delays.push(delay);
+      now += delay;
+    }
+    expect(Math.max(...delays)).toBe(1499);
+    now = 61_000;
+    expect([backoff.next(), backoff.next(), backoff.next()]).toEqual([29_999, 29_999, 29_999]);
+    backoff.reset();
+    expect(backoff.next()).toBe(999);
   });
 
   it("counts attempts against maxAttempts", () => {

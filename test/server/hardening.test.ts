@@ -47,12 +47,13 @@ describe("server hardening", () => {
     expect(lines).toEqual([expect.stringMatching(/^refused 127\.0\.0\.1 GET \/: 431 /)]);
   });
 
-  it("answers 426 with Sec-WebSocket-Version: 13 to another version, 404 to another path, 403 to a foreign origin", async () => {
+  it("answers 400 with Sec-WebSocket-Version: 13, 8 to another version and 400 to another path (as ws), 403 to a foreign origin", async () => {
     const { port } = await serve({ path: "/ws", origins: ["https://dashboard.example"] });
-    const version = await rawRequest(port, requestHead("/ws", upgradeHeaders({ "Sec-WebSocket-Version": "8" })));
-    expect(statusOf(version)).toBe(426);
-    expect(version).toMatch(/Sec-WebSocket-Version: 13/i);
-    expect(statusOf(await rawRequest(port, requestHead("/other", upgradeHeaders())))).toBe(404);
+    const version = await rawRequest(port, requestHead("/ws", upgradeHeaders({ "Sec-WebSocket-Version": "12" })));
+    expect(statusOf(version)).toBe(400);
+    expect(version).toMatch(/Sec-WebSocket-Version: 13, 8/i);
+    expect(version.endsWith("\r\n\r\nMissing or invalid Sec-WebSocket-Version header")).toBe(true);
+    expect(statusOf(await rawRequest(port, requestHead("/other", upgradeHeaders())))).toBe(400);
     expect(statusOf(await rawRequest(port, requestHead("/ws", upgradeHeaders({ Origin: "https://evil.example" }))))).toBe(403);
     expect(statusOf(await rawRequest(port, requestHead("/ws", upgradeHeaders({ Origin: "https://dashboard.example" })), 300))).toBe(101);
   });

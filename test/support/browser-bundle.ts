@@ -1,19 +1,14 @@
-// The package as a web app gets it: scripts/build-dist.mjs builds dist/ into a temporary
-// node_modules/edgews/ (with package.json, and links to the repo's build/ and node_modules/),
-// and apps are bundled from there by esbuild for the browser with no flags and no externals,
-// the way a user's bundler would resolve `edgews/mqtt` through package.json's "exports".
-import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+// The package as a web app gets it: the built package (test/support/package-layout.ts) as
+// node_modules/edgews of a scratch app, which esbuild bundles for the browser with no flags and
+// no externals, resolving `edgews/mqtt` through package.json's "exports" as a user's bundler would.
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile, type Plugin } from "esbuild";
 // @ts-expect-error: a plain .mjs script without declarations
 import { NODE_ONLY } from "../../scripts/browser-build.mjs";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+import { buildPackageLayout } from "./package-layout.js";
 
 export interface InstalledPackage {
   /** A folder whose node_modules/edgews is the built package. */
@@ -21,17 +16,17 @@ export interface InstalledPackage {
   remove(): Promise<void>;
 }
 
-/** Builds the package into a temporary node_modules/edgews. */
+/** Builds the package and a scratch app folder that depends on it. */
 export async function installPackage(): Promise<InstalledPackage> {
-  const dir = await mkdtemp(join(tmpdir(), "edgews-browser-"));
-  const remove = () => rm(dir, { recursive: true, force: true });
+  const layout = await buildPackageLayout({ types: false });
+  const dir = await mkdtemp(join(tmpdir(), "edgews-browser-app-"));
+  const remove = async () => {
+    await rm(dir, { recursive: true, force: true });
+    await layout.remove();
+  };
   try {
-    const pkg = join(dir, "node_modules", "edgews");
-    await mkdir(pkg, { recursive: true });
-    await copyFile(join(ROOT, "package.json"), join(pkg, "package.json"));
-    await symlink(join(ROOT, "build"), join(pkg, "build"));
-    await symlink(join(ROOT, "node_modules"), join(pkg, "node_modules"));
-    await promisify(execFile)(process.execPath, [join(ROOT, "scripts", "build-dist.mjs"), "--outdir", join(pkg, "dist"), "--no-types"], { cwd: ROOT, timeout: 120_000 });
+    await mkdir(join(dir, "node_modules"));
+    await symlink(layout.dir, join(dir, "node_modules", "edgews"));
   } catch (error) {
     await remove();
     throw error;

@@ -20,11 +20,17 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-export async function servePage(appJs: string): Promise<PageServer> {
+/** Serves the page, `appJs` at /app.js, and `files` (path → contents, e.g. "/x.wasm") beside it; logs the paths asked for. */
+export async function servePage(appJs: string, files: Record<string, Uint8Array> = {}, requested: string[] = []): Promise<PageServer> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+    requested.push(path);
+    const file = files[path];
     const [status, type, body] =
-      path === "/" ? [200, "text/html; charset=utf-8", INDEX_HTML] : path === "/app.js" ? [200, "text/javascript; charset=utf-8", appJs] : [404, "text/plain", "not found"];
+      path === "/" ? [200, "text/html; charset=utf-8", INDEX_HTML]
+      : path === "/app.js" ? [200, "text/javascript; charset=utf-8", appJs]
+      : file ? [200, path.endsWith(".wasm") ? "application/wasm" : "application/octet-stream", file]
+      : [404, "text/plain", "not found"];
     res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
     res.end(body);
   });

@@ -33,6 +33,8 @@ export interface SpawnTsxOptions {
   env?: NodeJS.ProcessEnv;
   /** Default: the project root (where `tsx` resolves). */
   cwd?: string;
+  /** false: plain `node file` (built JavaScript, e.g. an installed package, where tsx does not resolve). Default true. */
+  tsx?: boolean;
 }
 
 /**
@@ -86,7 +88,7 @@ export function signal(pid: number, name: NodeJS.Signals): void {
 
 /** Starts `node --import tsx file ...args`; resolves once the process has spawned. */
 export async function spawnTsx(file: string, args: string[] = [], options: SpawnTsxOptions = {}): Promise<NodeChild> {
-  const child = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+  const child = spawn(process.execPath, [...(options.tsx === false ? [] : ["--import", "tsx"]), file, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: options.env ?? process.env,
     stdio: ["pipe", "pipe", "pipe"],

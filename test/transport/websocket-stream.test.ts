@@ -210,6 +210,51 @@ describe("createWebSocketStream", () => {
     const failed = once(clientStream, "error");
     clientStream.write(Buffer.from("too late"));
     const [error] = (await withDeadline(failed, 5000, "'error'")) as [Error];
-    expect(error.message).toMatch(/closed/);
+    // ws's words, which code written against ws may match on.
+    expect(error.message).toBe("WebSocket is not open: readyState 3 (CLOSED)");
+    expect(clientStream.destroyed).toBe(true);
+  });
+
+  it("in readable object mode, reads one chunk per message: text as a string, binary as a Buffer", async () => {
+    const { client, server } = await pair();
+    const serverStream = createWebSocketStream(server, { readableObjectMode: true });
+    const chunks: unknown[] = [];
+    serverStream.on("data", (chunk) => chunks.push(chunk));
+    client.send("héllo");
+    client.send(Buffer.from([1, 2, 3]));
+    client.send("wörld");
+    await until(() => chunks.length === 3, "three chunks");
+    expect(chunks).toEqual(["héllo", Buffer.from([1, 2, 3]), "wörld"]);
+    // Writes stay bytes: each is one binary message.
+    const received = nextEvent(client, "message");
+    serverStream.write(Buffer.from("back"));
+    const [data, isBinary] = (await received) as [Buffer, boolean];
+    expect([data.toString(), isBinary]).toEqual(["back", true]);
+  });
+
+  it("once written to the end, reading to the end finds the stream destroyed in its 'end' listeners", async () => {
+    const { client, server } = await pair();
+    const clientStream = createWebSocketStream(client);
+    const events: string[] = [];
+    let destroyedAtEnd: boolean | undefined;
+    clientStream.on("end", () => {
+      events.push("end");
+      destroyedAtEnd = clientStream.destroyed;
+    });
+    clientStream.on("finish", () => {
+      events.push("finish");
+      // Not read yet: the readable side is still there to read.
+      expect([clientStream.destroyed, clientStream.readable]).toEqual([false, true]);
+      clientStream.resume();
+    });
+    const closed = once(clientStream, "close");
+    const clientClosed = nextEvent(client, "close");
+    server.send("unread");
+    server.close(1000);
+    await clientClosed;
+    clientStream.end();
+    await withDeadline(closed, 5000, "'close'");
+    expect(events).toEqual(["finish", "end"]);
+    expect(destroyedAtEnd).toBe(true);
   });
 });

@@ -12,6 +12,8 @@ export interface DashboardOptions extends Partial<FleetOptions> {
   broker: string;
   username?: string;
   password?: string;
+  /** 5 (default), or 4 for a broker that speaks only MQTT 3.1.1 (edgews gateway's embedded aedes). */
+  protocolVersion?: 4 | 5;
 }
 
 type ConnectionState = "connecting" | "online" | "offline";
@@ -50,7 +52,7 @@ export class Dashboard {
 
   #open(options: DashboardOptions): void {
     const client = connect(options.broker, {
-      protocolVersion: 5,
+      protocolVersion: options.protocolVersion ?? 4,
       clientId: `edgews-dashboard-${Math.random().toString(16).slice(2, 10)}`,
       ...(options.username !== undefined ? { username: options.username, password: options.password } : {}),
       reconnect: { initialDelay: 500, maxDelay: 5000 },

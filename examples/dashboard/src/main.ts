@@ -1,6 +1,7 @@
 // Entry point of the page: the broker URL from ?broker=... (else the gateway that served the page,
-// at /mqtt), the topic base from ?base=..., the user from ?username=... and its password from the
-// form (kept in sessionStorage, never in the URL). Where the browser has Web Serial, a button
+// at /mqtt), MQTT 3.1.1 (every broker speaks it; ?mqtt=5 for MQTT 5), the topic base from
+// ?base=..., the user from ?username=... and its password from the form (kept in sessionStorage,
+// never in the URL). Where the browser has Web Serial, a button
 // bridges a device plugged into this computer (?baud=..., default 115200).
 import { Dashboard } from "./dashboard.js";
 import type { SerialApi, SerialDevices } from "./serial-devices.js";
@@ -24,8 +25,10 @@ form.addEventListener("submit", (event) => {
   location.assign(next);
 });
 
+const protocolVersion: 4 | 5 = params.get("mqtt") === "5" ? 5 : 4;
 const dashboard = new Dashboard(document.getElementById("dashboard")!, {
   broker,
+  protocolVersion,
   ...(params.get("base") ? { base: params.get("base")! } : {}),
   ...(username ? { username, password: sessionStorage.getItem(PASSWORD_KEY) ?? "" } : {}),
 });
@@ -43,6 +46,7 @@ function offerSerialDevices(serial: SerialApi): void {
   };
   const options = {
     broker,
+    protocolVersion,
     base: params.get("base") ?? "edgews",
     ...(username ? { username, password: sessionStorage.getItem(PASSWORD_KEY) ?? "" } : {}),
     baudRate: Number(params.get("baud") ?? 115_200),

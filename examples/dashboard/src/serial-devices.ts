@@ -7,6 +7,7 @@ import { startBridge, webSerialOpener, type Bridge, type WebSerialPort } from "e
 
 export interface SerialDevicesOptions {
   broker: string;
+  protocolVersion: 4 | 5;
   base: string;
   username?: string;
   password?: string;
@@ -33,9 +34,10 @@ export class SerialDevices {
   async connect(): Promise<string> {
     const port = await this.#serial.requestPort();
     const name = `webserial-${this.#bridges.length + 1}`;
-    const { broker, base, username, password, baudRate, log } = this.#options;
+    const { broker, protocolVersion, base, username, password, baudRate, log } = this.#options;
     const bridge = await startBridge({
       url: broker,
+      protocolVersion,
       base,
       ...(username !== undefined ? { username, password } : {}),
       clientId: clientIdFor(name),

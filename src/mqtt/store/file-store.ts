@@ -3,6 +3,7 @@
 import { constants } from "node:fs";
 import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
+import { ByteArena } from "../arena.js";
 import { LiveEntries, StoreClosedError } from "./entries.js";
 import { acquireLock, releaseLock } from "./lock-file.js";
 import { LOG_HEADER, Op, RECORD_OVERHEAD, decodeRecord, encodeDel, encodePut } from "./log-format.js";
@@ -88,6 +89,8 @@ export class FileStore implements MessageStore {
   readonly truncatedBytes: number;
   readonly #path: string;
   readonly #entries: LiveEntries;
+  /** Where the values put are copied to, packed (see arena.ts; replay keeps a buffer per value: most of a log may be dead). */
+  readonly #arena = new ByteArena();
   readonly #fsyncAlways: boolean;
   readonly #compactRatio: number;
   readonly #compactMinBytes: number;
@@ -150,10 +153,24 @@ export class FileStore implements MessageStore {
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {
+    return this.#put(key, value, this.#arena.copy(value));
+  }
+
+  /** As `put`, keeping `value` itself in memory instead of a copy: the caller never modifies it. */
+  async putShared(key: string, value: Uint8Array): Promise<void> {
+    return this.#put(key, value, value);
+  }
+
+  /**
+   * The record written is dropped once written; what stays in memory is `held`: the caller's
+   * own bytes, or a copy packed into the store's arena chunks (a buffer per entry cost ~2× the
+   * bytes held in RSS: an ArrayBuffer and its backing store apiece).
+   */
+  #put(key: string, value: Uint8Array, held: Uint8Array): Promise<void> {
     this.#assertUsable("put");
     this.#entries.checkRoom(key, value.length);
     const record = encodePut(key, value);
-    this.#entries.set(key, record.subarray(record.length - value.length));
+    this.#entries.set(key, held);
     return this.#enqueue(record);
   }
 

@@ -25,8 +25,9 @@ export class IndexedDbStoreError extends Error {
 }
 
 /**
- * A MessageStore in the IndexedDB database `name` (one per client: two clients must not share
- * one). A resolved `put`/`del` is a committed transaction, which survives the page and the
+ * A MessageStore in the IndexedDB database `name`, held by one store at a time across the
+ * origin's tabs (a Web Lock: a second open, in this tab or another, is refused until the first
+ * closes, as two clients resending and deleting the same messages would). A resolved `put`/`del` is a committed transaction, which survives the page and the
  * browser process (`durability` "process-crash"); whether it survives a power cut is up to the
  * browser. Same limits and errors as MemoryStore; `get` and `iterate` hand out copies.
  */
@@ -36,31 +37,49 @@ export class IndexedDbStore implements MessageStore {
   readonly #db: IDBDatabase;
   readonly #entries: LiveEntries;
   readonly #orders = new Map<string, number>();
+  readonly #releaseLock: () => void;
   #nextOrder = 0;
   #closed = false;
 
-  private constructor(name: string, db: IDBDatabase, limits: StoreLimits) {
+  private constructor(name: string, db: IDBDatabase, limits: StoreLimits, releaseLock: () => void) {
     this.name = name;
     this.#db = db;
     this.#entries = new LiveEntries(limits);
+    this.#releaseLock = releaseLock;
   }
 
-  /** Opens (creating if needed) the database `name` and loads its entries. */
+  /** Opens (creating if needed) the database `name` and loads its entries; refused while another store holds it. */
   static async open(name: string, limits: StoreLimits = {}): Promise<IndexedDbStore> {
-    const db = await request(`open database ${name}`, () => {
-      const opening = indexedDB.open(name, 1);
-      opening.onupgradeneeded = () => opening.result.createObjectStore(OBJECT_STORE, { keyPath: "key" }).createIndex(ORDER_INDEX, "order");
-      return opening;
-    });
-    const store = new IndexedDbStore(name, db, limits);
-    const rows = await request(`read ${name}`, () => db.transaction(OBJECT_STORE).objectStore(OBJECT_STORE).index(ORDER_INDEX).getAll() as IDBRequest<Row[]>);
-    for (const row of rows) store.#load(row);
-    return store;
+    const releaseLock = await holdLock(name);
+    if (!releaseLock) throw inUse(name);
+    let db: IDBDatabase | undefined;
+    try {
+      db = await request(`open database ${name}`, () => {
+        const opening = indexedDB.open(name, 1);
+        opening.onupgradeneeded = () => opening.result.createObjectStore(OBJECT_STORE, { keyPath: "key" }).createIndex(ORDER_INDEX, "order");
+        return opening;
+      });
+      const opened = db;
+      const rows = await request(`read ${name}`, () => opened.transaction(OBJECT_STORE).objectStore(OBJECT_STORE).index(ORDER_INDEX).getAll() as IDBRequest<Row[]>);
+      const store = new IndexedDbStore(name, opened, limits, releaseLock);
+      for (const row of rows) store.#load(row);
+      return store;
+    } catch (error) {
+      db?.close();
+      releaseLock();
+      throw error;
+    }
   }
 
-  /** Deletes the database `name` (its store must be closed first). */
+  /** Deletes the database `name`; refused while a store holds it. */
   static async destroy(name: string): Promise<void> {
-    await request(`delete database ${name}`, () => indexedDB.deleteDatabase(name));
+    const releaseLock = await holdLock(name);
+    if (!releaseLock) throw inUse(name);
+    try {
+      await request(`delete database ${name}`, () => indexedDB.deleteDatabase(name));
+    } finally {
+      releaseLock();
+    }
   }
 
   get size(): number {
@@ -104,6 +123,7 @@ export class IndexedDbStore implements MessageStore {
     this.#closed = true;
     this.#entries.clear();
     this.#db.close();
+    this.#releaseLock();
   }
 
   #load(row: Row): void {
@@ -128,13 +148,36 @@ export class IndexedDbStore implements MessageStore {
   }
 }
 
-/** The result of an IndexedDB request, as a promise. */
+function inUse(name: string): IndexedDbStoreError {
+  return new IndexedDbStoreError(`${name} is in use by another client (in this tab or another of this origin); close it there first`);
+}
+
+/**
+ * Takes the Web Lock for store `name` if it is free: resolves with its release, or undefined
+ * when another holder has it. Without Web Locks (older browsers) nothing is guarded.
+ */
+function holdLock(name: string): Promise<(() => void) | undefined> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return Promise.resolve(() => {});
+  return new Promise((resolve, reject) => {
+    locks
+      .request(`edgews-store:${name}`, { ifAvailable: true }, (lock) => {
+        if (!lock) return resolve(undefined);
+        return new Promise<void>((release) => resolve(() => release()));
+      })
+      .catch(reject);
+  });
+}
+
+/**
+ * The result of an IndexedDB request, as a promise. (A "blocked" open or delete is not a failure:
+ * it waits for connections still closing, which the Web Lock says are ours and going.)
+ */
 function request<T>(what: string, start: () => IDBRequest<T>): Promise<T> {
   if (typeof indexedDB === "undefined") return Promise.reject(new IndexedDbStoreError(`cannot ${what}: this runtime has no IndexedDB (in Node, use FileStore)`));
   return new Promise((resolve, reject) => {
     const pending = start();
     pending.onsuccess = () => resolve(pending.result);
     pending.onerror = () => reject(new IndexedDbStoreError(what, pending.error));
-    if ("onblocked" in pending) (pending as unknown as IDBOpenDBRequest).onblocked = () => reject(new IndexedDbStoreError(`${what}: blocked by another open connection to it`));
   });
 }

@@ -39,8 +39,9 @@ function encode(op: Op, key: string, value: Uint8Array): Buffer {
   if (keyLength > MAX_KEY_BYTES) {
     throw new RangeError(`message store key is ${keyLength} bytes of UTF-8; the most a file store takes is ${MAX_KEY_BYTES}`);
   }
-  // Unpooled: the store keeps a view of the value, which must not pin a shared 8 KiB pool slab.
-  const record = Buffer.allocUnsafeSlow(RECORD_OVERHEAD + keyLength + value.length);
+  // From Node's pool: a record lives until it is written (the store holds values elsewhere), and
+  // one small allocation per record left RSS fragmented well past the bytes held.
+  const record = Buffer.allocUnsafe(RECORD_OVERHEAD + keyLength + value.length);
   record.writeUInt32LE(record.length - PREFIX, 0);
   record.writeUInt8(op, PREFIX);
   record.writeUInt16LE(keyLength, PREFIX + 1);

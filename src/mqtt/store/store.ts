@@ -23,6 +23,12 @@ export interface MessageStore {
    * holding nothing per message while a burst of publishes is stored.
    */
   putSync?(key: string, value: Uint8Array): void;
+  /**
+   * Optional: `put`, except that the store may keep `value` itself instead of a copy; the caller
+   * promises never to modify it. The client's records never change once made, so a store need
+   * not hold a second copy of every message (FileStore).
+   */
+  putShared?(key: string, value: Uint8Array): Promise<void>;
   get(key: string): Promise<Uint8Array | undefined>;
   del(key: string): Promise<void>;
   iterate(): AsyncIterable<[key: string, value: Uint8Array]>;

@@ -1,13 +1,20 @@
 // The MQTT client's transport in a page: the browser's own WebSocket, with binary messages as
 // ArrayBuffers. The browser owns the TCP connection, so `terminate` closes and stops listening
 // at once instead of waiting for the close handshake (the client reconnects without waiting).
-import type { ClientOptions } from "../../client/connect.js";
 import { MqttProtocolError } from "../errors.js";
-import { CLOSED, type MqttTransport, type TransportHandlers } from "./transport.js";
+import type { MessageStore } from "../store/store.js";
+import { CLOSED, WEBSOCKET_SCHEMES, type MqttTransport, type TransportHandlers, type TransportOptions } from "./transport.js";
 
-/** Opens the page's WebSocket to `url` offering `protocol`. Node's client options do not apply here. */
-export function openTransport(url: string, protocol: string, handlers: TransportHandlers, _options?: ClientOptions): MqttTransport {
+/** Opens the page's WebSocket to `url` offering `protocol`. Node's transport options do not apply here. */
+export function openTransport(url: string, protocol: string, handlers: TransportHandlers, _options?: TransportOptions): MqttTransport {
+  const scheme = new URL(url).protocol;
+  if (!WEBSOCKET_SCHEMES.has(scheme)) throw new TypeError(`a page can open only ws:// and wss:// connections, not ${scheme} (plain TCP and TLS need Node)`);
   return new BrowserTransport(url, protocol, handlers);
+}
+
+/** A page has no files: a `store` given as a path is refused. */
+export function openFileStore(path: string): Promise<MessageStore> {
+  return Promise.reject(new TypeError(`store: "${path}" names a file, which a page cannot open; pass a store object (IndexedDbStore, MemoryStore)`));
 }
 
 class BrowserTransport implements MqttTransport {

@@ -1,11 +1,12 @@
 // A gateway process for client-crash.test.ts, killed with SIGKILL and started again on the same
 // FileStore. It numbers messages `from` .. `total - 1`, keeps `window` publishes pending, and
-// prints `issued N` before handing N to publish() (stdout to a pipe is synchronous on Linux, so the
-// line is out before a SIGKILL can land) and `accepted N` only after publish() resolved. After the
+// prints `issued N` before handing N to publish() (printSync: the line is in the pipe before a
+// SIGKILL can land) and `accepted N` only after publish() resolved. After the
 // last one it publishes `end` at the same QoS, ends the client gracefully and prints `done`.
 // Usage: publisher.ts <url> <storePath> <clientId> <topic> <qos 1|2> <protocolVersion 4|5> <from> <total>
 import { connect } from "../../../src/mqtt/index.js";
 import { FileStore } from "../../../src/mqtt/store/index.js";
+import { printSync } from "../../support/print-sync.js";
 
 const [url, storePath, clientId, topic, qosText, versionText, fromText, totalText] = process.argv.slice(2);
 const qos = Number(qosText) as 1 | 2;
@@ -35,9 +36,9 @@ let wake: (() => void) | undefined;
 for (let n = Number(fromText); n < total; n++) {
   while (pending >= window) await new Promise<void>((resolve) => (wake = resolve));
   pending++;
-  console.log(`issued ${n}`);
+  printSync(`issued ${n}`);
   client.publish(topic!, String(n), { qos }).then(
-    () => console.log(`accepted ${n}`),
+    () => printSync(`accepted ${n}`),
     (error: Error) => console.log(`failed ${n} ${error.message}`),
   ).finally(() => {
     pending--;

@@ -71,13 +71,14 @@ function violations(): Violation[] {
     v("key", "short key", [400], (r) => set(r, "Sec-WebSocket-Key", "c2hvcnQ=")),
     v("key", "key not base64", [400], (r) => set(r, "Sec-WebSocket-Key", "!!!!!!!!!!!!!!!!!!!!!!==")),
     v("key", "duplicate key", [400], duplicate("Sec-WebSocket-Key")),
-    v("Sec-WebSocket-Version", "version 8", [426], (r) => set(r, "Sec-WebSocket-Version", "8")),
+    v("Sec-WebSocket-Version", "version 12", [400], (r) => set(r, "Sec-WebSocket-Version", "12")),
     v("Sec-WebSocket-Version", "version x", [400], (r) => set(r, "Sec-WebSocket-Version", "x")),
     v("Sec-WebSocket-Version", "no version", [400], (r) => set(r, "Sec-WebSocket-Version", null)),
     v("Sec-WebSocket-Version", "duplicate version", [400, 426], duplicate("Sec-WebSocket-Version")),
     v("Origin", "foreign Origin", [403], (r) => set(r, "Origin", "https://evil.example")),
     v("Origin", "duplicate Origin", [400, 403], (r) => r.headers.push(["Origin", ALLOWED_ORIGIN], ["Origin", ALLOWED_ORIGIN])),
-    v("path", "other path", [404], (r) => (r.target = "/other")),
+    // Refused as ws refuses it.
+    v("path", "other path", [400], (r) => (r.target = "/other")),
     v("extensions", "bad extension header", [400], (r) => set(r, "Sec-WebSocket-Extensions", "permessage-deflate; =")),
     v("subprotocols", "bad subprotocol", [400], (r) => set(r, "Sec-WebSocket-Protocol", "a b")),
     v("size", "too many fields", [431], (r) => r.headers.push(...Array.from({ length: FUZZ_LIMITS.maxHeaderCount }, (_, i): [string, string] => [`X-Pad-${i}`, "x"]))),
@@ -213,7 +214,9 @@ export function mustRefuse(request: Buffer): boolean {
   const one = (name: string) => (fields.get(name)?.length === 1 ? fields.get(name)![0]! : undefined);
   const tokens = (name: string) => (fields.get(name) ?? []).join(",").toLowerCase().split(",").map((t) => t.trim());
   const key = one("sec-websocket-key");
-  const origin = fields.get("origin");
+  // Version 8 (the last draft, which ws and edgews accept) names its origin in Sec-WebSocket-Origin.
+  const version = one("sec-websocket-version");
+  const origin = fields.get(version === "8" ? "sec-websocket-origin" : "origin");
   return (
     head.path !== FUZZ_PATH ||
     head.lines > FUZZ_LIMITS.maxHeaderCount ||
@@ -223,7 +226,7 @@ export function mustRefuse(request: Buffer): boolean {
     !tokens("connection").includes("upgrade") ||
     key === undefined ||
     !/^[A-Za-z0-9+/]{22}==$/.test(key) ||
-    one("sec-websocket-version") !== "13" ||
+    (version !== "13" && version !== "8") ||
     (origin !== undefined && (origin.length !== 1 || origin[0]!.toLowerCase() !== ALLOWED_ORIGIN)) ||
     (fields.get("authorization") ?? []).includes(REFUSED_TOKEN)
   );
