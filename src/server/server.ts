@@ -10,7 +10,7 @@ import { sharedCorePool } from "../core/pool.js";
 import { perMessageDeflateFor } from "../deflate/permessage-deflate.js";
 import {
   acceptPerMessageDeflate, buildErrorResponse, checkUpgradeRequest, formatExtensions, perMessageDeflateExtension, upgradeResponseLines,
-  type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions, type UpgradeRejected,
+  type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions, type UpgradeRequest, type UpgradeRejected,
 } from "../handshake/index.js";
 import { isToken } from "../handshake/headers.js";
 import type { SocketConnectionOptions } from "../transport/node-socket.js";
@@ -132,6 +132,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #closed: Promise<void> | undefined;
   /** What every connection without compression shares (made on the first connection). */
   #connectionOptions: SocketConnectionOptions | undefined;
+  /** What every handshake is checked with (made on the first one). */
+  #upgradeCheck: UpgradeCheckOptions | undefined;
   /** Bytes waiting to be written, counted across this server's connections. */
   readonly #writeBudget: WriteBudget;
   /** Bytes of received messages held, counted across this server's connections. */
@@ -183,6 +185,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return this.#server?.address() ?? null;
   }
 
+  /** What every handshake is checked with, made once (a copy per handshake would be garbage for the young generation). */
+  #checkOptions(): UpgradeCheckOptions {
+    const refuseInvalidDeflateOffers = Boolean(this.options.perMessageDeflate) && this.options.refuseInvalidDeflateOffers;
+    return (this.#upgradeCheck ??= Object.freeze({ ...this.options, path: undefined, handleProtocols: undefined, refuseInvalidDeflateOffers }));
+  }
+
   /** Whether to take `req`'s upgrade (ws's hook: the `path` option, when given, must match). Override to route. */
   shouldHandle(req: http.IncomingMessage): boolean {
     return this.options.path === undefined || pathOf(req) === this.options.path;
@@ -199,9 +207,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket.on("error", destroySocket);
     const refusal = this.#admissionRefusal(req);
     if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
-    const request = { method: req.method ?? "", httpVersion: req.httpVersion, url: req.url ?? "/", headers: req.headers, rawHeaders: req.rawHeaders };
-    const refuseInvalidDeflateOffers = Boolean(this.options.perMessageDeflate) && this.options.refuseInvalidDeflateOffers;
-    const check = checkUpgradeRequest(request, { ...this.options, path: undefined, handleProtocols: undefined, refuseInvalidDeflateOffers });
+    // A server's IncomingMessage is the request itself: no copy of it per handshake.
+    const check = checkUpgradeRequest(req as UpgradeRequest, this.#checkOptions());
     if (!check.ok) return this.#clientError(socket, req, check);
     // After the request's own checks (431 first, then ws's order), as ws asks shouldHandle after them.
     if (!this.shouldHandle(req)) return this.#refuse(socket, 400, "Bad Request", req, undefined, `no WebSocket endpoint at ${JSON.stringify(pathOf(req))}`);
