@@ -133,10 +133,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   #closeAfterBlobs = false;
   /** terminate() dropped the socket: CLOSING until its 'close', as in ws. */
   #terminated = false;
-  /** Callbacks of sends still being compressed (ws calls them with an error if the socket closes first). */
-  #compressing: Set<WriteCallback> | undefined;
+  /** Callbacks of sends still being compressed (ws calls them with an error if the socket closes first); one entry per send. */
+  #compressing: Set<{ callback: WriteCallback }> | undefined;
   /** A client's handshake in progress: destroys its request and socket. Dropped once it ends. */
   #abandonHandshake: (() => void) | undefined;
+  /** Redirects the client's handshake followed, as ws's `_redirects`. */
   #redirects = 0;
 
   /**
@@ -438,9 +439,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** Calls `callback` once what was sent so far is written to the socket (or with why it was not). */
   #whenWritten(transport: SocketConnection, callback: WriteCallback): void {
     const compressing = (this.#compressing ??= new Set());
-    compressing.add(callback);
+    const pending = { callback };
+    compressing.add(pending);
     transport.connection.afterSent(() => {
-      if (compressing.delete(callback)) transport.afterWrites(callback);
+      if (compressing.delete(pending)) transport.afterWrites(callback);
     });
   }
 
@@ -463,7 +465,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     // Before 'close' (still CLOSING), as in ws: the sends that never got past compression.
     const compressing = [...(this.#compressing ?? [])];
     this.#compressing?.clear();
-    for (const callback of compressing) callback(new InvalidStateError("The socket was closed while data was being compressed"));
+    for (const { callback } of compressing) callback(new InvalidStateError("The socket was closed while data was being compressed"));
     this.#state = ReadyState.CLOSED;
     for (const ping of this.#pings?.splice(0) ?? []) ping.reject(new InvalidStateError(`the WebSocket closed (${code}) before the pong arrived`));
     this.emit("close", code, Buffer.from(reason), wasClean);
