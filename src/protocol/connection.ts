@@ -148,6 +148,10 @@ export class Connection implements ParserHandlers {
   /** A message sent with `fin: false` is open: the next send continues it. */
   #continuing = false;
   #closeReceived: { code: number; reason: string } | undefined;
+  /** The parser met the peer's close frame (it may still wait behind messages being inflated). */
+  #closeParsed = false;
+  /** The transport closed while a parsed close frame waited behind inflation: what is queued drains, then the close event. */
+  #draining = false;
   #failure: { code: number; reason: string } | undefined;
   /** Bytes received and dropped since the failure. */
   #discarded = 0;
@@ -248,13 +252,30 @@ export class Connection implements ParserHandlers {
    */
   close(code?: number, reason = ""): void {
     const body = closeBody(this.#core, code, reason);
-    if (this.#state === ReadyState.CLOSED || this.#closeSent) return;
+    if (this.#state === ReadyState.CLOSED || this.#closeSent || this.#draining) return;
     this.#state = ReadyState.CLOSING;
     this.#sendClose(body);
   }
 
-  /** The transport reached end-of-stream or closed: the final close event. */
+  /**
+   * The transport reached end-of-stream or closed: the final close event. A close frame already
+   * parsed but waiting behind messages being inflated is honoured first: §7.1.5, "the WebSocket
+   * Connection Close Code is ... the status code contained in the first Close control frame
+   * received", and the messages before it are delivered, in order. The close timeout (or the
+   * failure's grace) bounds that wait.
+   */
   transportClosed(): void {
+    if (this.#state === ReadyState.CLOSED || this.#draining) return;
+    const inbound = this.#compression?.inbound;
+    if (!this.#closeParsed || this.#failure || !inbound || inbound.pending === 0) return this.#closed();
+    this.#draining = true;
+    this.#state = ReadyState.CLOSING;
+    this.#armCloseTimer();
+    inbound.run(() => this.#closed());
+  }
+
+  /** The final close event. */
+  #closed(): void {
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
     clearTimeout(this.#closeTimer);
@@ -335,13 +356,19 @@ export class Connection implements ParserHandlers {
 
   /** Drops the transport if the closing handshake (or the server's TCP close) takes too long. */
   #armCloseTimer(): void {
-    this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
+    this.#closeTimer ??= setTimeout(() => this.#timedOut(), this.#options.closeTimeout ?? 30_000);
   }
 
   /** After a failure the peer gets `failGraceTimeout`, not the closing handshake's `closeTimeout`. */
   #armGraceTimer(): void {
     clearTimeout(this.#closeTimer);
-    this.#closeTimer = setTimeout(() => this.#events.destroy(), this.#options.failGraceTimeout ?? 1000);
+    this.#closeTimer = setTimeout(() => this.#timedOut(), this.#options.failGraceTimeout ?? 1000);
+  }
+
+  /** The close or grace timeout passed: drop the transport, or, when it is gone already, stop waiting for the inbound queue. */
+  #timedOut(): void {
+    if (this.#draining) this.#closed();
+    else this.#events.destroy();
   }
 
   /**
@@ -402,6 +429,7 @@ export class Connection implements ParserHandlers {
 
   /** @internal Parser handler: the peer's close frame. */
   onClose(code: number, reason: string): void {
+    this.#closeParsed = true;
     this.#afterInbound(() => this.#onCloseFrame(code, reason));
   }
 
@@ -499,6 +527,7 @@ export class Connection implements ParserHandlers {
   #onCloseFrame(code: number, reason: string): void {
     if (this.#failure) return; // It was queued behind a message whose inflation failed.
     this.#closeReceived = { code, reason };
+    if (this.#draining) return; // The transport is gone: there is no one to answer.
     if (this.#closeSent) {
       this.#afterOutbound(() => this.#handshakeDone());
       return;
@@ -525,6 +554,7 @@ export class Connection implements ParserHandlers {
     this.#parser.destroy();
     this.#reportHeld(false);
     this.#events.error?.(error);
+    if (this.#draining) return; // The transport is gone: the close event follows as the queue unwinds.
     if (!this.#closeSent) {
       // Straight to the transport, ahead of anything still queued behind compression.
       this.#state = ReadyState.CLOSING;
