@@ -7,7 +7,7 @@ import {
 import { copyOut } from "../core/bytes.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { closeBody, closeReasonOf } from "./close-frame.js";
-import { InvalidStateError, PolicyViolationError } from "./errors.js";
+import { ControlPayloadTooLongError, InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
 import type { ReceiveBudget } from "./receive-budget.js";
 import { Sequencer } from "./sequencer.js";
@@ -318,7 +318,7 @@ export class Connection implements ParserHandlers {
 
   #sendControl(opcode: number, data: Uint8Array | string): void {
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
-    if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
+    if (bytes.length > 125) throw new ControlPayloadTooLongError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
     this.#afterOutbound(() => {
       if (!this.#failure) this.#events.write(this.#encoder.encode(opcode, bytes));
     });
