@@ -20,11 +20,15 @@ interface Seen {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-/** Records the order of message and close events on one of our ends (client or server side). */
+/** Records the order of message and close events on one of our ends (client or server side), answering each message. */
 function watch(ws: WebSocket): Seen {
   const events: string[] = [];
   ws.on("error", () => {});
-  ws.on("message", (data) => events.push(`message ${(data as Buffer).equals(MESSAGE) ? "intact" : `of ${(data as Buffer).length} bytes, altered`}`));
+  ws.on("message", (data) => {
+    events.push(`message ${(data as Buffer).equals(MESSAGE) ? "intact" : `of ${(data as Buffer).length} bytes, altered`}`);
+    // An application that answers: with the socket gone, the answer must not turn the peer's close into a failure.
+    ws.send("thanks");
+  });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once("close", (code: number, reason: Buffer) => {
       events.push(`close ${code}`);
