@@ -2,99 +2,21 @@
 // 6455 state machine (§7 closing handshake), ping/pong, limits and message order around
 // asynchronous permessage-deflate; the transport adapter owns the socket.
 import {
-  ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers, type ParserLimits, type Role,
+  ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers,
 } from "../core/index.js";
 import { copyOut } from "../core/bytes.js";
-import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { closeBody, closeReasonOf } from "./close-frame.js";
-import { InvalidStateError, PolicyViolationError } from "./errors.js";
+import { ControlPayloadTooLongError, InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
-import type { ReceiveBudget } from "./receive-budget.js";
 import { Sequencer } from "./sequencer.js";
+import type { Compression, Liveness } from "./connection-state.js";
+import type { ConnectionEvents, ConnectionOptions, SendOptions } from "./connection-options.js";
 
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
 
-export interface ConnectionLimits extends ParserLimits {
-  /** Data messages per second the peer may send (burst: one second's worth); beyond it, close 1008. 0: no limit. Default 0. */
-  maxMessagesPerSecond?: number;
-  /** Ping and pong frames per second the peer may send (ping floods); beyond it, close 1008. Default 20. */
-  maxControlFramesPerSecond?: number;
-  /** Received messages waiting on decompression before reading pauses. Default 16. */
-  maxQueuedMessages?: number;
-}
-
-export interface HeartbeatOptions {
-  /** Send a ping after this many ms without hearing from the peer. */
-  interval: number;
-  /** Declare the peer dead when nothing arrives this many ms after the ping. Default: `interval`. */
-  timeout?: number;
-}
-
-export interface ConnectionOptions extends ConnectionLimits {
-  role: Role;
-  /** The negotiated permessage-deflate codec, if any. */
-  deflate?: PerMessageDeflate;
-  /** Messages smaller than this are sent uncompressed even with deflate. Default 1024 (as ws). */
-  compressThreshold?: number;
-  /** Send messages larger than this as fragments of this size. Default 0: never fragment. */
-  fragmentSize?: number;
-  /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
-  autoPong?: boolean;
-  /** How long to wait for the peer's close frame (or, as a client, the server's TCP close). Default 30 s (as ws). */
-  closeTimeout?: number;
-  /**
-   * After failing the connection (the peer broke the protocol or a limit: our close frame is
-   * sent, nothing more from the peer is processed), drop the transport this many ms later
-   * instead of waiting `closeTimeout` for a peer that has shown it does not play by the rules.
-   * The grace lets the close frame reach a peer that still reads. Default 1 s.
-   */
-  failGraceTimeout?: number;
-  heartbeat?: HeartbeatOptions;
-  /** Close (1000, "idle timeout") after this many ms without a data message either way. Default 0: never. */
-  idleTimeout?: number;
-  /** Clock for rate limits and the idle timeout, in ms. Default `performance.now`. */
-  now?: () => number;
-  /**
-   * A bound on bytes of received messages held in memory, shared with other connections (a
-   * WebSocketServer makes one per server): the message being assembled, messages waiting to be
-   * inflated or delivered, inflated ones until delivered. Past its limit the connections holding
-   * the most fail with 1013. Default: none (each connection is still bound by its own limits).
-   */
-  receiveBudget?: ReceiveBudget;
-}
-
-export interface ConnectionEvents {
-  /**
-   * Bytes for the transport, in order. With `payload`, write it right after `bytes` (a frame's
-   * header and its payload, uncopied: one system call if the transport can gather).
-   */
-  write(bytes: Uint8Array, payload?: Uint8Array): void;
-  /** Close the transport gracefully (TCP FIN once written data is flushed). */
-  end(): void;
-  /** Drop the transport now (close timeout, dead peer). */
-  destroy(): void;
-  /** Stop (false) or resume (true) reading from the transport: backpressure on received messages. */
-  setReading?(reading: boolean): void;
-  /** Stop reading from the transport for good: the connection failed and what the peer sends is dropped unread. */
-  stopReading?(): void;
-  message(data: Uint8Array, isBinary: boolean): void;
-  ping?(data: Uint8Array): void;
-  pong?(data: Uint8Array): void;
-  /** The peer broke the protocol or a limit; the close frame with `closeCode` is already on its way. */
-  error?(error: Error & { closeCode?: number }): void;
-  /** The transport is gone: the final event. */
-  close?(code: number, reason: string, wasClean: boolean): void;
-}
-
-export interface SendOptions {
-  binary?: boolean;
-  /** Compress when permessage-deflate is on and the message reaches the threshold. Default true. */
-  compress?: boolean;
-  /** false: this is a fragment, the next send continues the message (fragments go uncompressed). Default true. */
-  fin?: boolean;
-}
+export type { ConnectionEvents, ConnectionLimits, ConnectionOptions, HeartbeatOptions, SendOptions } from "./connection-options.js";
 
 const textEncoder = new TextEncoder();
 const defaultNow = () => performance.now();
@@ -138,27 +60,25 @@ export class Connection implements ParserHandlers {
   readonly #core: Core;
   readonly #parser: FrameParser;
   readonly #encoder: FrameEncoder;
-  readonly #deflate: PerMessageDeflate | undefined;
   readonly #options: ConnectionOptions;
-  /** Keep messages in order around asynchronous (de)compression: only with permessage-deflate. */
-  readonly #inbound: Sequencer | undefined;
-  readonly #outbound: Sequencer | undefined;
+  /** Only with permessage-deflate. */
+  readonly #compression: Compression | undefined;
   readonly #messageRate: TokenBucket | undefined;
   #controlRate: TokenBucket | undefined;
-  #queuedBytes = 0;
   #closeSent = false;
   /** A message sent with `fin: false` is open: the next send continues it. */
   #continuing = false;
   #closeReceived: { code: number; reason: string } | undefined;
+  /** The parser met the peer's close frame (it may still wait behind messages being inflated). */
+  #closeParsed = false;
+  /** The transport closed while a parsed close frame waited behind inflation: what is queued drains, then the close event. */
+  #draining = false;
   #failure: { code: number; reason: string } | undefined;
   /** Bytes received and dropped since the failure. */
   #discarded = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  #awaitingPong = false;
-  #readingPaused = false;
-  #lastMessageAt = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Only with a heartbeat or an idle timeout. */
+  readonly #liveness: Liveness | undefined;
   /** Received bytes held, for the receive budget: the message the parser is assembling... */
   #assemblingBytes = 0;
   /** ...and messages waiting to be inflated or delivered in order (with their overhead), or inflated and not yet delivered. */
@@ -169,16 +89,24 @@ export class Connection implements ParserHandlers {
     this.#options = options;
     this.#events = events;
     const deflate = options.deflate;
-    this.#deflate = deflate;
-    if (options.idleTimeout) this.#lastMessageAt = this.#now();
+    if (options.heartbeat || options.idleTimeout) {
+      this.#liveness = { heartbeatTimer: undefined, awaitingPong: false, lastMessageAt: options.idleTimeout ? this.#now() : 0, idleTimer: undefined };
+    }
     const messageRate = options.maxMessagesPerSecond ?? 0;
     if (messageRate > 0) this.#messageRate = new TokenBucket(messageRate, messageRate, options.now ?? defaultNow);
-    this.#encoder = new FrameEncoder(core, { mask: options.role === "client" });
+    this.#encoder = core.sharedEncoder(options.role === "client");
     if (deflate) {
-      this.#inbound = new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading());
-      this.#outbound = new Sequencer((e) => this.fail(asCloseable(e)));
+      this.#compression = {
+        deflate,
+        inbound: new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading()),
+        outbound: new Sequencer((e) => this.fail(asCloseable(e))),
+        queuedBytes: 0,
+        readingPaused: false,
+      };
     }
-    this.#parser = new FrameParser(core, { ...options, perMessageDeflate: deflate !== undefined }, this);
+    // Only what the parser reads: a copy of all the options would be garbage for every connection.
+    const { role, maxPayload, maxMessage, maxFragments } = options;
+    this.#parser = new FrameParser(core, { role, maxPayload, maxMessage, maxFragments, perMessageDeflate: deflate !== undefined }, this);
     this.#armHeartbeat();
     this.#armIdleTimer(options.idleTimeout ?? 0);
   }
@@ -189,15 +117,17 @@ export class Connection implements ParserHandlers {
 
   /** Bytes accepted by `send` and not yet handed to the transport (waiting on compression). */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#compression?.queuedBytes ?? 0;
   }
 
   /** Bytes from the transport. */
   receive(chunk: Uint8Array): void {
     if (this.#failure) return this.#discard(chunk.length);
     if (this.#state === ReadyState.CLOSED) return;
-    this.#awaitingPong = false;
-    this.#armHeartbeat();
+    if (this.#liveness) {
+      this.#liveness.awaitingPong = false;
+      this.#armHeartbeat();
+    }
     this.#parser.push(chunk);
   }
 
@@ -210,18 +140,18 @@ export class Connection implements ParserHandlers {
     const fragment = !fin || this.#continuing;
     const opcode = this.#continuing ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text;
     this.#continuing = !fin;
-    const deflate = this.#deflate;
+    const compression = this.#compression;
     if (fragment) {
       this.#afterOutbound(() => this.#writeMessage(opcode, bytes, false, fin));
-    } else if (deflate && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
-      this.#queuedBytes += bytes.length;
-      this.#outbound!.run(async () => {
-        const compressed = await deflate.compress(bytes);
-        this.#queuedBytes -= bytes.length;
+    } else if (compression && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
+      compression.queuedBytes += bytes.length;
+      compression.outbound.run(async () => {
+        const compressed = await compression.deflate.compress(bytes);
+        compression.queuedBytes -= bytes.length;
         this.#writeMessage(opcode, compressed, true);
       });
-    } else if (this.#outbound) {
-      this.#outbound.run(() => this.#writeMessage(opcode, bytes, false));
+    } else if (compression) {
+      compression.outbound.run(() => this.#writeMessage(opcode, bytes, false));
     } else {
       this.#writeMessage(opcode, bytes, false);
     }
@@ -243,21 +173,38 @@ export class Connection implements ParserHandlers {
    */
   close(code?: number, reason = ""): void {
     const body = closeBody(this.#core, code, reason);
-    if (this.#state === ReadyState.CLOSED || this.#closeSent) return;
+    if (this.#state === ReadyState.CLOSED || this.#closeSent || this.#draining) return;
     this.#state = ReadyState.CLOSING;
     this.#sendClose(body);
   }
 
-  /** The transport reached end-of-stream or closed: the final close event. */
+  /**
+   * The transport reached end-of-stream or closed: the final close event. A close frame already
+   * parsed but waiting behind messages being inflated is honoured first: §7.1.5, "the WebSocket
+   * Connection Close Code is ... the status code contained in the first Close control frame
+   * received", and the messages before it are delivered, in order. The close timeout (or the
+   * failure's grace) bounds that wait.
+   */
   transportClosed(): void {
+    if (this.#state === ReadyState.CLOSED || this.#draining) return;
+    const inbound = this.#compression?.inbound;
+    if (!this.#closeParsed || this.#failure || !inbound || inbound.pending === 0) return this.#closed();
+    this.#draining = true;
+    this.#state = ReadyState.CLOSING;
+    this.#armCloseTimer();
+    inbound.run(() => this.#closed());
+  }
+
+  /** The final close event. */
+  #closed(): void {
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#heartbeatTimer);
-    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#liveness?.heartbeatTimer);
+    clearTimeout(this.#liveness?.idleTimer);
     this.#parser.destroy();
     this.#reportHeld(false);
-    this.#deflate?.close();
+    this.#compression?.deflate.close();
     const received = this.#closeReceived;
     // §7.1.5: with no close frame received, the close code is 1006.
     const { code, reason } = this.#failure ?? received ?? { code: 1006, reason: "" };
@@ -292,7 +239,7 @@ export class Connection implements ParserHandlers {
 
   #sendControl(opcode: number, data: Uint8Array | string): void {
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
-    if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
+    if (bytes.length > 125) throw new ControlPayloadTooLongError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
     this.#afterOutbound(() => {
       if (!this.#failure) this.#events.write(this.#encoder.encode(opcode, bytes));
     });
@@ -309,7 +256,8 @@ export class Connection implements ParserHandlers {
 
   /** Runs `task` after every outgoing message still being compressed. */
   #afterOutbound(task: () => void): void {
-    if (this.#outbound) this.#outbound.run(task);
+    const compression = this.#compression;
+    if (compression) compression.outbound.run(task);
     else task();
   }
 
@@ -318,7 +266,8 @@ export class Connection implements ParserHandlers {
    * task that throws (an application handler) fails the connection with 1011.
    */
   #afterInbound(task: () => void): void {
-    if (this.#inbound) return this.#inbound.run(task);
+    const compression = this.#compression;
+    if (compression) return compression.inbound.run(task);
     try {
       task();
     } catch (error) {
@@ -328,13 +277,19 @@ export class Connection implements ParserHandlers {
 
   /** Drops the transport if the closing handshake (or the server's TCP close) takes too long. */
   #armCloseTimer(): void {
-    this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
+    this.#closeTimer ??= setTimeout(() => this.#timedOut(), this.#options.closeTimeout ?? 30_000);
   }
 
   /** After a failure the peer gets `failGraceTimeout`, not the closing handshake's `closeTimeout`. */
   #armGraceTimer(): void {
     clearTimeout(this.#closeTimer);
-    this.#closeTimer = setTimeout(() => this.#events.destroy(), this.#options.failGraceTimeout ?? 1000);
+    this.#closeTimer = setTimeout(() => this.#timedOut(), this.#options.failGraceTimeout ?? 1000);
+  }
+
+  /** The close or grace timeout passed: drop the transport, or, when it is gone already, stop waiting for the inbound queue. */
+  #timedOut(): void {
+    if (this.#draining) this.#closed();
+    else this.#events.destroy();
   }
 
   /**
@@ -352,8 +307,8 @@ export class Connection implements ParserHandlers {
       this.fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
       return;
     }
-    const inbound = this.#inbound;
-    if (!inbound) {
+    const compression = this.#compression;
+    if (!compression) {
       // No compression, so nothing can be ahead of this message: deliver it now.
       try {
         this.#deliver(data, isBinary);
@@ -362,6 +317,7 @@ export class Connection implements ParserHandlers {
       }
       return;
     }
+    const inbound = compression.inbound;
     // Nothing is being inflated: an uncompressed message is delivered now.
     if (!compressed && inbound.pending === 0) return inbound.run(() => this.#deliver(data, isBinary));
     const queued = ownBytes(data);
@@ -376,8 +332,8 @@ export class Connection implements ParserHandlers {
         this.#deliver(queued, isBinary);
       });
     }
-    if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !this.#readingPaused) {
-      this.#readingPaused = true;
+    if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !compression.readingPaused) {
+      compression.readingPaused = true;
       this.#events.setReading?.(false);
     }
   }
@@ -394,6 +350,7 @@ export class Connection implements ParserHandlers {
 
   /** @internal Parser handler: the peer's close frame. */
   onClose(code: number, reason: string): void {
+    this.#closeParsed = true;
     this.#afterInbound(() => this.#onCloseFrame(code, reason));
   }
 
@@ -418,7 +375,7 @@ export class Connection implements ParserHandlers {
     try {
       // Failed meanwhile: it will never be delivered, so it is not worth inflating.
       if (this.#failure || this.#state === ReadyState.CLOSED) return;
-      inflated = await this.#deflate!.decompress(data);
+      inflated = await this.#compression!.deflate.decompress(data);
     } finally {
       this.#releaseReceived(queuedCost);
     }
@@ -462,8 +419,9 @@ export class Connection implements ParserHandlers {
   }
 
   #resumeReading(): void {
-    if (!this.#readingPaused) return;
-    this.#readingPaused = false;
+    const compression = this.#compression;
+    if (!compression?.readingPaused) return;
+    compression.readingPaused = false;
     this.#events.setReading?.(true);
   }
 
@@ -490,6 +448,7 @@ export class Connection implements ParserHandlers {
   #onCloseFrame(code: number, reason: string): void {
     if (this.#failure) return; // It was queued behind a message whose inflation failed.
     this.#closeReceived = { code, reason };
+    if (this.#draining) return; // The transport is gone: there is no one to answer.
     if (this.#closeSent) {
       this.#afterOutbound(() => this.#handshakeDone());
       return;
@@ -516,6 +475,7 @@ export class Connection implements ParserHandlers {
     this.#parser.destroy();
     this.#reportHeld(false);
     this.#events.error?.(error);
+    if (this.#draining) return; // The transport is gone: the close event follows as the queue unwinds.
     if (!this.#closeSent) {
       // Straight to the transport, ahead of anything still queued behind compression.
       this.#state = ReadyState.CLOSING;
@@ -538,15 +498,17 @@ export class Connection implements ParserHandlers {
 
   /** A data message went either way: the connection is not idle. */
   #touch(): void {
-    if (this.#idleTimer) this.#lastMessageAt = this.#now();
+    const liveness = this.#liveness;
+    if (liveness?.idleTimer) liveness.lastMessageAt = this.#now();
   }
 
   /** Checks for idleness once per period instead of resetting a timer on every message. */
   #armIdleTimer(period: number, wait = period): void {
-    if (period <= 0) return;
-    this.#idleTimer = setTimeout(() => {
+    const liveness = this.#liveness;
+    if (period <= 0 || !liveness) return;
+    liveness.idleTimer = setTimeout(() => {
       if (this.#state !== ReadyState.OPEN) return;
-      const idle = this.#now() - this.#lastMessageAt;
+      const idle = this.#now() - liveness.lastMessageAt;
       if (idle >= period) this.close(1000, "idle timeout");
       else this.#armIdleTimer(period, period - idle);
     }, wait);
@@ -554,21 +516,22 @@ export class Connection implements ParserHandlers {
 
   #armHeartbeat(): void {
     const heartbeat = this.#options.heartbeat;
-    if (!heartbeat || this.#state === ReadyState.CLOSED) return;
-    clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = setTimeout(() => this.#heartbeatDue(), this.#awaitingPong ? heartbeat.timeout ?? heartbeat.interval : heartbeat.interval);
+    const liveness = this.#liveness;
+    if (!heartbeat || !liveness || this.#state === ReadyState.CLOSED) return;
+    clearTimeout(liveness.heartbeatTimer);
+    liveness.heartbeatTimer = setTimeout(() => this.#heartbeatDue(liveness), liveness.awaitingPong ? heartbeat.timeout ?? heartbeat.interval : heartbeat.interval);
   }
 
-  #heartbeatDue(): void {
+  #heartbeatDue(liveness: Liveness): void {
     if (this.#state !== ReadyState.OPEN) return;
-    if (this.#awaitingPong) {
+    if (liveness.awaitingPong) {
       // Half-open TCP: the peer is gone without a FIN. Nothing more can be said to it.
       this.#failure = { code: 1006, reason: "no answer to ping: the peer is unreachable" };
       this.#events.error?.(Object.assign(new Error(this.#failure.reason), { code: "WS_ERR_PEER_TIMEOUT" }));
       this.#events.destroy();
       return;
     }
-    this.#awaitingPong = true;
+    liveness.awaitingPong = true;
     this.#sendControl(Opcode.Ping, new Uint8Array(0));
     this.#armHeartbeat();
   }
