@@ -61,7 +61,7 @@ async function soak(timing: (typeof TIMING)["full"]): Promise<SoakResult> {
   const sim = await spawnTsx("src/cli/main.ts", ["sim", "-n", String(SOAK_LOAD.devices), "-r", String(SOAK_LOAD.rate), "--json", "--status", "0"]);
   const ports: string[] = [];
   for (let i = 0; i < SOAK_LOAD.devices; i++) ports.push(JSON.parse((await sim.waitForLine(/^\{"type":"device".*\}$/, 30_000))[0]).path);
-  const gateway = await startGatewayProcess(["--config", join(scratch.dir, "gateway.json"), "--state-dir", join(scratch.dir, "state"), ...ports.flatMap((p) => ["--port", p])], {}, true).catch(async (error: Error) => {
+  const gateway = await startGatewayProcess(["--config", join(scratch.dir, "gateway.json"), "--state-dir", join(scratch.dir, "state"), ...ports.flatMap((p) => ["--port", p])], {}, { built: true }).catch(async (error: Error) => {
     await sim.kill();
     throw error;
   });

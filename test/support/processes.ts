@@ -35,6 +35,8 @@ export interface SpawnTsxOptions {
   cwd?: string;
   /** false: plain `node file` (built JavaScript, e.g. an installed package, where tsx does not resolve). Default true. */
   tsx?: boolean;
+  /** In a process group of its own, led by it, as a shell starts a command: `process.kill(-pid, ...)` signals the group. Default false. */
+  detached?: boolean;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function spawnTsx(file: string, args: string[] = [], options: Spawn
     cwd: options.cwd ?? PROJECT_ROOT,
     env: options.env ?? process.env,
     stdio: ["pipe", "pipe", "pipe"],
+    detached: options.detached ?? false,
   });
   const exited = new Promise<Exit>((resolve) => child.once("exit", (code, sig) => resolve({ code, signal: sig })));
   killOnExit(child, exited);
