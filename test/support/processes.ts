@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface Exit {
   code: number | null;
@@ -35,6 +35,8 @@ export interface SpawnTsxOptions {
   cwd?: string;
   /** false: plain `node file` (built JavaScript, e.g. an installed package, where tsx does not resolve). Default true. */
   tsx?: boolean;
+  /** Node's own flags, before the file (e.g. --max-semi-space-size=1). */
+  nodeArgs?: string[];
   /** In a process group of its own, led by it, as a shell starts a command: `process.kill(-pid, ...)` signals the group. Default false. */
   detached?: boolean;
 }
@@ -90,7 +92,7 @@ export function signal(pid: number, name: NodeJS.Signals): void {
 
 /** Starts `node --import tsx file ...args`; resolves once the process has spawned. */
 export async function spawnTsx(file: string, args: string[] = [], options: SpawnTsxOptions = {}): Promise<NodeChild> {
-  const child = spawn(process.execPath, [...(options.tsx === false ? [] : ["--import", "tsx"]), file, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(options.tsx === false ? [] : ["--import", "tsx"]), file, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: options.env ?? process.env,
     stdio: ["pipe", "pipe", "pipe"],
