@@ -1,6 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
 // The `edgews` command: a dispatcher over subcommands. Each subcommand lives in a module of its
 // own that is imported only when it runs, so `edgews --help` starts no more than this file.
+// The shebang sizes the process for a small box (docs/gateway.md#memory): V8's young generation
+// capped at 1 MiB semi-spaces (it otherwise grows to 16 MiB during the start and keeps them), and
+// two glibc malloc arenas instead of one per thread that ever allocated (V8's compiler threads).
 // Exit codes: 0 success, 1 failure, 2 usage error.
 import { createRequire } from "node:module";
 import { CommandError, EXIT, UsageError } from "./usage.js";
