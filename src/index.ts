@@ -5,9 +5,9 @@ export {
   WebSocketServer, AuthenticationError, type WebSocketServerOptions, type VerifyClient, type VerifyClientCallback, type VerifyClientInfo,
 } from "./server/server.js";
 export type { ClientOptions } from "./client/connect.js";
-export { HandshakeError } from "./handshake/index.js";
+export { HandshakeError, HandshakeSyntaxError } from "./handshake/index.js";
 export { ProtocolError, CoreError } from "./core/index.js";
-export { InvalidStateError, InvalidCloseError, OverloadedError, PolicyViolationError } from "./protocol/errors.js";
+export { ControlPayloadTooLongError, InvalidStateError, InvalidCloseError, OverloadedError, PolicyViolationError } from "./protocol/errors.js";
 export { MessageTooBigError, InvalidDeflateDataError, InflateTimeExceededError } from "./deflate/permessage-deflate.js";
 export { createWebSocketStream } from "./transport/websocket-stream.js";
 export { WriteBudget } from "./transport/write-budget.js";

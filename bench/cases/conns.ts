@@ -80,7 +80,10 @@ export const conns: BenchSpec = {
   unit: "KiB",
   divisor: 1,
   header: `server memory per idle connection (after gc(), fresh server process per repeat, ws client for both), KiB, LOWER is better; ratio = ours/theirs, < 1: ours uses less`,
-  cases: [connsCase(1000, "rss"), connsCase(5000, "rss"), connsCase(5000, "heapUsed"), connsCase(5000, "rss", true), connsCase(5000, "heapUsed", true)],
+  cases: [
+    connsCase(1000, "rss"), connsCase(1000, "rss", true),
+    connsCase(5000, "rss"), connsCase(5000, "heapUsed"), connsCase(5000, "rss", true), connsCase(5000, "heapUsed", true),
+  ],
   summary: () => [
     `theirs = ws ${ws.version} WebSocketServer (perMessageDeflate: false); open-file limit raised to ${FD_LIMIT} in the server process.`,
     "-floor rows: in place of ours, a server with no WebSocket code that answers the upgrade and keeps the bare socket: the least any Node server can hold a connection in.",

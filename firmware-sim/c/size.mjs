@@ -23,7 +23,8 @@ function ensureToolchain() {
     run("arm-none-eabi-gcc", ["--version"]);
   } catch {
     console.error("arm-none-eabi-gcc is missing: installing Debian's gcc-arm-none-eabi with apt-get");
-    const apt = (args) => execFileSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    // apt-get's chatter goes to stderr: this script's stdout is its JSON sizes.
+    const apt = (args) => execFileSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", ...args], { stdio: ["ignore", 2, 2], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
     apt(["update"]);
     apt(["install", "-y", "--no-install-recommends", "gcc-arm-none-eabi"]);
   }

@@ -12,15 +12,24 @@ module.exports = {
   mappedInternals: [
     {
       name: '_server',
+      on: 'WebSocketServer',
       to: 'httpServer',
       read: (wss) => wss.httpServer ?? null,
       describe: "WebSocketServer's `_server` is edgews's `httpServer` (the http.Server it takes upgrades from)",
     },
     {
       name: '_state',
+      on: 'WebSocketServer',
       to: 'state',
       read: (wss) => SERVER_STATES.indexOf(wss.state),
       describe: "WebSocketServer's `_state` 0/1/2 is edgews's `state` 'running'/'closing'/'closed'",
+    },
+    {
+      name: '_redirects',
+      on: 'WebSocket',
+      to: 'redirects',
+      read: (ws) => ws.redirects,
+      describe: "WebSocket's `_redirects` is edgews's `redirects` (redirects followed, and one refused by `maxRedirects`)",
     },
   ],
   serverDefaults: [

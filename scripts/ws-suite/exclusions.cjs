@@ -2,9 +2,9 @@
 // imitate): excluded from the count, each with its reason. Only the internals issue 13 names
 // count: `_receiver`, `_req`, `_socket` (edgews's public equivalent is `ws.socket`),
 // `_closeTimer`, `kListener`, EMPTY_BUFFER identity, `instanceof` ws's internal event classes,
-// `generateMask`. Tests reading other private fields stay counted: `_server` and `_state` are
-// read through edgews's public equivalents (compat.cjs), `_redirects` fails. Full mocha titles, as of ws a2f4e7c0 (8.21.0); the runner says which
-// titles a checkout doesn't have.
+// `generateMask`. Tests reading other private fields stay counted: `_server`, `_state` and
+// `_redirects` are read through edgews's public equivalents (compat.cjs). Full mocha titles, as
+// of ws a2f4e7c0 (8.21.0); the runner says which titles a checkout doesn't have.
 'use strict';
 
 module.exports = [

@@ -3,8 +3,8 @@
 // names edgews's built dist/index.js. ws's other lib files stay as they are: the tests use them
 // to build frames (Sender) and compare constants.
 //
-// Beyond the exports, what compat.cjs lists (and the runner prints): ws's private `_server` and
-// `_state` read through edgews's public equivalents ("mapped internals"), and a server whose
+// Beyond the exports, what compat.cjs lists (and the runner prints): ws's private `_server`,
+// `_state` and `_redirects` read through edgews's public equivalents ("mapped internals"), and a server whose
 // options default to ws's behaviour where edgews differs on purpose.
 'use strict';
 
@@ -21,8 +21,9 @@ class WebSocketServer extends edgews.WebSocketServer {
   }
 }
 
-for (const { name, read } of mappedInternals) {
-  Object.defineProperty(WebSocketServer.prototype, name, {
+const classes = { WebSocket, WebSocketServer };
+for (const { name, on, read } of mappedInternals) {
+  Object.defineProperty(classes[on].prototype, name, {
     get() {
       return read(this);
     }

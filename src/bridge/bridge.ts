@@ -179,7 +179,7 @@ export class Bridge {
       // Zigbee2MQTT's convention: the bridge's state, retained, turned "offline" by the broker when the bridge dies.
       ...(this.#stateTopic ? { will: { topic: this.#stateTopic, payload: "offline", qos: 1, retain: true } } : {}),
     });
-    this.client.on("error", (error) => this.#log("warn", `mqtt: ${error.message}`));
+    this.client.on("error", (error) => this.#log("warn", `mqtt: ${detailOf(error)}`));
     this.client.on("connect", () => this.#onConnect());
     this.#subscribe(commandFilter(base), (topic, payload, packet) => this.#onCommand(topic, payload, packet));
     if (this.#homeAssistant) {
@@ -307,4 +307,10 @@ export class Bridge {
     })();
     return this.#stopping;
   }
+}
+
+/** What an error says for the log: its `detail` where it has one (a WebSocket handshake's, whose message is ws's terse one). */
+function detailOf(error: Error): string {
+  const { detail } = error as Error & { detail?: unknown };
+  return typeof detail === "string" ? detail : error.message;
 }

@@ -161,7 +161,6 @@ function announce(gateway: Awaited<ReturnType<typeof import("../gateway/gateway.
   if (config.bridge.ports.length > 0) lines.push(`  bridge     ${config.bridge.ports.length} serial port${config.bridge.ports.length === 1 ? "" : "s"}, topics under ${config.bridge.base}/`);
   lines.push(`  broker     ${gateway.brokerUrl}${config.broker ? " (external)" : ""}`);
   if (gateway.mqttUrl) lines.push(`  mqtt       ${gateway.mqttUrl}`);
-  // The embedded broker (aedes) speaks MQTT 3.1.1: the page is told so.
   if (config.dashboard) lines.push(`  dashboard  ${gateway.httpUrl}   <- open this`);
   lines.push(`  health     ${gateway.httpUrl}healthz`, `  metrics    ${gateway.httpUrl}metrics`);
   if (config.auth.anonymous === "dashboard") lines.push("  anonymous clients may read everything and send commands (demo)");

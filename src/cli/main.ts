@@ -1,10 +1,19 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --single-threaded --no-opt --liftoff-only
 // The `edgews` command: a dispatcher over subcommands. Each subcommand lives in a module of its
 // own that is imported only when it runs, so `edgews --help` starts no more than this file.
-// The shebang sizes the process for a small box (docs/gateway.md#memory): V8's young generation
-// capped at 1 MiB semi-spaces (it otherwise grows to 16 MiB during the start and keeps them), and
-// two glibc malloc arenas instead of one per thread that ever allocated (V8's compiler threads).
 // Exit codes: 0 success, 1 failure, 2 usage error.
+//
+// Node's flags trade speed the command does not need for memory: `edgews bridge` must fit a
+// 64 MB gateway budget with 32 devices (bench link, bridge-rss-32dev; per-flag figures in
+// docs/bridge.md#memory). V8 reads them only at startup, hence the shebang (`env -S`: GNU
+// coreutils >= 8.30, BSD/macOS env). --max-semi-space-size=1 keeps the young generation at
+// its start size; --single-threaded keeps compilation and GC on the main thread, whose malloc
+// arena reuses what they free (a background compiler thread held ~4 MiB of its own);
+// --no-opt and --liftoff-only never run the optimizing compiler (for JS and for the WASM core):
+// 1.7 MiB less of the node binary paged in, 1.8 MiB less anonymous memory. The price is CPU:
+// ~14 % of a core for 320 device messages/s instead of ~10 %. Every subcommand gets them, the
+// gateway's broker and server too (measured for the bridge only); `node dist/cli/main.js` runs
+// a command without them.
 import { createRequire } from "node:module";
 import { CommandError, EXIT, UsageError } from "./usage.js";
 

@@ -8,7 +8,7 @@ import { sharedCorePool } from "../core/pool.js";
 import { perMessageDeflateFor, type PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { loadHttps } from "./lazy-tls.js";
 import { openTunnel, proxyFor } from "./proxy.js";
-import { createClientRequest, verifyServerResponse, type ClientRequest } from "../handshake/client.js";
+import { createClientRequest, INVALID_EXTENSIONS, verifyServerResponse, type ClientRequest } from "../handshake/client.js";
 import { HandshakeError } from "../handshake/errors.js";
 import { formatExtensions } from "../handshake/extensions.js";
 import type { UserHeaders } from "../handshake/headers.js";
@@ -103,7 +103,6 @@ class Handshake {
   readonly #deadline: number;
   readonly #timer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
-  #redirects = 0;
   /** Where the first request went (host and port, or socket path): credentials go nowhere else. */
   readonly #origin: RequestOrigin;
   /** The current request's URL and what it waits for, for the timeout's message. */
@@ -123,7 +122,8 @@ class Handshake {
     }
     this.#deadline = performance.now() + ms;
     this.#timer = setTimeout(() => {
-      this.#fail(new HandshakeError("WS_ERR_HANDSHAKE_TIMEOUT", `Opening handshake with ${this.#url} timed out after ${ms} ms waiting for ${this.#waitingFor}`));
+      const detail = `Opening handshake with ${this.#url} timed out after ${ms} ms waiting for ${this.#waitingFor}`;
+      this.#fail(new HandshakeError("WS_ERR_HANDSHAKE_TIMEOUT", detail, { message: "Opening handshake has timed out" }));
     }, ms);
   }
 
@@ -164,7 +164,7 @@ class Handshake {
       this.#abort.signal.removeEventListener("abort", abort);
       this.#onUpgrade(request, res, socket, head);
     });
-    if (this.#redirects > 0) this.#ws.emit("redirect", request.url, req);
+    if (this.#ws.redirects > 0) this.#ws.emit("redirect", request.url, req);
     if (options.finishRequest) options.finishRequest(req, this.#ws);
     else req.end();
   }
@@ -195,16 +195,17 @@ class Handshake {
         return this.#fail(error as Error);
       }
       // A 101 that Node did not take for an upgrade passes the check, yet no socket came with it.
-      this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Unexpected response ${statusCode}`));
+      this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Unexpected response ${statusCode} without an upgrade`, { message: `Unexpected server response: ${statusCode}`, statusCode }));
     }));
   }
 
   #redirect(from: string, location: string, statusCode: number): void {
     const maxRedirects = this.#options.maxRedirects ?? 10;
-    if (this.#redirects >= maxRedirects) {
-      return this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", `Too many redirects (more than ${maxRedirects}) from ${from}`, { statusCode }));
+    // Counted before the check, as ws counts them: one over the limit when it fails.
+    if (this.#ws.countRedirect() > maxRedirects) {
+      const detail = `Too many redirects (more than ${maxRedirects}) from ${from}`;
+      return this.#fail(new HandshakeError("WS_ERR_UNEXPECTED_STATUS", detail, { message: "Maximum redirects exceeded", statusCode }));
     }
-    this.#redirects++;
     const base = from.replace(/^ws/, "http");
     try {
       // A Location that isn't a URL, or one with another scheme, is reported by prepare().
@@ -269,7 +270,8 @@ function acceptedDeflate(result: ReturnType<typeof verifyServerResponse>, option
   try {
     return perMessageDeflateFor("client", params, options);
   } catch (error) {
-    throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server's permessage-deflate parameters can't be honoured: ${(error as Error).message}`);
+    const detail = `The server's permessage-deflate parameters can't be honoured: ${(error as Error).message}`;
+    throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", detail, { message: INVALID_EXTENSIONS });
   }
 }
 

@@ -60,6 +60,8 @@ export class Core {
   readonly #jsKeys = new Uint8Array(JS_KEY_POOL);
   #jsKeyAt = JS_KEY_POOL;
   readonly #freeSlots: number[];
+  #maskingEncoder: FrameEncoder | undefined;
+  #plainEncoder: FrameEncoder | undefined;
   #feeding = false;
   /**
    * Pushes made from inside a handler while another push is being drained: the input arena and
@@ -176,6 +178,11 @@ export class Core {
   /** An encoder; `mask: true` for a client's frames. */
   createEncoder(options: { mask: boolean }): FrameEncoder {
     return new FrameEncoder(this, options);
+  }
+
+  /** The encoder for `mask` that this core's connections share: an encoder keeps no state between calls. */
+  sharedEncoder(mask: boolean): FrameEncoder {
+    return mask ? (this.#maskingEncoder ??= new FrameEncoder(this, { mask })) : (this.#plainEncoder ??= new FrameEncoder(this, { mask }));
   }
 
   /** The frames of one message as one buffer: `createEncoder({ mask }).encode(...)` in one call. */

@@ -96,6 +96,16 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  */
 type Reserve = (bytes: number) => boolean;
 
+/** The limits of the last parser made: the parsers of one server have the same ones, and share them. */
+let lastLimits: Readonly<LimitsInForce> | undefined;
+
+function limitsInForce(maxPayload: number, maxMessage: number, maxFragments: number): Readonly<LimitsInForce> {
+  const last = lastLimits;
+  if (last && last.maxPayload === maxPayload && last.maxMessage === maxMessage && last.maxFragments === maxFragments) return last;
+  const fragmentOverhead = fragmentOverheadBudget(maxMessage);
+  return (lastLimits = Object.freeze({ maxPayload, maxMessage, maxFragments, smallFragmentBytes: SMALL_FRAGMENT_BYTES, fragmentOverhead }));
+}
+
 /**
  * Collects a data message that spans several feeds in one buffer that doubles as it fills, so
  * what a message in progress holds is at most twice its bytes, however many fragments brought
@@ -172,7 +182,7 @@ export class FrameParser {
   readonly #core: Core;
   readonly #handlers: ParserHandlers;
   readonly #copy: boolean;
-  readonly #limits: LimitsInForce;
+  readonly #limits: Readonly<LimitsInForce>;
   /** Made for the first message that spans several pushes. */
   #message: MessageAssembler | undefined;
   #slot: number;
@@ -194,7 +204,7 @@ export class FrameParser {
     this.#core = core;
     this.#handlers = handlers;
     this.#copy = options.copy ?? true;
-    this.#limits = { ...limits, smallFragmentBytes: SMALL_FRAGMENT_BYTES, fragmentOverhead: fragmentOverheadBudget(limits.maxMessage) };
+    this.#limits = limitsInForce(limits.maxPayload, limits.maxMessage, limits.maxFragments);
     this.#slot = core.allocSlot();
     core.x.openSlot(this.#slot, options.role === "server" ? 1 : 0, options.perMessageDeflate ? 1 : 0, limits.maxPayload, limits.maxMessage, limits.maxFragments);
   }

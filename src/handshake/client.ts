@@ -1,5 +1,5 @@
 // The client's half of the opening handshake (RFC 6455 §4.1): build the request, check the response.
-import { HandshakeError, quote } from "./errors.js";
+import { HandshakeError, HandshakeSyntaxError, quote, withWsMessage } from "./errors.js";
 import { formatExtensions, parseExtensions, type ExtensionOffer } from "./extensions.js";
 import {
   checkFieldValue,
@@ -119,8 +119,9 @@ export function createClientRequest(options: ClientRequestOptions): ClientReques
   const key = options.key ?? generateKey();
   if (!isValidKey(key)) throw new HandshakeError("WS_ERR_INVALID_KEY", `Invalid key ${quote(key)}: it must be 16 bytes in base64`);
 
-  const protocols = typeof options.protocols === "string" ? [options.protocols] : [...(options.protocols ?? [])];
-  checkSubprotocols(protocols);
+  // As `ws`: anything but an array (null too) is one subprotocol, checked as such.
+  const protocols = options.protocols === undefined ? [] : Array.isArray(options.protocols) ? [...options.protocols] : [options.protocols as string];
+  checkOfferedSubprotocols(protocols);
   const offeredExtensions = typeof options.extensions === "string" ? parseExtensions(options.extensions) : [...(options.extensions ?? [])];
 
   // RFC 7230 §5.4: "a user agent SHOULD generate Host as the first header field following the
@@ -171,20 +172,20 @@ function parseWebSocketUrl(input: string | URL): URL {
   try {
     url = new URL(input);
   } catch (cause) {
-    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(String(input))}: it does not parse as an absolute URL`, { cause });
+    throw new HandshakeSyntaxError("WS_ERR_INVALID_URL", `Invalid URL: ${String(input)}`, `Invalid URL ${quote(String(input))}: it does not parse as an absolute URL`, cause);
   }
   if (url.protocol === "http:" || url.protocol === "https:") {
     url = new URL(url);
     url.protocol = url.protocol === "http:" ? "ws:" : "wss:";
   }
   if (url.protocol !== "ws:" && url.protocol !== "wss:" && url.protocol !== "ws+unix:") {
-    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: the scheme must be ws:, wss:, http:, https: or ws+unix:, not ${url.protocol}`);
+    throw new HandshakeSyntaxError("WS_ERR_INVALID_URL", 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"', `Invalid URL ${quote(url.href)}: the scheme must be ws:, wss:, http:, https: or ws+unix:, not ${url.protocol}`);
   }
   // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs and MUST NOT
   // be used on these URIs." An empty fragment ("ws://h/#") counts too, as in the WHATWG WebSocket
   // constructor; `ws` lets that one through.
   if (url.href.includes("#")) {
-    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: it has a fragment identifier (#...); a "#" in the path or query must be written %23`);
+    throw new HandshakeSyntaxError("WS_ERR_INVALID_URL", "The URL contains a fragment identifier", `Invalid URL ${quote(url.href)}: it has a fragment identifier (#...); a "#" in the path or query must be written %23`);
   }
   return url;
 }
@@ -192,7 +193,7 @@ function parseWebSocketUrl(input: string | URL): URL {
 /** `ws+unix:/run/app.sock:/chat?x=1`: the socket path before the first ":", the request path after it. */
 function unixTarget(url: URL): { socketPath: string; path: string } {
   const [socketPath = "", path = "/"] = (url.pathname + url.search).split(":");
-  if (socketPath === "") throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL ${quote(url.href)}: a ws+unix: URL needs a socket path (ws+unix:/path/to.sock:/request-path)`);
+  if (socketPath === "") throw new HandshakeSyntaxError("WS_ERR_INVALID_URL", "The URL's pathname is empty", `Invalid URL ${quote(url.href)}: a ws+unix: URL needs a socket path (ws+unix:/path/to.sock:/request-path)`);
   return { socketPath, path };
 }
 
@@ -200,7 +201,8 @@ function decodeUserinfo(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch (cause) {
-    throw new HandshakeError("WS_ERR_INVALID_URL", `Invalid URL: the credentials ${quote(value)} contain a malformed %-escape`, { cause });
+    const detail = `Invalid URL: the credentials ${quote(value)} contain a malformed %-escape`;
+    throw new HandshakeSyntaxError("WS_ERR_INVALID_URL", detail, detail, cause);
   }
 }
 
@@ -221,7 +223,8 @@ export function verifyServerResponse(request: ClientHandshake, response: ServerR
   const upgrade = listValue(headers, "upgrade");
   const upgradeTokens = upgrade === undefined ? [] : lowerCaseTokens(upgrade);
   if (upgradeTokens.length !== 1 || upgradeTokens[0] !== "websocket") {
-    throw new HandshakeError("WS_ERR_INVALID_UPGRADE", upgrade === undefined ? "Invalid handshake response: no Upgrade header (expected Upgrade: websocket)" : `Invalid handshake response: Upgrade is ${quote(upgrade)}, expected "websocket"`);
+    const detail = upgrade === undefined ? "Invalid handshake response: no Upgrade header (expected Upgrade: websocket)" : `Invalid handshake response: Upgrade is ${quote(upgrade)}, expected "websocket"`;
+    throw new HandshakeError("WS_ERR_INVALID_UPGRADE", detail, { message: "Invalid Upgrade header" });
   }
   // RFC 6455 §4.1: "If the response lacks a |Connection| header field or the |Connection| header
   // field doesn't contain a token that is an ASCII case-insensitive match for the value "Upgrade",
@@ -239,7 +242,8 @@ export function verifyServerResponse(request: ClientHandshake, response: ServerR
   const expected = acceptKey(request.key);
   if (accept !== expected) {
     const found = accept === undefined ? "it is missing" : accept === null ? "it appears more than once" : `got ${quote(accept)}`;
-    throw new HandshakeError("WS_ERR_INVALID_ACCEPT", `Invalid Sec-WebSocket-Accept header: expected ${quote(expected)} for the key sent, ${found}. The server (or a proxy) did not answer this WebSocket request`);
+    const detail = `Invalid Sec-WebSocket-Accept header: expected ${quote(expected)} for the key sent, ${found}. The server (or a proxy) did not answer this WebSocket request`;
+    throw new HandshakeError("WS_ERR_INVALID_ACCEPT", detail, { message: "Invalid Sec-WebSocket-Accept header" });
   }
 
   return {
@@ -252,13 +256,13 @@ function selectedProtocol(offered: readonly string[], headers: IncomingHeaders):
   const protocol = singleValue(headers, "sec-websocket-protocol");
   // RFC 6455 §11.3.4: "the |Sec-WebSocket-Protocol| header field in an HTTP response MUST NOT appear
   // more than once."
-  if (protocol === null) throw new HandshakeError("WS_ERR_UNEXPECTED_PROTOCOL", "Invalid handshake response: Sec-WebSocket-Protocol appears more than once");
+  if (protocol === null) throw unexpectedProtocol("Invalid handshake response: Sec-WebSocket-Protocol appears more than once", "Server sent an invalid subprotocol");
   if (protocol === undefined) {
     // RFC 6455 lets a server decline every subprotocol, but `ws` and the WHATWG WebSocket fail the
     // connection when one was requested and none was selected; edgews does the same, so that an
     // application never runs a subprotocol-less session it did not ask for.
     if (offered.length > 0) {
-      throw new HandshakeError("WS_ERR_UNEXPECTED_PROTOCOL", `The server selected no subprotocol; the client requires one of ${offered.map(quote).join(", ")}`);
+      throw unexpectedProtocol(`The server selected no subprotocol; the client requires one of ${offered.map(quote).join(", ")}`, "Server sent no subprotocol");
     }
     return {};
   }
@@ -266,12 +270,9 @@ function selectedProtocol(offered: readonly string[], headers: IncomingHeaders):
   // field indicates the use of a subprotocol that was not present in the client's handshake ..., the
   // client MUST _Fail the WebSocket Connection_."
   if (!offered.includes(protocol)) {
-    throw new HandshakeError(
-      "WS_ERR_UNEXPECTED_PROTOCOL",
-      offered.length === 0
-        ? `The server selected subprotocol ${quote(protocol)}, but the client requested none`
-        : `The server selected subprotocol ${quote(protocol)}, which is not one of those requested (${offered.map(quote).join(", ")})`,
-    );
+    throw offered.length === 0
+      ? unexpectedProtocol(`The server selected subprotocol ${quote(protocol)}, but the client requested none`, "Server sent a subprotocol but none was requested")
+      : unexpectedProtocol(`The server selected subprotocol ${quote(protocol)}, which is not one of those requested (${offered.map(quote).join(", ")})`, "Server sent an invalid subprotocol");
   }
   return { protocol };
 }
@@ -280,11 +281,14 @@ function acceptedExtensions(offered: readonly ExtensionOffer[], headers: Incomin
   // RFC 6455 §11.3.2: the header "MAY appear multiple times in an HTTP response", so fields join.
   const value = listValue(headers, "sec-websocket-extensions");
   if (value === undefined) return { extensions: [] };
+  if (offered.length === 0) {
+    throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server accepted extensions (${quote(value)}), but the client offered none`, { message: NO_EXTENSION_REQUESTED });
+  }
   let extensions: ExtensionOffer[];
   try {
     extensions = parseExtensions(value);
   } catch (cause) {
-    throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", cause instanceof Error ? cause.message : String(cause), { cause });
+    throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", (cause as Error).message, { cause, message: INVALID_EXTENSIONS });
   }
   let perMessageDeflate: PerMessageDeflateParams | undefined;
   const seen = new Set<string>();
@@ -293,17 +297,43 @@ function acceptedExtensions(offered: readonly ExtensionOffer[], headers: Incomin
     // header field indicates the use of an extension that was not present in the client's handshake
     // ..., the client MUST _Fail the WebSocket Connection_."
     if (!offered.some((offer) => offer.name === extension.name)) {
-      throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server accepted extension ${quote(extension.name)}, which the client did not offer`);
+      throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server accepted extension ${quote(extension.name)}, which the client did not offer`, { message: "Server indicated an extension that was not requested" });
     }
     // `ws` reads only the first of several permessage-deflate answers; two answers for one
     // extension leave its configuration ambiguous, so edgews fails instead.
     if (seen.has(extension.name)) {
-      throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server accepted extension ${quote(extension.name)} more than once`);
+      throw new HandshakeError("WS_ERR_UNEXPECTED_EXTENSION", `The server accepted extension ${quote(extension.name)} more than once`, { message: INVALID_EXTENSIONS });
     }
     seen.add(extension.name);
-    if (extension.name === PERMESSAGE_DEFLATE) perMessageDeflate = checkPerMessageDeflateResponse(extension, offered);
+    if (extension.name === PERMESSAGE_DEFLATE) perMessageDeflate = checkedDeflateResponse(extension, offered);
   }
   return perMessageDeflate === undefined ? { extensions } : { extensions, perMessageDeflate };
+}
+
+/** `ws`'s messages for a Sec-WebSocket-Extensions answer it refuses. */
+export const INVALID_EXTENSIONS = "Invalid Sec-WebSocket-Extensions header";
+const NO_EXTENSION_REQUESTED = "Server sent a Sec-WebSocket-Extensions header but no extension was requested";
+
+function checkedDeflateResponse(extension: ExtensionOffer, offered: readonly ExtensionOffer[]): PerMessageDeflateParams {
+  try {
+    return checkPerMessageDeflateResponse(extension, offered);
+  } catch (error) {
+    throw error instanceof HandshakeError ? withWsMessage(error, INVALID_EXTENSIONS) : error;
+  }
+}
+
+function unexpectedProtocol(detail: string, wsMessage: string): HandshakeError {
+  return new HandshakeError("WS_ERR_UNEXPECTED_PROTOCOL", detail, { message: wsMessage });
+}
+
+/** The subprotocols the caller offers; bad ones are a SyntaxError, as in `ws`. */
+function checkOfferedSubprotocols(protocols: readonly string[]): void {
+  try {
+    checkSubprotocols(protocols);
+  } catch (error) {
+    if (!(error instanceof HandshakeError)) throw error;
+    throw new HandshakeSyntaxError(error.code, "An invalid or duplicated subprotocol was specified", error.detail);
+  }
 }
 
 const EXCERPT_LIMIT = 200;
@@ -330,8 +360,8 @@ function unexpectedStatus(response: ServerResponse): HandshakeError {
   if (statusCode >= 300 && statusCode < 400 && location) hint = `the server redirects to ${quote(location)}; redirects are not followed`;
   if (statusCode === 426 && version !== undefined) hint = `the server supports Sec-WebSocket-Version ${quote(version)}, this client speaks 13`;
   const excerpt = response.bodyExcerpt === undefined ? undefined : cleanExcerpt(response.bodyExcerpt);
-  const message = `Unexpected server response: ${status} (expected 101 Switching Protocols)${hint ? `: ${hint}` : ""}${excerpt ? `. Body: ${excerpt}` : ""}`;
-  return new HandshakeError("WS_ERR_UNEXPECTED_STATUS", message, excerpt === undefined ? { statusCode } : { statusCode, bodyExcerpt: excerpt });
+  const detail = `Unexpected server response: ${status} (expected 101 Switching Protocols)${hint ? `: ${hint}` : ""}${excerpt ? `. Body: ${excerpt}` : ""}`;
+  return new HandshakeError("WS_ERR_UNEXPECTED_STATUS", detail, { message: `Unexpected server response: ${statusCode}`, statusCode, bodyExcerpt: excerpt });
 }
 
 /** The body's start on one line: control characters and runs of whitespace become single spaces. */

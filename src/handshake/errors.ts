@@ -30,6 +30,11 @@ export type HandshakeErrorCode =
   | "WS_ERR_ORIGIN_NOT_ALLOWED";
 
 export interface HandshakeErrorDetails {
+  /**
+   * `ws`'s message for the same failure, word for word, so that code checking `err.message`
+   * keeps working; the error's `detail` then says more. Default: the detail.
+   */
+  message?: string;
   /** Client side: the status code the server answered with. */
   statusCode?: number;
   /** Client side: the start of the server's response body, cleaned for printing. */
@@ -41,22 +46,50 @@ export interface HandshakeErrorDetails {
   cause?: unknown;
 }
 
-/** The opening handshake failed, or could not be built from the given input. */
+/**
+ * The opening handshake failed, or could not be built from the given input. `message` is `ws`'s
+ * text where `ws` reports the same failure; `detail` says what went wrong and what to do about it.
+ */
 export class HandshakeError extends Error {
   override readonly name = "HandshakeError";
   readonly code: HandshakeErrorCode;
+  /** What went wrong, specifically (values received, what was expected, a hint). */
+  readonly detail: string;
   readonly statusCode?: number;
   readonly bodyExcerpt?: string;
   readonly status?: number;
   readonly headers?: Readonly<Record<string, string>>;
 
-  constructor(code: HandshakeErrorCode, message: string, details: HandshakeErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  constructor(code: HandshakeErrorCode, detail: string, details: HandshakeErrorDetails = {}) {
+    super(details.message ?? detail, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
+    this.detail = detail;
     if (details.statusCode !== undefined) this.statusCode = details.statusCode;
     if (details.bodyExcerpt !== undefined) this.bodyExcerpt = details.bodyExcerpt;
     if (details.status !== undefined) this.status = details.status;
     if (details.headers !== undefined) this.headers = details.headers;
+  }
+}
+
+/** `error` with `ws`'s message for it (its code and detail kept). */
+export function withWsMessage(error: HandshakeError, message: string): HandshakeError {
+  const { statusCode, bodyExcerpt, status, headers } = error;
+  return new HandshakeError(error.code, error.detail, { message, cause: error.cause, statusCode, bodyExcerpt, status, headers });
+}
+
+/**
+ * A client's input that `ws` rejects with a SyntaxError (a bad URL, a bad or repeated
+ * subprotocol): one here too, with `ws`'s message, edgews's code and a specific `detail`.
+ */
+export class HandshakeSyntaxError extends SyntaxError {
+  override readonly name = "SyntaxError";
+  readonly code: HandshakeErrorCode;
+  readonly detail: string;
+
+  constructor(code: HandshakeErrorCode, message: string, detail: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.detail = detail;
   }
 }
 

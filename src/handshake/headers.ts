@@ -33,6 +33,8 @@ const isOws = (char: string | undefined): boolean => char === " " || char === "\
  * parser already strips it; a value from elsewhere might not have.
  */
 export function trimOws(value: string): string {
+  // The usual case, every handshake: nothing to trim, nothing to allocate.
+  if (!isOws(value[0]) && !isOws(value[value.length - 1])) return value;
   const [start, end] = owsBounds(value);
   return value.slice(start, end);
 }
@@ -57,9 +59,10 @@ export function fieldValues(headers: IncomingHeaders, name: string): readonly st
  * when it appears more than once (as separate fields, which is how an array arrives).
  */
 export function singleValue(headers: IncomingHeaders, name: string): string | undefined | null {
-  const values = fieldValues(headers, name);
-  if (values.length > 1) return null;
-  return values[0] === undefined ? undefined : trimOws(values[0]);
+  const value = headers[name];
+  if (typeof value === "string") return trimOws(value);
+  if (value === undefined || value.length === 0) return undefined;
+  return value.length > 1 ? null : trimOws(value[0]!);
 }
 
 /**
@@ -81,6 +84,24 @@ export function lowerCaseTokens(value: string): string[] {
     .split(",")
     .map((element) => trimOws(element).toLowerCase())
     .filter((element) => element !== "");
+}
+
+/**
+ * Whether a `#token` list holds `token` (given lower-case), compared ASCII case-insensitively:
+ * `lowerCaseTokens(value).includes(token)` without building the list, for every handshake.
+ */
+export function hasToken(value: string, token: string): boolean {
+  for (let start = 0; start <= value.length; ) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = value.length;
+    let from = start;
+    let to = end;
+    while (from < to && isOws(value[from])) from++;
+    while (to > from && isOws(value[to - 1])) to--;
+    if (to - from === token.length && value.slice(from, to).toLowerCase() === token) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 /**
@@ -194,7 +215,9 @@ export function hasField(fields: readonly HeaderField[], name: string): boolean 
 
 /** A start line and header lines as the text of an HTTP/1.1 message head, blank line included. */
 export function serializeHead(startLine: string, fields: readonly HeaderField[]): string {
-  return `${startLine}\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n`;
+  let head = `${startLine}\r\n`;
+  for (const [name, value] of fields) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n`;
 }
 
 /**

@@ -1,5 +1,5 @@
 // The HTTP/1.1 WebSocket opening handshake (RFC 6455 §4, RFC 7692 §5) as pure functions: no sockets.
-export { HandshakeError, type HandshakeErrorCode, type HandshakeErrorDetails } from "./errors.js";
+export { HandshakeError, HandshakeSyntaxError, type HandshakeErrorCode, type HandshakeErrorDetails } from "./errors.js";
 export { isToken, type HeaderField, type HeaderValue, type IncomingHeaders, type UserHeaders } from "./headers.js";
 export { WEBSOCKET_GUID, acceptKey, generateKey, isValidKey } from "./key.js";
 export { checkSubprotocols, parseSubprotocols } from "./subprotocols.js";

@@ -4,9 +4,9 @@ import { formatExtensions, parseExtensions, type ExtensionOffer } from "./extens
 import {
   fieldValues,
   hasField,
+  hasToken,
   headBytes,
   listValue,
-  lowerCaseTokens,
   serializeHead,
   singleValue,
   userHeaderFields,
@@ -144,13 +144,13 @@ function check(request: UpgradeRequest, options: UpgradeCheckOptions): UpgradeAc
     throw reject(426, "WS_ERR_UPGRADE_REQUIRED", "This is a WebSocket endpoint: the request needs Upgrade: websocket and Connection: Upgrade headers", UPGRADE_REQUIRED_HEADERS);
   }
   if (upgrade === null) throw reject(400, "WS_ERR_INVALID_UPGRADE", "Upgrade header appears more than once");
-  if (!lowerCaseTokens(upgrade).includes("websocket")) {
+  if (!hasToken(upgrade, "websocket")) {
     throw reject(400, "WS_ERR_INVALID_UPGRADE", `Invalid Upgrade header ${quote(upgrade)}: it must include "websocket"`);
   }
   // RFC 6455 §4.2.1: "A |Connection| header field that includes the token "Upgrade", treated as an
   // ASCII case-insensitive value."
   const connection = listValue(headers, "connection");
-  if (connection === undefined || !lowerCaseTokens(connection).includes("upgrade")) {
+  if (connection === undefined || !hasToken(connection, "upgrade")) {
     throw reject(400, "WS_ERR_INVALID_UPGRADE", connection === undefined ? 'Missing Connection header: it must include "Upgrade"' : `Invalid Connection header ${quote(connection)}: it must include "Upgrade"`);
   }
 
@@ -231,7 +231,11 @@ function singleField(request: UpgradeRequest, name: string): string | undefined 
   const raw = request.rawHeaders;
   if (raw !== undefined) {
     let count = 0;
-    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === name && ++count > 1) return null;
+    // Names of another length are skipped unread: no lower-cased copy of every name, per field, per handshake.
+    for (let i = 0; i < raw.length; i += 2) {
+      const field = raw[i]!;
+      if (field.length === name.length && field.toLowerCase() === name && ++count > 1) return null;
+    }
   }
   return singleValue(request.headers, name);
 }
@@ -240,16 +244,20 @@ function checkHeaderLimits(request: UpgradeRequest, options: UpgradeCheckOptions
   const maxBytes = options.maxHeaderBytes ?? DEFAULT_UPGRADE_LIMITS.maxHeaderBytes;
   const maxCount = options.maxHeaderCount ?? DEFAULT_UPGRADE_LIMITS.maxHeaderCount;
   let count = 0;
-  let bytes = 0;
-  const add = (name: string, value: string): void => {
-    count++;
-    bytes += name.length + value.length + 4; // ": " and CRLF
-  };
-  if (request.rawHeaders !== undefined) {
-    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) add(request.rawHeaders[i]!, request.rawHeaders[i + 1]!);
+  let bytes = 0; // names, values, ": " and CRLF
+  const raw = request.rawHeaders;
+  if (raw !== undefined) {
+    count = raw.length >>> 1;
+    for (let i = 0; i < 2 * count; i++) bytes += raw[i]!.length;
   } else {
-    for (const name of Object.keys(request.headers)) for (const value of fieldValues(request.headers, name)) add(name, value);
+    for (const name of Object.keys(request.headers)) {
+      for (const value of fieldValues(request.headers, name)) {
+        count++;
+        bytes += name.length + value.length;
+      }
+    }
   }
+  bytes += 4 * count;
   // RFC 6585 §5: "The 431 status code indicates that the server is unwilling to process the request
   // because its header fields are too large."
   if (count > maxCount) throw reject(431, "WS_ERR_HEADERS_TOO_LARGE", `Too many header fields: ${count}, the limit is ${maxCount}`);
@@ -346,7 +354,7 @@ export function upgradeResponseLines(options: UpgradeResponseOptions): string[] 
   }
   const extensions = typeof options.extensions === "string" ? parseExtensions(options.extensions) : (options.extensions ?? []);
   if (extensions.length > 0) fields.push(["Sec-WebSocket-Extensions", formatExtensions(extensions)]);
-  fields.push(...userHeaderFields(options.headers, UPGRADE_OWNED));
+  if (options.headers !== undefined) fields.push(...userHeaderFields(options.headers, UPGRADE_OWNED));
   return ["HTTP/1.1 101 Switching Protocols", ...fields.map(([name, value]) => `${name}: ${value}`)];
 }
 

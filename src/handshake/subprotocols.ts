@@ -10,6 +10,7 @@ import { isToken, Scanner } from "./headers.js";
 export function checkSubprotocols(protocols: readonly string[]): void {
   const seen = new Set<string>();
   for (const protocol of protocols) {
+    if (typeof protocol !== "string") throw new HandshakeError("WS_ERR_INVALID_SUBPROTOCOL", `Invalid subprotocol ${String(protocol)}: it must be a string`);
     if (!isToken(protocol)) throw new HandshakeError("WS_ERR_INVALID_SUBPROTOCOL", `Invalid subprotocol ${quote(protocol)}: it must be an RFC 7230 token`);
     if (seen.has(protocol)) throw new HandshakeError("WS_ERR_INVALID_SUBPROTOCOL", `Subprotocol ${quote(protocol)} is offered more than once`);
     seen.add(protocol);

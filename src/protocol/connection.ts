@@ -7,10 +7,11 @@ import {
 import { copyOut } from "../core/bytes.js";
 import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { closeBody, closeReasonOf } from "./close-frame.js";
-import { InvalidStateError, PolicyViolationError } from "./errors.js";
+import { ControlPayloadTooLongError, InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
 import type { ReceiveBudget } from "./receive-budget.js";
 import { Sequencer } from "./sequencer.js";
+import type { Compression, Liveness } from "./connection-state.js";
 
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
@@ -138,14 +139,11 @@ export class Connection implements ParserHandlers {
   readonly #core: Core;
   readonly #parser: FrameParser;
   readonly #encoder: FrameEncoder;
-  readonly #deflate: PerMessageDeflate | undefined;
   readonly #options: ConnectionOptions;
-  /** Keep messages in order around asynchronous (de)compression: only with permessage-deflate. */
-  readonly #inbound: Sequencer | undefined;
-  readonly #outbound: Sequencer | undefined;
+  /** Only with permessage-deflate. */
+  readonly #compression: Compression | undefined;
   readonly #messageRate: TokenBucket | undefined;
   #controlRate: TokenBucket | undefined;
-  #queuedBytes = 0;
   #closeSent = false;
   /** A message sent with `fin: false` is open: the next send continues it. */
   #continuing = false;
@@ -154,11 +152,8 @@ export class Connection implements ParserHandlers {
   /** Bytes received and dropped since the failure. */
   #discarded = 0;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  #awaitingPong = false;
-  #readingPaused = false;
-  #lastMessageAt = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Only with a heartbeat or an idle timeout. */
+  readonly #liveness: Liveness | undefined;
   /** Received bytes held, for the receive budget: the message the parser is assembling... */
   #assemblingBytes = 0;
   /** ...and messages waiting to be inflated or delivered in order (with their overhead), or inflated and not yet delivered. */
@@ -169,16 +164,24 @@ export class Connection implements ParserHandlers {
     this.#options = options;
     this.#events = events;
     const deflate = options.deflate;
-    this.#deflate = deflate;
-    if (options.idleTimeout) this.#lastMessageAt = this.#now();
+    if (options.heartbeat || options.idleTimeout) {
+      this.#liveness = { heartbeatTimer: undefined, awaitingPong: false, lastMessageAt: options.idleTimeout ? this.#now() : 0, idleTimer: undefined };
+    }
     const messageRate = options.maxMessagesPerSecond ?? 0;
     if (messageRate > 0) this.#messageRate = new TokenBucket(messageRate, messageRate, options.now ?? defaultNow);
-    this.#encoder = new FrameEncoder(core, { mask: options.role === "client" });
+    this.#encoder = core.sharedEncoder(options.role === "client");
     if (deflate) {
-      this.#inbound = new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading());
-      this.#outbound = new Sequencer((e) => this.fail(asCloseable(e)));
+      this.#compression = {
+        deflate,
+        inbound: new Sequencer((e) => this.fail(asCloseable(e)), () => this.#resumeReading()),
+        outbound: new Sequencer((e) => this.fail(asCloseable(e))),
+        queuedBytes: 0,
+        readingPaused: false,
+      };
     }
-    this.#parser = new FrameParser(core, { ...options, perMessageDeflate: deflate !== undefined }, this);
+    // Only what the parser reads: a copy of all the options would be garbage for every connection.
+    const { role, maxPayload, maxMessage, maxFragments } = options;
+    this.#parser = new FrameParser(core, { role, maxPayload, maxMessage, maxFragments, perMessageDeflate: deflate !== undefined }, this);
     this.#armHeartbeat();
     this.#armIdleTimer(options.idleTimeout ?? 0);
   }
@@ -189,15 +192,17 @@ export class Connection implements ParserHandlers {
 
   /** Bytes accepted by `send` and not yet handed to the transport (waiting on compression). */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#compression?.queuedBytes ?? 0;
   }
 
   /** Bytes from the transport. */
   receive(chunk: Uint8Array): void {
     if (this.#failure) return this.#discard(chunk.length);
     if (this.#state === ReadyState.CLOSED) return;
-    this.#awaitingPong = false;
-    this.#armHeartbeat();
+    if (this.#liveness) {
+      this.#liveness.awaitingPong = false;
+      this.#armHeartbeat();
+    }
     this.#parser.push(chunk);
   }
 
@@ -210,18 +215,18 @@ export class Connection implements ParserHandlers {
     const fragment = !fin || this.#continuing;
     const opcode = this.#continuing ? Opcode.Continuation : binary ? Opcode.Binary : Opcode.Text;
     this.#continuing = !fin;
-    const deflate = this.#deflate;
+    const compression = this.#compression;
     if (fragment) {
       this.#afterOutbound(() => this.#writeMessage(opcode, bytes, false, fin));
-    } else if (deflate && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
-      this.#queuedBytes += bytes.length;
-      this.#outbound!.run(async () => {
-        const compressed = await deflate.compress(bytes);
-        this.#queuedBytes -= bytes.length;
+    } else if (compression && options.compress !== false && bytes.length >= (this.#options.compressThreshold ?? 1024)) {
+      compression.queuedBytes += bytes.length;
+      compression.outbound.run(async () => {
+        const compressed = await compression.deflate.compress(bytes);
+        compression.queuedBytes -= bytes.length;
         this.#writeMessage(opcode, compressed, true);
       });
-    } else if (this.#outbound) {
-      this.#outbound.run(() => this.#writeMessage(opcode, bytes, false));
+    } else if (compression) {
+      compression.outbound.run(() => this.#writeMessage(opcode, bytes, false));
     } else {
       this.#writeMessage(opcode, bytes, false);
     }
@@ -253,11 +258,11 @@ export class Connection implements ParserHandlers {
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#heartbeatTimer);
-    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#liveness?.heartbeatTimer);
+    clearTimeout(this.#liveness?.idleTimer);
     this.#parser.destroy();
     this.#reportHeld(false);
-    this.#deflate?.close();
+    this.#compression?.deflate.close();
     const received = this.#closeReceived;
     // §7.1.5: with no close frame received, the close code is 1006.
     const { code, reason } = this.#failure ?? received ?? { code: 1006, reason: "" };
@@ -292,7 +297,7 @@ export class Connection implements ParserHandlers {
 
   #sendControl(opcode: number, data: Uint8Array | string): void {
     const bytes = typeof data === "string" ? textEncoder.encode(data) : data;
-    if (bytes.length > 125) throw new RangeError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
+    if (bytes.length > 125) throw new ControlPayloadTooLongError(`a ${opcode === Opcode.Ping ? "ping" : "pong"} carries at most 125 bytes, got ${bytes.length}`);
     this.#afterOutbound(() => {
       if (!this.#failure) this.#events.write(this.#encoder.encode(opcode, bytes));
     });
@@ -309,7 +314,8 @@ export class Connection implements ParserHandlers {
 
   /** Runs `task` after every outgoing message still being compressed. */
   #afterOutbound(task: () => void): void {
-    if (this.#outbound) this.#outbound.run(task);
+    const compression = this.#compression;
+    if (compression) compression.outbound.run(task);
     else task();
   }
 
@@ -318,7 +324,8 @@ export class Connection implements ParserHandlers {
    * task that throws (an application handler) fails the connection with 1011.
    */
   #afterInbound(task: () => void): void {
-    if (this.#inbound) return this.#inbound.run(task);
+    const compression = this.#compression;
+    if (compression) return compression.inbound.run(task);
     try {
       task();
     } catch (error) {
@@ -352,8 +359,8 @@ export class Connection implements ParserHandlers {
       this.fail(new PolicyViolationError("WS_ERR_MESSAGE_RATE", `more than ${this.#options.maxMessagesPerSecond} messages per second`));
       return;
     }
-    const inbound = this.#inbound;
-    if (!inbound) {
+    const compression = this.#compression;
+    if (!compression) {
       // No compression, so nothing can be ahead of this message: deliver it now.
       try {
         this.#deliver(data, isBinary);
@@ -362,6 +369,7 @@ export class Connection implements ParserHandlers {
       }
       return;
     }
+    const inbound = compression.inbound;
     // Nothing is being inflated: an uncompressed message is delivered now.
     if (!compressed && inbound.pending === 0) return inbound.run(() => this.#deliver(data, isBinary));
     const queued = ownBytes(data);
@@ -376,8 +384,8 @@ export class Connection implements ParserHandlers {
         this.#deliver(queued, isBinary);
       });
     }
-    if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !this.#readingPaused) {
-      this.#readingPaused = true;
+    if (inbound.pending >= (this.#options.maxQueuedMessages ?? 16) && !compression.readingPaused) {
+      compression.readingPaused = true;
       this.#events.setReading?.(false);
     }
   }
@@ -418,7 +426,7 @@ export class Connection implements ParserHandlers {
     try {
       // Failed meanwhile: it will never be delivered, so it is not worth inflating.
       if (this.#failure || this.#state === ReadyState.CLOSED) return;
-      inflated = await this.#deflate!.decompress(data);
+      inflated = await this.#compression!.deflate.decompress(data);
     } finally {
       this.#releaseReceived(queuedCost);
     }
@@ -462,8 +470,9 @@ export class Connection implements ParserHandlers {
   }
 
   #resumeReading(): void {
-    if (!this.#readingPaused) return;
-    this.#readingPaused = false;
+    const compression = this.#compression;
+    if (!compression?.readingPaused) return;
+    compression.readingPaused = false;
     this.#events.setReading?.(true);
   }
 
@@ -538,15 +547,17 @@ export class Connection implements ParserHandlers {
 
   /** A data message went either way: the connection is not idle. */
   #touch(): void {
-    if (this.#idleTimer) this.#lastMessageAt = this.#now();
+    const liveness = this.#liveness;
+    if (liveness?.idleTimer) liveness.lastMessageAt = this.#now();
   }
 
   /** Checks for idleness once per period instead of resetting a timer on every message. */
   #armIdleTimer(period: number, wait = period): void {
-    if (period <= 0) return;
-    this.#idleTimer = setTimeout(() => {
+    const liveness = this.#liveness;
+    if (period <= 0 || !liveness) return;
+    liveness.idleTimer = setTimeout(() => {
       if (this.#state !== ReadyState.OPEN) return;
-      const idle = this.#now() - this.#lastMessageAt;
+      const idle = this.#now() - liveness.lastMessageAt;
       if (idle >= period) this.close(1000, "idle timeout");
       else this.#armIdleTimer(period, period - idle);
     }, wait);
@@ -554,21 +565,22 @@ export class Connection implements ParserHandlers {
 
   #armHeartbeat(): void {
     const heartbeat = this.#options.heartbeat;
-    if (!heartbeat || this.#state === ReadyState.CLOSED) return;
-    clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = setTimeout(() => this.#heartbeatDue(), this.#awaitingPong ? heartbeat.timeout ?? heartbeat.interval : heartbeat.interval);
+    const liveness = this.#liveness;
+    if (!heartbeat || !liveness || this.#state === ReadyState.CLOSED) return;
+    clearTimeout(liveness.heartbeatTimer);
+    liveness.heartbeatTimer = setTimeout(() => this.#heartbeatDue(liveness), liveness.awaitingPong ? heartbeat.timeout ?? heartbeat.interval : heartbeat.interval);
   }
 
-  #heartbeatDue(): void {
+  #heartbeatDue(liveness: Liveness): void {
     if (this.#state !== ReadyState.OPEN) return;
-    if (this.#awaitingPong) {
+    if (liveness.awaitingPong) {
       // Half-open TCP: the peer is gone without a FIN. Nothing more can be said to it.
       this.#failure = { code: 1006, reason: "no answer to ping: the peer is unreachable" };
       this.#events.error?.(Object.assign(new Error(this.#failure.reason), { code: "WS_ERR_PEER_TIMEOUT" }));
       this.#events.destroy();
       return;
     }
-    this.#awaitingPong = true;
+    liveness.awaitingPong = true;
     this.#sendControl(Opcode.Ping, new Uint8Array(0));
     this.#armHeartbeat();
   }

@@ -1,7 +1,24 @@
-/** An operation the connection's state doesn't allow (send before open or after close). */
+/**
+ * An operation the connection's state doesn't allow (send before open or after close). Named
+ * "Error", as `ws`'s plain Error for the same case prints: `code` tells it apart.
+ */
 export class InvalidStateError extends Error {
-  override readonly name = "InvalidStateError";
+  override readonly name = "Error";
   readonly code = "WS_ERR_INVALID_STATE";
+}
+
+/**
+ * A ping or pong of more than 125 bytes (RFC 6455 §5.5). The message is `ws`'s; `detail` says
+ * which frame and how long.
+ */
+export class ControlPayloadTooLongError extends RangeError {
+  override readonly name = "RangeError";
+  readonly code = "WS_ERR_CONTROL_PAYLOAD_TOO_LONG";
+  readonly detail: string;
+  constructor(detail: string) {
+    super("The data size must not be greater than 125 bytes");
+    this.detail = detail;
+  }
 }
 
 /** A close code or reason the application may not send (RFC 6455 §7.4). */

@@ -10,7 +10,7 @@ import { sharedCorePool } from "../core/pool.js";
 import { perMessageDeflateFor } from "../deflate/permessage-deflate.js";
 import {
   acceptPerMessageDeflate, buildErrorResponse, checkUpgradeRequest, formatExtensions, perMessageDeflateExtension, upgradeResponseLines,
-  type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions, type UpgradeRejected,
+  type PerMessageDeflateOptions, type UpgradeAccepted, type UpgradeCheckOptions, type UpgradeRequest, type UpgradeRejected,
 } from "../handshake/index.js";
 import { isToken } from "../handshake/headers.js";
 import type { SocketConnectionOptions } from "../transport/node-socket.js";
@@ -84,7 +84,11 @@ export interface WebSocketServerOptions extends ConnectionSettings, Omit<Upgrade
    * spare next to the write budget.
    */
   maxTotalReceivedBytes?: number;
-  /** Time allowed for the whole handshake, `authenticate` included (slowloris). Default 10 s; 0 or Infinity: none, as ws. */
+  /**
+   * Time allowed for the request head (slowloris; with `port`, Node answers 408 and drops the
+   * socket, checked at least once a second) and, after it, for `authenticate` (and
+   * verifyClient). Default 10 s; 0 or Infinity: none, as ws.
+   */
   handshakeTimeout?: number;
   /** How long `close()` waits for clients to finish the closing handshake. Default 5 s. */
   shutdownTimeout?: number;
@@ -128,6 +132,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   #closed: Promise<void> | undefined;
   /** What every connection without compression shares (made on the first connection). */
   #connectionOptions: SocketConnectionOptions | undefined;
+  /** What every handshake is checked with (made on the first one). */
+  #upgradeCheck: UpgradeCheckOptions | undefined;
   /** Bytes waiting to be written, counted across this server's connections. */
   readonly #writeBudget: WriteBudget;
   /** Bytes of received messages held, counted across this server's connections. */
@@ -179,6 +185,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return this.#server?.address() ?? null;
   }
 
+  /** What every handshake is checked with, made once (a copy per handshake would be garbage for the young generation). */
+  #checkOptions(): UpgradeCheckOptions {
+    const refuseInvalidDeflateOffers = Boolean(this.options.perMessageDeflate) && this.options.refuseInvalidDeflateOffers;
+    return (this.#upgradeCheck ??= Object.freeze({ ...this.options, path: undefined, handleProtocols: undefined, refuseInvalidDeflateOffers }));
+  }
+
   /** Whether to take `req`'s upgrade (ws's hook: the `path` option, when given, must match). Override to route. */
   shouldHandle(req: http.IncomingMessage): boolean {
     return this.options.path === undefined || pathOf(req) === this.options.path;
@@ -195,9 +207,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket.on("error", destroySocket);
     const refusal = this.#admissionRefusal(req);
     if (refusal) return this.#refuse(socket, refusal.status, refusal.body, req);
-    const request = { method: req.method ?? "", httpVersion: req.httpVersion, url: req.url ?? "/", headers: req.headers, rawHeaders: req.rawHeaders };
-    const refuseInvalidDeflateOffers = Boolean(this.options.perMessageDeflate) && this.options.refuseInvalidDeflateOffers;
-    const check = checkUpgradeRequest(request, { ...this.options, path: undefined, handleProtocols: undefined, refuseInvalidDeflateOffers });
+    // A server's IncomingMessage is the request itself: no copy of it per handshake.
+    const check = checkUpgradeRequest(req as UpgradeRequest, this.#checkOptions());
     if (!check.ok) return this.#clientError(socket, req, check);
     // After the request's own checks (431 first, then ws's order), as ws asks shouldHandle after them.
     if (!this.shouldHandle(req)) return this.#refuse(socket, 400, "Bad Request", req, undefined, `no WebSocket endpoint at ${JSON.stringify(pathOf(req))}`);
@@ -208,16 +219,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** Creates our own HTTP server and listens (the `port` option). */
   #listen(port: number, onListening?: () => void): http.Server {
     const options = this.options;
-    const server = http.createServer((_req, res) => {
+    const server = http.createServer(handshakeDeadlines(handshakeTimeoutOf(options)), (_req, res) => {
       const body = http.STATUS_CODES[426]!;
       res.writeHead(426, { "Content-Type": "text/plain", "Content-Length": body.length, Upgrade: "websocket" });
       res.end(body);
     });
     server.maxConnections = options.maxSockets ?? 2 * (options.maxConnections ?? 1000);
-    const handshakeTimeout = handshakeTimeoutOf(options);
-    // Node checks headersTimeout only every 30 s; a socket that hasn't upgraded within the
-    // handshake timeout (slowloris) is dropped by this timer instead.
-    if (handshakeTimeout !== undefined) server.on("connection", (socket: Socket) => startHandshakeTimer(socket, handshakeTimeout));
     // Without a listener Node drops a CONNECT (it asks for a tunnel, not an upgrade) unanswered.
     server.on("connect", (req: http.IncomingMessage, socket: Duplex) => {
       socket.on("error", destroySocket);
@@ -262,7 +269,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     // Settled already when the timer fired, the socket closed or the server closed meanwhile.
     const ip = this.#settle(socket);
     if (ip === undefined) return;
-    stopHandshakeTimer(socket);
     socket.removeListener("error", destroySocket);
     if (socket.destroyed) return this.#releaseIp(ip);
     // Checked before the 101: once it is sent, a connection without a slot could only be dropped.
@@ -304,9 +310,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     let thrown: { error: unknown } | undefined;
     try {
       socket.write(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
-      const url = `ws://${check.host}${req.url ?? "/"}`;
+      // Joined, not concatenated: a cons string would keep its parts (the Host header) alive.
+      const url = ["ws://", check.host, req.url ?? "/"].join("");
       ws.attach(core, socket as Socket, head, { url, protocol, extensions, options: connectionOptions }, () => {
-        this.#track(ws, ip, `${ip} ${req.url}`);
+        this.#track(ws, socket, ip, req.url);
         try {
           done(ws, req);
         } catch (error) {
@@ -414,23 +421,30 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /**
-   * Keeps count of an open connection. Its listeners close over strings only: a closure made in
+   * Keeps count of an open connection. Its IP stays on its socket, and one close listener per
+   * server releases it: an idle connection holds no closure of its own. (A closure made in
    * handleUpgrade would keep the request, its headers and the handshake alive as long as the
-   * connection.
+   * connection.) Only with a log does it get an error listener, naming it.
    */
-  #track(ws: WebSocket, ip: string, where: string): void {
+  #track(ws: WebSocket, socket: Duplex, ip: string, path: string | undefined): void {
     this.#connections.add(ws);
+    (socket as CountedSocket)[kCountedIp] = ip;
     const log = this.options.log;
     if (log) {
+      const where = `${ip} ${path}`;
       ws.on("error", (error: Error & { closeCode?: number; code?: string }) => {
         log(`closing ${where}: ${error.closeCode ?? 1006} ${error.code ?? error.name}: ${error.message}`);
       });
     }
-    ws.on("close", () => {
-      this.#connections.delete(ws);
-      this.#releaseIp(ip);
-    });
+    ws.on("close", this.#onClientClose);
   }
+
+  /** The close listener of every connection of this server (`this` is the WebSocket). */
+  readonly #onClientClose = ((server: WebSocketServer) => function (this: WebSocket): void {
+    server.#connections.delete(this);
+    const ip = (this.socket as CountedSocket | undefined)?.[kCountedIp];
+    if (ip !== undefined) server.#releaseIp(ip);
+  })(this);
 
   /**
    * Counts a handshake until it is answered (see #settle). Its timer and close listener are made
@@ -537,8 +551,9 @@ interface PendingHandshake {
   onLeave: () => void;
 }
 
-const kHandshakeTimer = Symbol("edgews.handshakeTimer");
-type TimedSocket = Socket & { [kHandshakeTimer]?: ReturnType<typeof setTimeout> };
+/** The IP an open connection counts against, kept on its socket. */
+const kCountedIp = Symbol("edgews.countedIp");
+type CountedSocket = Duplex & { [kCountedIp]?: string };
 
 /** The request's path, without the query. */
 function pathOf(req: http.IncomingMessage): string {
@@ -565,20 +580,17 @@ function handshakeTimeoutOf(options: WebSocketServerOptions): number | undefined
   return ms > 0 && Number.isFinite(ms) ? ms : undefined;
 }
 
-/** Drops a socket of our own server that has not upgraded within `ms`. */
-function startHandshakeTimer(socket: TimedSocket, ms: number): void {
-  const timer = setTimeout(destroySocket.bind(socket), ms);
-  timer.unref();
-  socket[kHandshakeTimer] = timer;
-  socket.once("close", clearHandshakeTimer);
-}
+/** Checks for expired handshakes at least once a second (Node's default: every 30 s). */
+const MAX_CHECKING_INTERVAL_MS = 1000;
 
-function clearHandshakeTimer(this: TimedSocket): void {
-  clearTimeout(this[kHandshakeTimer]);
-  this[kHandshakeTimer] = undefined;
-}
-
-function stopHandshakeTimer(socket: Duplex): void {
-  clearHandshakeTimer.call(socket as TimedSocket);
-  socket.removeListener("close", clearHandshakeTimer);
+/**
+ * Our own HTTP server drops a socket that has not sent a whole request head within `ms`
+ * (slowloris), answering 408: Node's own deadlines, checked by one timer per server instead of
+ * one per socket. An upgraded socket leaves Node's list, so they never apply to a WebSocket.
+ * Without a handshake timeout Node's defaults stay.
+ */
+function handshakeDeadlines(ms: number | undefined): http.ServerOptions {
+  if (ms === undefined) return {};
+  const timeout = Math.ceil(ms);
+  return { headersTimeout: timeout, requestTimeout: timeout, connectionsCheckingInterval: Math.ceil(Math.min(MAX_CHECKING_INTERVAL_MS, Math.max(1, ms / 4))) };
 }

@@ -34,7 +34,9 @@ export interface SocketConnectionOptions extends ConnectionOptions {
 
 const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
 
-type ReadingHolder = "connection" | "application" | "failure";
+/** Who holds reading paused, as bits of one number (an object of flags would cost every connection ~50 bytes). */
+const HeldBy = { connection: 1, application: 2, failure: 4 } as const;
+type ReadingHolder = (typeof HeldBy)[keyof typeof HeldBy];
 
 const kConnection = Symbol("edgews.connection");
 type BoundSocket = Socket & { [kConnection]: SocketConnection };
@@ -70,10 +72,10 @@ export class SocketConnection implements ConnectionEvents, BudgetMember, StallWa
   readonly #options: SocketConnectionOptions;
   readonly #events: SocketConnectionEvents;
   /**
-   * Who holds reading paused: the connection (inflation lags), the application (`pause()`), the
-   * connection's failure (for good).
+   * Who holds reading paused (HeldBy bits): the connection (inflation lags), the application
+   * (`pause()`), the connection's failure (for good).
    */
-  #pausedBy: Record<ReadingHolder, boolean> = { connection: false, application: false, failure: false };
+  #pausedBy = 0;
   /** This tick's writes so far: the first goes out at once, the rest are gathered. */
   #tick: "idle" | "wrote" | "gathering" = "idle";
   /** Made the first time bytes are left waiting at the end of a tick. */
@@ -210,27 +212,26 @@ export class SocketConnection implements ConnectionEvents, BudgetMember, StallWa
 
   /** @internal */
   setReading(reading: boolean): void {
-    this.#hold("connection", !reading);
+    this.#hold(HeldBy.connection, !reading);
   }
 
   /** @internal */
   stopReading(): void {
-    this.#hold("failure", true);
+    this.#hold(HeldBy.failure, true);
   }
 
   /** Stops (true) or resumes (false) reading for the application; reading resumes only once neither holds it. */
   holdReading(hold: boolean): void {
-    this.#hold("application", hold);
+    this.#hold(HeldBy.application, hold);
   }
 
   get readingHeld(): boolean {
-    return this.#pausedBy.application;
+    return (this.#pausedBy & HeldBy.application) !== 0;
   }
 
   #hold(who: ReadingHolder, hold: boolean): void {
-    this.#pausedBy[who] = hold;
-    const pausedBy = this.#pausedBy;
-    if (pausedBy.connection || pausedBy.application || pausedBy.failure) this.socket.pause();
+    this.#pausedBy = hold ? this.#pausedBy | who : this.#pausedBy & ~who;
+    if (this.#pausedBy !== 0) this.socket.pause();
     else this.socket.resume();
   }
 

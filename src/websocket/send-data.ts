@@ -79,7 +79,7 @@ export class BlobQueue {
     const ready = data instanceof Blob ? data.arrayBuffer().then((buffer) => new Uint8Array(buffer)) : Promise.resolve(toPayload(data));
     this.#pending++;
     this.#tail = this.#tail.then(() => ready).then(
-      (payload) => this.#ws.sendNow(this.#ws.openTransport, payload, { ...options, binary: options.binary ?? typeof payload !== "string" }, callback),
+      (payload) => this.#ws.sendQueued(payload, { ...options, binary: options.binary ?? typeof payload !== "string" }, callback),
       (error: Error) => this.#ws.blobUnreadable(error, callback),
     ).finally(() => {
       if (--this.#pending === 0) this.#ws.blobsSent();

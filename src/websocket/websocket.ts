@@ -131,8 +131,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   #blobs: BlobQueue | undefined;
   /** close() was called while Blobs were being read: it closes once they are sent. */
   #closeAfterBlobs = false;
+  /** terminate() dropped the socket: CLOSING until its 'close', as in ws. */
+  #terminated = false;
+  /** Callbacks of sends still being compressed (ws calls them with an error if the socket closes first); one entry per send. */
+  #compressing: Set<{ callback: WriteCallback }> | undefined;
   /** A client's handshake in progress: destroys its request and socket. Dropped once it ends. */
   #abandonHandshake: (() => void) | undefined;
+  /** Redirects the client's handshake followed, as ws's `_redirects`. */
+  #redirects = 0;
 
   /**
    * Opens a client connection to a ws:// or wss:// URL. (A WebSocketServer makes its
@@ -143,7 +149,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.#url = address === null ? "" : String(address);
     if (address === null) return;
     // As `ws`: new WebSocket(url, options) as well as (url, protocols, options).
-    if (protocols !== undefined && typeof protocols === "object" && !Array.isArray(protocols)) {
+    if (protocols !== undefined && protocols !== null && typeof protocols === "object" && !Array.isArray(protocols)) {
       this.#abandonHandshake = startHandshake(this, address, undefined, protocols as ClientOptions);
     } else {
       this.#abandonHandshake = startHandshake(this, address, protocols as string | string[] | undefined, options);
@@ -153,6 +159,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** @internal A client's handshake goes to `url` (normalized, as `ws` reports it; after a redirect, the new one). */
   connectsTo(url: string): void {
     this.#url = url;
+  }
+
+  /** @internal A client's handshake got a redirect to follow: returns how many so far, this one included. */
+  countRedirect(): number {
+    return ++this.#redirects;
+  }
+
+  /** Redirects a client's handshake followed (`followRedirects`), counting one refused for `maxRedirects`; ws keeps it private as `_redirects`. */
+  get redirects(): number {
+    return this.#redirects;
   }
 
   /** How binary messages are given (see BinaryType). Other values are ignored, as by ws and browsers. */
@@ -175,9 +191,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return this.#extensions;
   }
   get readyState(): ReadyState {
+    if (this.#state === ReadyState.CLOSED) return ReadyState.CLOSED;
     const state = this.#transport?.connection.readyState ?? this.#state;
-    // close() waiting for Blobs to be sent: CLOSING already, as in ws.
-    return state === ReadyState.OPEN && this.#closeAfterBlobs ? ReadyState.CLOSING : state;
+    // As in ws: CLOSED from the 'close' event on; CLOSING once terminate() or close() (waiting
+    // for Blobs to be sent) was called.
+    if (state === ReadyState.CLOSED) return ReadyState.CLOSING;
+    return state === ReadyState.OPEN && (this.#closeAfterBlobs || this.#terminated) ? ReadyState.CLOSING : state;
   }
   /** Bytes accepted by `send` and not yet written to the network. */
   get bufferedAmount(): number {
@@ -245,11 +264,20 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
       (this.#blobs ??= new BlobQueue(this)).push(data, options ?? {}, callback);
       return;
     }
-    this.sendNow(transport, toPayload(data as ControlData), options ?? {}, callback);
+    this.#sendNow(transport, toPayload(data as ControlData), options ?? {}, callback);
   }
 
-  /** @internal Sends what is ready (a Blob read by now), unless the WebSocket closed meanwhile. */
-  sendNow(transport: SocketConnection | undefined, data: string | Uint8Array, options: SendOptions, callback?: WriteCallback): void {
+  /**
+   * @internal Sends what waited behind a Blob being read, unless the WebSocket closed meanwhile;
+   * if its socket was dropped (`terminate()`), the callback hears so in ws's words.
+   */
+  sendQueued(data: string | Uint8Array, options: SendOptions, callback?: WriteCallback): void {
+    const transport = this.#transport;
+    if (transport?.socket.destroyed) this.#afterClose(data, callback, new InvalidStateError("The socket was closed while the blob was being read"));
+    else this.#sendNow(transport, data, options, callback);
+  }
+
+  #sendNow(transport: SocketConnection | undefined, data: string | Uint8Array, options: SendOptions, callback?: WriteCallback): void {
     if (!transport || transport.connection.readyState !== ReadyState.OPEN) {
       this.#afterClose(data, callback);
       return;
@@ -271,11 +299,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   /** @internal The Blobs are all sent: sends go straight out again. */
   blobsSent(): void {
     this.#blobs = undefined;
-  }
-
-  /** @internal */
-  get openTransport(): SocketConnection | undefined {
-    return this.#transport;
   }
 
   /**
@@ -336,8 +359,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Drops the connection at once, without a closing handshake (close code 1006). */
   terminate(): void {
-    if (this.#transport) this.#transport.socket.destroy();
-    else if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
+    if (this.#transport) {
+      this.#terminated = true;
+      this.#transport.socket.destroy();
+    } else if (this.#state === ReadyState.CONNECTING) this.#closeBeforeOpen();
   }
 
   // WHATWG surface.
@@ -401,9 +426,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   /** Data given once CLOSING or CLOSED: counted in bufferedAmount (as `ws`), the error to the callback. */
-  #afterClose(data: unknown, callback: WriteCallback | undefined): void {
+  #afterClose(data: unknown, callback: WriteCallback | undefined, error?: Error): void {
     if (data !== undefined && data !== null && typeof data !== "function") this.#unsent += data instanceof Blob ? data.size : Buffer.byteLength(toPayload(data as ControlData));
-    if (callback) process.nextTick(callback, this.#notOpenError());
+    if (callback) process.nextTick(callback, error ?? this.#notOpenError());
   }
 
   #notOpenError(): InvalidStateError {
@@ -413,7 +438,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** Calls `callback` once what was sent so far is written to the socket (or with why it was not). */
   #whenWritten(transport: SocketConnection, callback: WriteCallback): void {
-    transport.connection.afterSent(() => transport.afterWrites(callback));
+    const compressing = (this.#compressing ??= new Set());
+    const pending = { callback };
+    compressing.add(pending);
+    transport.connection.afterSent(() => {
+      if (compressing.delete(pending)) transport.afterWrites(callback);
+    });
   }
 
   #onPong(data: Uint8Array): void {
@@ -432,6 +462,10 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   #onClose(code: number, reason: string, wasClean: boolean): void {
+    // Before 'close' (still CLOSING), as in ws: the sends that never got past compression.
+    const compressing = [...(this.#compressing ?? [])];
+    this.#compressing?.clear();
+    for (const { callback } of compressing) callback(new InvalidStateError("The socket was closed while data was being compressed"));
     this.#state = ReadyState.CLOSED;
     for (const ping of this.#pings?.splice(0) ?? []) ping.reject(new InvalidStateError(`the WebSocket closed (${code}) before the pong arrived`));
     this.emit("close", code, Buffer.from(reason), wasClean);

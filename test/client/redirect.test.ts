@@ -5,7 +5,7 @@ import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer as WsServer } from "ws";
-import { WebSocket } from "../../src/index.js";
+import { HandshakeError, HandshakeSyntaxError, WebSocket } from "../../src/index.js";
 import { nextEvent } from "../support/interop.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -91,6 +91,27 @@ describe("a client following redirects", () => {
     const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { followRedirects: true, headers: CREDENTIALS, perMessageDeflate: false });
     expect(await openOrFail(ws)).toBe("open");
     expect(requests[1]).toMatchObject({ authorization: "Bearer secret", cookie: "session=secret" });
+    expect(ws.redirects).toBe(1);
+  });
+
+  it("counts the redirects it follows, and the one over maxRedirects that it refuses with ws's message", async () => {
+    const loop = await redirector((port) => `ws://127.0.0.1:${port}/again`);
+    const ws = new WebSocket(`ws://127.0.0.1:${loop.port}/`, { followRedirects: true, maxRedirects: 2 });
+    expect(ws.redirects).toBe(0);
+    const [error] = (await nextEvent(ws, "error", 5000)) as [HandshakeError];
+    expect(error.message).toBe("Maximum redirects exceeded");
+    expect(error.detail).toMatch(/^Too many redirects \(more than 2\) from ws:\/\/127\.0\.0\.1:\d+\/again$/);
+    expect(ws.redirects).toBe(3);
+    expect(loop.requests).toHaveLength(3);
+  });
+
+  it("does not count a redirect it does not follow (followRedirects off): ws's message, the hint in `detail`", async () => {
+    const first = await redirector(() => "/elsewhere");
+    const ws = new WebSocket(`ws://127.0.0.1:${first.port}/`);
+    const [error] = (await nextEvent(ws, "error", 5000)) as [HandshakeError];
+    expect(error).toMatchObject({ message: "Unexpected server response: 302", code: "WS_ERR_UNEXPECTED_STATUS", statusCode: 302 });
+    expect(error.detail).toMatch(/redirects to "\/elsewhere"; redirects are not followed/);
+    expect(ws.redirects).toBe(0);
   });
 
   it("with a 'redirect' listener, hands it the new URL and request and leaves the headers to it (as ws)", async () => {
@@ -110,15 +131,18 @@ describe("a client following redirects", () => {
   });
 
   it.each([
-    ["an empty ws:// URL", "ws://", /Invalid URL "ws:\/\/"/],
-    ["an unknown scheme", "bad-scheme://localhost/", /scheme must be ws:/],
-    ["a URL with a fragment", "ws://localhost/#top", /fragment identifier/],
-  ])("reports a Location of %s as an error and a close (1006), never as an exception", async (_name, location, message) => {
+    ["an empty ws:// URL", "ws://", /Invalid URL "ws:\/\/"/, "Invalid URL: ws://"],
+    ["an unknown scheme", "bad-scheme://localhost/", /scheme must be ws:/, 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"'],
+    ["a URL with a fragment", "ws://localhost/#top", /fragment identifier/, "The URL contains a fragment identifier"],
+  ])("reports a Location of %s as a SyntaxError (ws's message) and a close (1006), never as an exception", async (_name, location, detail, wsMessage) => {
     const first = await redirector(() => location);
     const ws = new WebSocket(`ws://127.0.0.1:${first.port}/`, { followRedirects: true });
     const closed = nextEvent(ws, "close", 5000);
-    const [error] = (await nextEvent(ws, "error", 5000)) as [Error];
-    expect(error.message).toMatch(message);
+    const [error] = (await nextEvent(ws, "error", 5000)) as [HandshakeSyntaxError];
+    expect(error).toBeInstanceOf(SyntaxError);
+    expect(error.message).toBe(wsMessage);
+    expect(error.detail).toMatch(detail);
+    expect(ws.redirects).toBe(1);
     expect((await closed)[0]).toBe(1006);
   });
 });

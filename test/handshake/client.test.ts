@@ -3,6 +3,7 @@ import {
   acceptKey,
   createClientRequest,
   HandshakeError,
+  HandshakeSyntaxError,
   isValidKey,
   offerPerMessageDeflate,
   verifyServerResponse,
@@ -15,14 +16,14 @@ import { RFC_ACCEPT, RFC_KEY, upgradeHeaders } from "./helpers.js";
 
 const pmd = "permessage-deflate";
 
-function errorOf(run: () => unknown): HandshakeError {
+function errorOf<E extends Error = HandshakeError>(run: () => unknown, type: new (...args: never[]) => E = HandshakeError as never): E {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(HandshakeError);
-    return error as HandshakeError;
+    expect(error).toBeInstanceOf(type);
+    return error as E;
   }
-  throw new Error("expected a HandshakeError");
+  throw new Error(`expected a ${type.name}`);
 }
 
 describe("createClientRequest", () => {
@@ -95,27 +96,32 @@ describe("createClientRequest", () => {
   });
 
   it.each([
-    ["not a URL", "example.com/chat", /does not parse as an absolute URL/],
-    ["an empty host", "ws://", /does not parse/],
-    ["ftp:", "ftp://example.com/", /the scheme must be ws:, wss:, http:, https: or ws\+unix:, not ftp:/],
-    ["file:", "file:///tmp/x", /not file:/],
-    ["ws+unix: without a socket path", "ws+unix::/chat", /needs a socket path/],
-    ["a fragment", "ws://example.com/chat#top", /fragment identifier/],
-    ["an empty fragment", "ws://example.com/chat#", /fragment identifier/],
-    ["a fragment on http:", "http://example.com/#x", /fragment identifier/],
-    ["a malformed %-escape in the credentials", "ws://user:%E0%A4%A@example.com/", /malformed %-escape/],
-  ])("rejects %s", (_name, url, message) => {
-    const error = errorOf(() => createClientRequest({ url }));
+    ["not a URL", "example.com/chat", /does not parse as an absolute URL/, "Invalid URL: example.com/chat"],
+    ["an empty host", "ws://", /does not parse/, "Invalid URL: ws://"],
+    ["ftp:", "ftp://example.com/", /the scheme must be ws:, wss:, http:, https: or ws\+unix:, not ftp:/, 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"'],
+    ["file:", "file:///tmp/x", /not file:/, 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"'],
+    ["ws+unix: without a socket path", "ws+unix::/chat", /needs a socket path/, "The URL's pathname is empty"],
+    ["a fragment", "ws://example.com/chat#top", /fragment identifier/, "The URL contains a fragment identifier"],
+    ["an empty fragment", "ws://example.com/chat#", /fragment identifier/, "The URL contains a fragment identifier"],
+    ["a fragment on http:", "http://example.com/#x", /fragment identifier/, "The URL contains a fragment identifier"],
+    ["a malformed %-escape in the credentials", "ws://user:%E0%A4%A@example.com/", /malformed %-escape/, "Invalid URL: the credentials \"%E0%A4%A\" contain a malformed %-escape"],
+  ])("rejects %s with a SyntaxError in ws's words, and says why in `detail`", (_name, url, detail, wsMessage) => {
+    const error = errorOf(() => createClientRequest({ url }), HandshakeSyntaxError);
+    expect(error).toBeInstanceOf(SyntaxError);
+    expect(String(error)).toBe(`SyntaxError: ${wsMessage}`);
     expect(error.code).toBe("WS_ERR_INVALID_URL");
-    expect(error.message).toMatch(message);
+    expect(error.detail).toMatch(detail);
   });
 
   it("accepts one subprotocol as a string", () => {
     expect(createClientRequest({ url: "ws://h", protocols: "mqtt" }).headers).toContainEqual(["Sec-WebSocket-Protocol", "mqtt"]);
   });
 
-  it.each([[[""]], [["a b"]], [["a,b"]], [["a;b"]], [["(x)"]], [["ch\u00e4t"]], [["mqtt", "mqtt"]], ["a\r\nX: 1"]])("rejects the subprotocols %j", (protocols) => {
-    expect(errorOf(() => createClientRequest({ url: "ws://h", protocols })).code).toBe("WS_ERR_INVALID_SUBPROTOCOL");
+  it.each([[[""]], [["a b"]], [["a,b"]], [["a;b"]], [["(x)"]], [["ch\u00e4t"]], [["mqtt", "mqtt"]], ["a\r\nX: 1"], [null], [[7]]])("rejects the subprotocols %j with ws's SyntaxError", (protocols) => {
+    const error = errorOf(() => createClientRequest({ url: "ws://h", protocols: protocols as string[] }), HandshakeSyntaxError);
+    expect(String(error)).toBe("SyntaxError: An invalid or duplicated subprotocol was specified");
+    expect(error.code).toBe("WS_ERR_INVALID_SUBPROTOCOL");
+    expect(error.detail).toMatch(/Invalid subprotocol|offered more than once/);
   });
 
   it("generates a fresh 16-byte key each time", () => {
@@ -246,38 +252,39 @@ describe("verifyServerResponse", () => {
     expect(verifyServerResponse(plain, respond(headers))).toEqual({ extensions: [] });
   });
 
-  it.each<[string, ClientHandshake, ServerResponse, string, RegExp]>([
-    ["200 instead of 101", plain, { statusCode: 200, headers: {} }, "WS_ERR_UNEXPECTED_STATUS", /Unexpected server response: 200 \(expected 101/],
-    ["no Upgrade", plain, respond({ upgrade: undefined }), "WS_ERR_INVALID_UPGRADE", /no Upgrade header/],
-    ["Upgrade: h2c", plain, respond({ upgrade: "h2c" }), "WS_ERR_INVALID_UPGRADE", /Upgrade is "h2c", expected "websocket"/],
-    ["Upgrade listing two protocols", plain, respond({ upgrade: "websocket, h2c" }), "WS_ERR_INVALID_UPGRADE", /expected "websocket"/],
-    ["an empty Upgrade", plain, respond({ upgrade: "" }), "WS_ERR_INVALID_UPGRADE", /Upgrade is ""/],
-    ["no Connection", plain, respond({ connection: undefined }), "WS_ERR_INVALID_UPGRADE", /no Connection header/],
-    ["Connection without Upgrade", plain, respond({ connection: "keep-alive" }), "WS_ERR_INVALID_UPGRADE", /lacks the "Upgrade" token/],
-    ["Connection: upgraded (not the token)", plain, respond({ connection: "upgraded" }), "WS_ERR_INVALID_UPGRADE", /lacks the "Upgrade" token/],
-    ["no Sec-WebSocket-Accept", plain, respond({ "sec-websocket-accept": undefined }), "WS_ERR_INVALID_ACCEPT", /it is missing/],
-    ["a wrong Sec-WebSocket-Accept", plain, respond({ "sec-websocket-accept": acceptKey("AAAAAAAAAAAAAAAAAAAAAA==") }), "WS_ERR_INVALID_ACCEPT", /expected "s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=" for the key sent, got/],
-    ["the key echoed instead of the accept value", plain, respond({ "sec-websocket-accept": RFC_KEY }), "WS_ERR_INVALID_ACCEPT", /got "dGhl/],
-    ["Sec-WebSocket-Accept in another case", plain, respond({ "sec-websocket-accept": RFC_ACCEPT.toLowerCase() }), "WS_ERR_INVALID_ACCEPT", /got/],
-    ["Sec-WebSocket-Accept twice", plain, respond({ "sec-websocket-accept": [RFC_ACCEPT, RFC_ACCEPT] }), "WS_ERR_INVALID_ACCEPT", /appears more than once/],
-    ["a subprotocol when none was requested", plain, respond({ "sec-websocket-protocol": "mqtt" }), "WS_ERR_UNEXPECTED_PROTOCOL", /selected subprotocol "mqtt", but the client requested none/],
-    ["a subprotocol not requested", { key: RFC_KEY, protocols: ["mqtt"] }, respond({ "sec-websocket-protocol": "mqttv5" }), "WS_ERR_UNEXPECTED_PROTOCOL", /"mqttv5", which is not one of those requested \("mqtt"\)/],
-    ["a subprotocol in another case", { key: RFC_KEY, protocols: ["mqtt"] }, respond({ "sec-websocket-protocol": "MQTT" }), "WS_ERR_UNEXPECTED_PROTOCOL", /not one of those requested/],
-    ["a list of subprotocols", { key: RFC_KEY, protocols: ["a", "b"] }, respond({ "sec-websocket-protocol": "a, b" }), "WS_ERR_UNEXPECTED_PROTOCOL", /"a, b"/],
-    ["an empty subprotocol", { key: RFC_KEY, protocols: ["a"] }, respond({ "sec-websocket-protocol": "" }), "WS_ERR_UNEXPECTED_PROTOCOL", /""/],
-    ["Sec-WebSocket-Protocol twice", { key: RFC_KEY, protocols: ["a"] }, respond({ "sec-websocket-protocol": ["a", "a"] }), "WS_ERR_UNEXPECTED_PROTOCOL", /more than once/],
-    ["no subprotocol when one was requested", { key: RFC_KEY, protocols: ["mqtt", "mqttv3.1"] }, respond(), "WS_ERR_UNEXPECTED_PROTOCOL", /selected no subprotocol; the client requires one of "mqtt", "mqttv3.1"/],
-    ["an extension when none was offered", plain, respond({ "sec-websocket-extensions": pmd }), "WS_ERR_UNEXPECTED_EXTENSION", /accepted extension "permessage-deflate", which the client did not offer/],
-    ["an extension not offered", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": "x-foo" }), "WS_ERR_UNEXPECTED_EXTENSION", /"x-foo", which the client did not offer/],
-    ["a malformed extension header", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": `${pmd};` }), "WS_ERR_UNEXPECTED_EXTENSION", /Invalid Sec-WebSocket-Extensions header/],
-    ["an empty extension header", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": "" }), "WS_ERR_UNEXPECTED_EXTENSION", /expected an extension name/],
-    ["permessage-deflate accepted twice", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": [pmd, pmd] }), "WS_ERR_UNEXPECTED_EXTENSION", /more than once/],
-    ["client_max_window_bits not offered", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": `${pmd}; client_max_window_bits=10` }), "WS_ERR_UNEXPECTED_EXTENSION", /client_max_window_bits was not offered/],
-    ["an unknown permessage-deflate parameter", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": `${pmd}; foo=1` }), "WS_ERR_UNEXPECTED_EXTENSION", /unknown parameter "foo"/],
-  ])("rejects %s", (_name, request, response, code, message) => {
+  it.each<[string, ClientHandshake, ServerResponse, string, RegExp, string | undefined]>([
+    ["200 instead of 101", plain, { statusCode: 200, headers: {} }, "WS_ERR_UNEXPECTED_STATUS", /Unexpected server response: 200 \(expected 101/, "Unexpected server response: 200"],
+    ["no Upgrade", plain, respond({ upgrade: undefined }), "WS_ERR_INVALID_UPGRADE", /no Upgrade header/, "Invalid Upgrade header"],
+    ["Upgrade: h2c", plain, respond({ upgrade: "h2c" }), "WS_ERR_INVALID_UPGRADE", /Upgrade is "h2c", expected "websocket"/, "Invalid Upgrade header"],
+    ["Upgrade listing two protocols", plain, respond({ upgrade: "websocket, h2c" }), "WS_ERR_INVALID_UPGRADE", /expected "websocket"/, "Invalid Upgrade header"],
+    ["an empty Upgrade", plain, respond({ upgrade: "" }), "WS_ERR_INVALID_UPGRADE", /Upgrade is ""/, "Invalid Upgrade header"],
+    ["no Connection", plain, respond({ connection: undefined }), "WS_ERR_INVALID_UPGRADE", /no Connection header/, undefined],
+    ["Connection without Upgrade", plain, respond({ connection: "keep-alive" }), "WS_ERR_INVALID_UPGRADE", /lacks the "Upgrade" token/, undefined],
+    ["Connection: upgraded (not the token)", plain, respond({ connection: "upgraded" }), "WS_ERR_INVALID_UPGRADE", /lacks the "Upgrade" token/, undefined],
+    ["no Sec-WebSocket-Accept", plain, respond({ "sec-websocket-accept": undefined }), "WS_ERR_INVALID_ACCEPT", /it is missing/, "Invalid Sec-WebSocket-Accept header"],
+    ["a wrong Sec-WebSocket-Accept", plain, respond({ "sec-websocket-accept": acceptKey("AAAAAAAAAAAAAAAAAAAAAA==") }), "WS_ERR_INVALID_ACCEPT", /expected "s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=" for the key sent, got/, "Invalid Sec-WebSocket-Accept header"],
+    ["the key echoed instead of the accept value", plain, respond({ "sec-websocket-accept": RFC_KEY }), "WS_ERR_INVALID_ACCEPT", /got "dGhl/, "Invalid Sec-WebSocket-Accept header"],
+    ["Sec-WebSocket-Accept in another case", plain, respond({ "sec-websocket-accept": RFC_ACCEPT.toLowerCase() }), "WS_ERR_INVALID_ACCEPT", /got/, "Invalid Sec-WebSocket-Accept header"],
+    ["Sec-WebSocket-Accept twice", plain, respond({ "sec-websocket-accept": [RFC_ACCEPT, RFC_ACCEPT] }), "WS_ERR_INVALID_ACCEPT", /appears more than once/, "Invalid Sec-WebSocket-Accept header"],
+    ["a subprotocol when none was requested", plain, respond({ "sec-websocket-protocol": "mqtt" }), "WS_ERR_UNEXPECTED_PROTOCOL", /selected subprotocol "mqtt", but the client requested none/, "Server sent a subprotocol but none was requested"],
+    ["a subprotocol not requested", { key: RFC_KEY, protocols: ["mqtt"] }, respond({ "sec-websocket-protocol": "mqttv5" }), "WS_ERR_UNEXPECTED_PROTOCOL", /"mqttv5", which is not one of those requested \("mqtt"\)/, "Server sent an invalid subprotocol"],
+    ["a subprotocol in another case", { key: RFC_KEY, protocols: ["mqtt"] }, respond({ "sec-websocket-protocol": "MQTT" }), "WS_ERR_UNEXPECTED_PROTOCOL", /not one of those requested/, "Server sent an invalid subprotocol"],
+    ["a list of subprotocols", { key: RFC_KEY, protocols: ["a", "b"] }, respond({ "sec-websocket-protocol": "a, b" }), "WS_ERR_UNEXPECTED_PROTOCOL", /"a, b"/, "Server sent an invalid subprotocol"],
+    ["an empty subprotocol", { key: RFC_KEY, protocols: ["a"] }, respond({ "sec-websocket-protocol": "" }), "WS_ERR_UNEXPECTED_PROTOCOL", /""/, "Server sent an invalid subprotocol"],
+    ["Sec-WebSocket-Protocol twice", { key: RFC_KEY, protocols: ["a"] }, respond({ "sec-websocket-protocol": ["a", "a"] }), "WS_ERR_UNEXPECTED_PROTOCOL", /more than once/, "Server sent an invalid subprotocol"],
+    ["no subprotocol when one was requested", { key: RFC_KEY, protocols: ["mqtt", "mqttv3.1"] }, respond(), "WS_ERR_UNEXPECTED_PROTOCOL", /selected no subprotocol; the client requires one of "mqtt", "mqttv3.1"/, "Server sent no subprotocol"],
+    ["an extension when none was offered", plain, respond({ "sec-websocket-extensions": pmd }), "WS_ERR_UNEXPECTED_EXTENSION", /accepted extensions \("permessage-deflate"\), but the client offered none/, "Server sent a Sec-WebSocket-Extensions header but no extension was requested"],
+    ["an extension not offered", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": "x-foo" }), "WS_ERR_UNEXPECTED_EXTENSION", /"x-foo", which the client did not offer/, "Server indicated an extension that was not requested"],
+    ["a malformed extension header", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": `${pmd};` }), "WS_ERR_UNEXPECTED_EXTENSION", /Invalid Sec-WebSocket-Extensions header/, "Invalid Sec-WebSocket-Extensions header"],
+    ["an empty extension header", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": "" }), "WS_ERR_UNEXPECTED_EXTENSION", /expected an extension name/, "Invalid Sec-WebSocket-Extensions header"],
+    ["permessage-deflate accepted twice", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": [pmd, pmd] }), "WS_ERR_UNEXPECTED_EXTENSION", /more than once/, "Invalid Sec-WebSocket-Extensions header"],
+    ["client_max_window_bits not offered", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": `${pmd}; client_max_window_bits=10` }), "WS_ERR_UNEXPECTED_EXTENSION", /client_max_window_bits was not offered/, "Invalid Sec-WebSocket-Extensions header"],
+    ["an unknown permessage-deflate parameter", { key: RFC_KEY, offeredExtensions: [{ name: pmd, params: [] }] }, respond({ "sec-websocket-extensions": `${pmd}; foo=1` }), "WS_ERR_UNEXPECTED_EXTENSION", /unknown parameter "foo"/, "Invalid Sec-WebSocket-Extensions header"],
+  ])("rejects %s: ws's message (where ws checks it), the specifics in `detail`", (_name, request, response, code, detail, wsMessage) => {
     const error = errorOf(() => verifyServerResponse(request, response));
     expect(error.code).toBe(code);
-    expect(error.message).toMatch(message);
+    expect(error.detail).toMatch(detail);
+    expect(error.message).toBe(wsMessage ?? error.detail);
   });
 
   it("returns the selected subprotocol", () => {
@@ -314,15 +321,15 @@ describe("verifyServerResponse", () => {
   ])("explains status %i", (statusCode, statusMessage, headers, message) => {
     const response: ServerResponse = statusMessage === undefined ? { statusCode, headers } : { statusCode, statusMessage, headers };
     const error = errorOf(() => verifyServerResponse(plain, response));
-    expect(error).toMatchObject({ code: "WS_ERR_UNEXPECTED_STATUS", statusCode });
-    expect(error.message).toMatch(message);
+    expect(error).toMatchObject({ code: "WS_ERR_UNEXPECTED_STATUS", statusCode, message: `Unexpected server response: ${statusCode}` });
+    expect(error.detail).toMatch(message);
     expect(error.bodyExcerpt).toBeUndefined();
   });
 
   it("carries a cleaned, bounded body excerpt", () => {
     const error = errorOf(() => verifyServerResponse(plain, { statusCode: 401, headers: {}, bodyExcerpt: "\r\n  Token\texpired\r\n\r\nlog in again  " }));
     expect(error.bodyExcerpt).toBe("Token expired log in again");
-    expect(error.message).toMatch(/\. Body: Token expired log in again$/);
+    expect(error.detail).toMatch(/\. Body: Token expired log in again$/);
     const long = errorOf(() => verifyServerResponse(plain, { statusCode: 500, headers: {}, bodyExcerpt: "x".repeat(1000) }));
     expect(long.bodyExcerpt).toBe(`${"x".repeat(200)}…`);
   });

@@ -2,6 +2,8 @@
 // temporary dist/ laid out as an installed package (test/support/package-layout.ts); a fresh node
 // process then imports all three entries and uses them.
 import { execFile } from "node:child_process";
+import { chmod, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPackageLayout, type PackageLayout } from "../support/package-layout.js";
@@ -64,5 +66,15 @@ describe("the bundled package", () => {
     const seen = JSON.parse(stdout);
     expect(["simd", "scalar"]).toContain(seen.flavour);
     expect(seen).toMatchObject({ echoed: "ping", held: 1, sameClasses: true, syncFlavour: seen.flavour, misnamed: [], tlsLoaded: false });
+  });
+
+  it("starts the edgews bin through its shebang, with node flags this node accepts", async () => {
+    // Run as an installed bin is: executed, so that the kernel and env read the node flags
+    // (node exits with "bad option" on a flag it does not know).
+    const bin = join(layout!.dir, "dist", "cli", "main.js");
+    expect((await readFile(bin, "utf8")).split("\n", 1)[0]).toMatch(/^#!\/usr\/bin\/env -S node --max-semi-space-size=1 /);
+    await chmod(bin, 0o755);
+    const { stdout } = await run(bin, ["--version"], { cwd: layout!.dir, timeout: 30_000 });
+    expect(stdout.trim()).toBe(JSON.parse(await readFile(join(layout!.dir, "package.json"), "utf8")).version);
   });
 });

@@ -77,9 +77,9 @@ describe("edgews", () => {
     const [help, none, unknown, badOption, badValue, simHelp] = await Promise.all([
       edgews(["--help"]), edgews([]), edgews(["nope"]), edgews(["sim", "--devise", "2"]), edgews(["sim", "--devices", "0"]), edgews(["sim", "--help"]),
     ]);
-    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/Usage: edgews <command>[\s\S]*\n {2}bridge {2}put UART microcontrollers on MQTT[\s\S]*\n {2}sim {5}simulated devices/) });
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/Usage: edgews <command>[\s\S]*\n {2}gateway {2}the gateway[\s\S]*\n {2}bridge {3}put UART microcontrollers on MQTT[\s\S]*\n {2}sim {6}simulated devices/) });
     expect(none).toMatchObject({ code: 2, stderr: expect.stringContaining("Usage: edgews <command>") });
-    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "nope"; the commands are bridge, sim (edgews --help)') });
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "nope"; the commands are gateway, bridge, sim (edgews --help)') });
     expect(badOption).toMatchObject({ code: 2, stderr: expect.stringMatching(/edgews sim: Unknown option '--devise'[\s\S]*The options: edgews sim --help/) });
     expect(badValue).toMatchObject({ code: 2, stderr: expect.stringContaining("--devices takes an integer from 1 to 256, got \"0\"") });
     expect(simHelp).toMatchObject({ code: 0, stdout: expect.stringContaining("sudo apt-get install socat") });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer as WsServer, type WebSocket as WsPeer } from "ws";
-import { WebSocket, type BinaryType } from "../../src/index.js";
+import { ControlPayloadTooLongError, InvalidStateError, WebSocket, type BinaryType } from "../../src/index.js";
 import { nextEvent, withDeadline } from "../support/interop.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -102,11 +102,32 @@ describe("send, ping and pong with ws's arguments", () => {
     expect(errors).toEqual(["WebSocket is not open: readyState 2 (CLOSING)", "WebSocket is not open: readyState 2 (CLOSING)"]);
   });
 
-  it("throws while CONNECTING, as ws does", () => {
+  it("throws while CONNECTING, as ws does: an Error in ws's words (an InvalidStateError by class and code)", () => {
     const ws = new WebSocket("ws://127.0.0.1:1/", { perMessageDeflate: false });
     ws.on("error", () => {});
-    expect(() => ws.send("x")).toThrow(/readyState 0 \(CONNECTING\)/);
+    for (const call of [() => ws.send("x"), () => ws.ping(), () => ws.pong()]) {
+      const error = thrown(call);
+      expect(String(error)).toBe("Error: WebSocket is not open: readyState 0 (CONNECTING)");
+      expect(error).toBeInstanceOf(InvalidStateError);
+      expect(error).toMatchObject({ code: "WS_ERR_INVALID_STATE" });
+    }
     ws.terminate();
+  });
+
+  it("refuses a ping or pong of more than 125 bytes with ws's RangeError, saying which in `detail`", async () => {
+    const { ws } = await connected();
+    for (const [call, kind] of [[() => ws.ping("x".repeat(126)), "ping"], [() => ws.pong(Buffer.alloc(200)), "pong"]] as const) {
+      const error = thrown(call);
+      expect(String(error)).toBe("RangeError: The data size must not be greater than 125 bytes");
+      expect(error).toBeInstanceOf(ControlPayloadTooLongError);
+      expect(error).toMatchObject({ code: "WS_ERR_CONTROL_PAYLOAD_TOO_LONG", detail: expect.stringMatching(new RegExp(`^a ${kind} carries at most 125 bytes, got (126|200)$`)) });
+    }
+  });
+
+  it("a null subprotocol is a bad one (ws's SyntaxError), not an empty options object", () => {
+    const error = thrown(() => new WebSocket("ws://127.0.0.1:1/", null as never));
+    expect(error).toBeInstanceOf(SyntaxError);
+    expect(String(error)).toBe("SyntaxError: An invalid or duplicated subprotocol was specified");
   });
 
   it("a ping nobody awaits, whose peer goes before the pong, rejects nothing unhandled", async () => {
@@ -126,6 +147,53 @@ describe("send, ping and pong with ws's arguments", () => {
     const { ws, peer } = await connected({ autoPong: false });
     peer.on("ping", () => peer.terminate());
     await expect(ws.ping("are you there")).rejects.toThrow(/closed \(1006\) before the pong/);
+  });
+});
+
+function thrown(call: () => unknown): Error {
+  try {
+    call();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a throw");
+}
+
+describe("terminate(), as ws's", () => {
+  it("is CLOSING at once; a send still being compressed hears so in ws's words before 'close'", async () => {
+    const wss = new WsServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    await new Promise((resolve) => wss.once("listening", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { perMessageDeflate: { threshold: 0 } });
+    await nextEvent(ws, "open", 5000);
+    const heard: string[] = [];
+    const note = (error?: Error) => heard.push(`callback in state ${ws.readyState}: ${error?.message}`);
+    ws.send("hi", note);
+    ws.send("there", note); // the same callback for two sends: called for each
+    ws.on("close", () => heard.push("close"));
+    ws.terminate();
+    expect(ws.readyState).toBe(WebSocket.CLOSING);
+    await nextEvent(ws, "close", 5000);
+    const compressing = "callback in state 2: The socket was closed while data was being compressed";
+    expect(heard).toEqual([compressing, compressing, "close"]);
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+  });
+
+  it("while a Blob is read: its callback and those queued behind it hear ws's words, nothing is sent", async () => {
+    const { ws, peer, frames } = await connected();
+    const heard: string[] = [];
+    const note = (what: string) => (error?: Error) => heard.push(`${what} in state ${ws.readyState}: ${error?.message}`);
+    ws.send(new Blob(["foo"]), note("blob"));
+    ws.send("bar");
+    ws.send("baz", note("baz"));
+    const closed = [nextEvent(peer, "close", 5000), nextEvent(ws, "close", 5000)];
+    ws.terminate();
+    await Promise.all(closed);
+    expect(heard).toEqual([
+      "blob in state 2: The socket was closed while the blob was being read",
+      "baz in state 2: The socket was closed while the blob was being read",
+    ]);
+    expect(frames).toEqual([]);
   });
 });
 
