@@ -1,13 +1,14 @@
 // What the gateway soak's figures stand on: the resident memory and the event-loop lag p99 of
-// processes doing nothing, each started with the node flags and environment the `edgews` bin
-// gives the gateway (its shebang): a bare `node`; node with aedes and its LevelDB persistence
-// loaded and open; `edgews gateway` with no devices. Idle, each is measured alike: RSS from
+// processes doing nothing, each started with the node flags the `edgews` bin gives the gateway
+// (its shebang): a bare `node`; node with aedes and its LevelDB persistence loaded and open;
+// `edgews gateway` with no devices. Idle, each is measured alike: RSS from
 // /proc after it settles, lag from a histogram of the same precision as prom-client's default
 // metrics in the gateway (10 ms: the figure includes that interval).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { binLaunch, metricValue, scrape, scratchDir, startGatewayProcess } from "../../test/support/gateway.js";
+import { metricValue, scrape, scratchDir, startGatewayProcess } from "../../test/support/gateway.js";
+import { binNodeFlags } from "../../test/support/processes.js";
 
 export interface Floor {
   rssMiB: number;
@@ -49,8 +50,7 @@ export async function measureFloors(settleSeconds: number): Promise<Floors> {
 
 /** Runs `node <bin flags> ...args` from the project root for `seconds`, then reads its RSS and asks it for its lag p99. */
 async function idleScript(args: string[], seconds: number): Promise<Floor> {
-  const { nodeArgs, env } = binLaunch();
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...binNodeFlags(), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   try {
     await sleep(seconds * 1000);

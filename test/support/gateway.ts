@@ -1,12 +1,9 @@
 // `edgews gateway` as a process for tests: started with tsx on ports the kernel picks, its
 // announced URLs read from stdout, its /metrics parsed, stopped by its PID.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT, spawnTsx, type Exit, type NodeChild } from "./processes.js";
-
-/** The `edgews` bin as the package ships it. */
-const BIN = "dist/cli/main.js";
+import { binNodeFlags, spawnTsx, type Exit, type NodeChild } from "./processes.js";
 
 export interface GatewayProcess {
   readonly child: NodeChild;
@@ -24,14 +21,13 @@ export interface GatewayProcess {
 
 /**
  * Starts `edgews gateway ...args --http-port 0 --mqtt-port 0` and waits for it to announce
- * itself: from src/ with tsx, or with `built` from dist/ as users run it, with the node flags and
- * environment of the bin's shebang (what benches measure);
+ * itself: from src/ with tsx, or with `built` from dist/ as users run it, with the node flags of
+ * the bin's shebang (what benches measure);
  * `detached`: leading a process group of its own, as a shell starts it (Ctrl-C signals the group).
  */
 export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}, { built = false, detached = false } = {}): Promise<GatewayProcess> {
   const argv = ["gateway", "--http-port", "0", "--mqtt-port", "0", ...args];
-  const launch = built ? binLaunch() : { nodeArgs: [], env: {} };
-  const child = await spawnTsx(built ? BIN : "src/cli/main.ts", argv, { env: { ...process.env, ...launch.env, ...env }, tsx: !built, nodeArgs: launch.nodeArgs, detached });
+  const child = await spawnTsx(built ? "dist/cli/main.js" : "src/cli/main.ts", argv, { env: { ...process.env, ...env }, tsx: !built, nodeArgs: built ? binNodeFlags() : [], detached });
   try {
     await child.waitForLine(/^edgews gateway running/, 30_000);
     const broker = (await child.waitForLine(/^ {2}broker\s+(\S+)/))[1]!;
@@ -49,17 +45,6 @@ export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv
     await child.kill("SIGKILL");
     throw error;
   }
-}
-
-/** The node flags and environment variables in the bin's shebang (`#!/usr/bin/env -S VAR=x node --flag`). */
-export function binLaunch(): { nodeArgs: string[]; env: Record<string, string> } {
-  const words = readFileSync(join(PROJECT_ROOT, BIN), "utf8").split("\n", 1)[0]!.replace(/^#!\S+\s*(-S\s+)?/, "").split(/\s+/).filter(Boolean);
-  const env: Record<string, string> = {};
-  while (words[0]?.includes("=")) {
-    const [name, value] = words.shift()!.split(/=(.*)/, 2);
-    env[name!] = value!;
-  }
-  return { nodeArgs: words.slice(1), env };
 }
 
 /** A temporary directory with `files` written in it; `remove()` deletes it. */

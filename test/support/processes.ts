@@ -1,9 +1,20 @@
 // Child Node processes running TypeScript (`node --import tsx file.ts`) for tests that kill a
 // process: stdout read line by line, signals sent to the child's own PID only.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The node flags of the `edgews` bin: `#!/usr/bin/env node` has none, `#!/usr/bin/env -S node --flag ...` some. */
+export function binNodeFlags(): string[] {
+  const bin = join(PROJECT_ROOT, "src", "cli", "main.ts");
+  const shebang = readFileSync(bin, "utf8").split("\n", 1)[0]!;
+  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: +\S+)*) *$/.exec(shebang);
+  if (!match) throw new Error(`${bin} starts with "${shebang}", not a node shebang the bench can read the bin's node flags from`);
+  return match[1]!.split(" ").filter((flag) => flag !== "");
+}
 
 export interface Exit {
   code: number | null;
