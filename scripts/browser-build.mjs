@@ -39,16 +39,10 @@ export function browserShims(root) {
   };
 }
 
-/**
- * Builds dist/browser/ (index.js, mqtt.js, core.js, bridge.js, the chunks they share, the .wasm
- * files) into `outdir`; resolves with esbuild's metafile. Split, so that a page using edgews/mqtt
- * and edgews/bridge gets one MQTT client, not two.
- */
-export async function buildBrowser(root, outdir) {
-  const { metafile } = await build({
+/** esbuild's options for edgews's sources in a page: split ES modules, our shims in place of Node's. */
+export function browserBuildOptions(root) {
+  return {
     absWorkingDir: root,
-    entryPoints: { index: "src/browser/index.ts", mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts", bridge: "src/bridge/browser.ts" },
-    outdir,
     bundle: true,
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
@@ -56,12 +50,25 @@ export async function buildBrowser(root, outdir) {
     platform: "browser",
     target: "es2022",
     inject: [resolve(root, "src/browser/buffer.ts")],
-    // Error classes are told apart by name (error.name): an app's minifier must not rename them.
-    keepNames: true,
     plugins: [browserShims(root)],
     sourcemap: true,
-    metafile: true,
     logLevel: "warning",
+  };
+}
+
+/**
+ * Builds dist/browser/ (index.js, mqtt.js, core.js, bridge.js, the chunks they share, the .wasm
+ * files) into `outdir`; resolves with esbuild's metafile. Split, so that a page using edgews/mqtt
+ * and edgews/bridge gets one MQTT client, not two.
+ */
+export async function buildBrowser(root, outdir) {
+  const { metafile } = await build({
+    ...browserBuildOptions(root),
+    entryPoints: { index: "src/browser/index.ts", mqtt: "src/mqtt/browser.ts", core: "src/core/browser.ts", bridge: "src/bridge/browser.ts" },
+    outdir,
+    // Error classes are told apart by name (error.name): an app's minifier must not rename them.
+    keepNames: true,
+    metafile: true,
   });
   for (const [file, { imports }] of Object.entries(metafile.outputs)) {
     const nodeOnly = imports.filter((i) => NODE_ONLY.test(i.path));

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { browserShims } from "../../scripts/browser-build.mjs";
+import { browserBuildOptions } from "../../scripts/browser-build.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -19,25 +19,15 @@ const root = resolve(here, "../..");
 export async function buildDashboard(outdir = resolve(root, "dist/dashboard")) {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
+  // edgews from its sources, built as dist/browser is (so that this works before dist/ exists, and
+  // in a build into another folder); the serial bridge is a chunk of its own, loaded when a
+  // device is connected.
   await build({
-    absWorkingDir: root,
+    ...browserBuildOptions(root),
     entryPoints: { dashboard: join(here, "src/main.ts") },
     outdir,
-    bundle: true,
-    // The serial bridge is a chunk of its own, loaded when a device is connected.
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    // edgews from its sources, built as dist/browser is (so that this works before dist/ exists,
-    // and in a build into another folder): the browser entries, our Buffer and EventEmitter shims.
     alias: { "edgews/mqtt": join(root, "src/mqtt/browser.ts"), "edgews/bridge": join(root, "src/bridge/browser.ts") },
-    inject: [join(root, "src/browser/buffer.ts")],
-    plugins: [browserShims(root)],
     minify: true,
-    sourcemap: true,
-    logLevel: "warning",
   });
   copyFileSync(join(here, "index.html"), join(outdir, "index.html"));
   const css = readFileSync(resolve(root, "node_modules/uplot/dist/uPlot.min.css"), "utf8") + readFileSync(join(here, "dashboard.css"), "utf8");

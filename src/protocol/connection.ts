@@ -2,100 +2,21 @@
 // 6455 state machine (§7 closing handshake), ping/pong, limits and message order around
 // asynchronous permessage-deflate; the transport adapter owns the socket.
 import {
-  ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers, type ParserLimits, type Role,
+  ErrorKind, FrameEncoder, FrameParser, Opcode, ProtocolError, unmaskedFrame, unmaskedHeader, type Core, type ParserHandlers,
 } from "../core/index.js";
 import { copyOut } from "../core/bytes.js";
-import type { PerMessageDeflate } from "../deflate/permessage-deflate.js";
 import { closeBody, closeReasonOf } from "./close-frame.js";
 import { ControlPayloadTooLongError, InvalidStateError, PolicyViolationError } from "./errors.js";
 import { TokenBucket } from "./rate.js";
-import type { ReceiveBudget } from "./receive-budget.js";
 import { Sequencer } from "./sequencer.js";
 import type { Compression, Liveness } from "./connection-state.js";
+import type { ConnectionEvents, ConnectionOptions, SendOptions } from "./connection-options.js";
 
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 const STATE_NAMES = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
 
-export interface ConnectionLimits extends ParserLimits {
-  /** Data messages per second the peer may send (burst: one second's worth); beyond it, close 1008. 0: no limit. Default 0. */
-  maxMessagesPerSecond?: number;
-  /** Ping and pong frames per second the peer may send (ping floods); beyond it, close 1008. Default 20. */
-  maxControlFramesPerSecond?: number;
-  /** Received messages waiting on decompression before reading pauses. Default 16. */
-  maxQueuedMessages?: number;
-}
-
-export interface HeartbeatOptions {
-  /** Send a ping after this many ms without hearing from the peer. */
-  interval: number;
-  /** Declare the peer dead when nothing arrives this many ms after the ping. Default: `interval`. */
-  timeout?: number;
-}
-
-export interface ConnectionOptions extends ConnectionLimits {
-  role: Role;
-  /** The negotiated permessage-deflate codec, if any. */
-  deflate?: PerMessageDeflate;
-  /** Messages smaller than this are sent uncompressed even with deflate. Default 1024 (as ws). */
-  compressThreshold?: number;
-  /** Send messages larger than this as fragments of this size. Default 0: never fragment. */
-  fragmentSize?: number;
-  /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Default true. */
-  autoPong?: boolean;
-  /** How long to wait for the peer's close frame (or, as a client, the server's TCP close). Default 30 s (as ws). */
-  closeTimeout?: number;
-  /**
-   * After failing the connection (the peer broke the protocol or a limit: our close frame is
-   * sent, nothing more from the peer is processed), drop the transport this many ms later
-   * instead of waiting `closeTimeout` for a peer that has shown it does not play by the rules.
-   * The grace lets the close frame reach a peer that still reads. Default 1 s.
-   */
-  failGraceTimeout?: number;
-  heartbeat?: HeartbeatOptions;
-  /** Close (1000, "idle timeout") after this many ms without a data message either way. Default 0: never. */
-  idleTimeout?: number;
-  /** Clock for rate limits and the idle timeout, in ms. Default `performance.now`. */
-  now?: () => number;
-  /**
-   * A bound on bytes of received messages held in memory, shared with other connections (a
-   * WebSocketServer makes one per server): the message being assembled, messages waiting to be
-   * inflated or delivered, inflated ones until delivered. Past its limit the connections holding
-   * the most fail with 1013. Default: none (each connection is still bound by its own limits).
-   */
-  receiveBudget?: ReceiveBudget;
-}
-
-export interface ConnectionEvents {
-  /**
-   * Bytes for the transport, in order. With `payload`, write it right after `bytes` (a frame's
-   * header and its payload, uncopied: one system call if the transport can gather).
-   */
-  write(bytes: Uint8Array, payload?: Uint8Array): void;
-  /** Close the transport gracefully (TCP FIN once written data is flushed). */
-  end(): void;
-  /** Drop the transport now (close timeout, dead peer). */
-  destroy(): void;
-  /** Stop (false) or resume (true) reading from the transport: backpressure on received messages. */
-  setReading?(reading: boolean): void;
-  /** Stop reading from the transport for good: the connection failed and what the peer sends is dropped unread. */
-  stopReading?(): void;
-  message(data: Uint8Array, isBinary: boolean): void;
-  ping?(data: Uint8Array): void;
-  pong?(data: Uint8Array): void;
-  /** The peer broke the protocol or a limit; the close frame with `closeCode` is already on its way. */
-  error?(error: Error & { closeCode?: number }): void;
-  /** The transport is gone: the final event. */
-  close?(code: number, reason: string, wasClean: boolean): void;
-}
-
-export interface SendOptions {
-  binary?: boolean;
-  /** Compress when permessage-deflate is on and the message reaches the threshold. Default true. */
-  compress?: boolean;
-  /** false: this is a fragment, the next send continues the message (fragments go uncompressed). Default true. */
-  fin?: boolean;
-}
+export type { ConnectionEvents, ConnectionLimits, ConnectionOptions, HeartbeatOptions, SendOptions } from "./connection-options.js";
 
 const textEncoder = new TextEncoder();
 const defaultNow = () => performance.now();
@@ -148,6 +69,10 @@ export class Connection implements ParserHandlers {
   /** A message sent with `fin: false` is open: the next send continues it. */
   #continuing = false;
   #closeReceived: { code: number; reason: string } | undefined;
+  /** The parser met the peer's close frame (it may still wait behind messages being inflated). */
+  #closeParsed = false;
+  /** The transport closed while a parsed close frame waited behind inflation: what is queued drains, then the close event. */
+  #draining = false;
   #failure: { code: number; reason: string } | undefined;
   /** Bytes received and dropped since the failure. */
   #discarded = 0;
@@ -248,13 +173,30 @@ export class Connection implements ParserHandlers {
    */
   close(code?: number, reason = ""): void {
     const body = closeBody(this.#core, code, reason);
-    if (this.#state === ReadyState.CLOSED || this.#closeSent) return;
+    if (this.#state === ReadyState.CLOSED || this.#closeSent || this.#draining) return;
     this.#state = ReadyState.CLOSING;
     this.#sendClose(body);
   }
 
-  /** The transport reached end-of-stream or closed: the final close event. */
+  /**
+   * The transport reached end-of-stream or closed: the final close event. A close frame already
+   * parsed but waiting behind messages being inflated is honoured first: §7.1.5, "the WebSocket
+   * Connection Close Code is ... the status code contained in the first Close control frame
+   * received", and the messages before it are delivered, in order. The close timeout (or the
+   * failure's grace) bounds that wait.
+   */
   transportClosed(): void {
+    if (this.#state === ReadyState.CLOSED || this.#draining) return;
+    const inbound = this.#compression?.inbound;
+    if (!this.#closeParsed || this.#failure || !inbound || inbound.pending === 0) return this.#closed();
+    this.#draining = true;
+    this.#state = ReadyState.CLOSING;
+    this.#armCloseTimer();
+    inbound.run(() => this.#closed());
+  }
+
+  /** The final close event. */
+  #closed(): void {
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
     clearTimeout(this.#closeTimer);
@@ -335,13 +277,19 @@ export class Connection implements ParserHandlers {
 
   /** Drops the transport if the closing handshake (or the server's TCP close) takes too long. */
   #armCloseTimer(): void {
-    this.#closeTimer ??= setTimeout(() => this.#events.destroy(), this.#options.closeTimeout ?? 30_000);
+    this.#closeTimer ??= setTimeout(() => this.#timedOut(), this.#options.closeTimeout ?? 30_000);
   }
 
   /** After a failure the peer gets `failGraceTimeout`, not the closing handshake's `closeTimeout`. */
   #armGraceTimer(): void {
     clearTimeout(this.#closeTimer);
-    this.#closeTimer = setTimeout(() => this.#events.destroy(), this.#options.failGraceTimeout ?? 1000);
+    this.#closeTimer = setTimeout(() => this.#timedOut(), this.#options.failGraceTimeout ?? 1000);
+  }
+
+  /** The close or grace timeout passed: drop the transport, or, when it is gone already, stop waiting for the inbound queue. */
+  #timedOut(): void {
+    if (this.#draining) this.#closed();
+    else this.#events.destroy();
   }
 
   /**
@@ -402,6 +350,7 @@ export class Connection implements ParserHandlers {
 
   /** @internal Parser handler: the peer's close frame. */
   onClose(code: number, reason: string): void {
+    this.#closeParsed = true;
     this.#afterInbound(() => this.#onCloseFrame(code, reason));
   }
 
@@ -499,6 +448,7 @@ export class Connection implements ParserHandlers {
   #onCloseFrame(code: number, reason: string): void {
     if (this.#failure) return; // It was queued behind a message whose inflation failed.
     this.#closeReceived = { code, reason };
+    if (this.#draining) return; // The transport is gone: there is no one to answer.
     if (this.#closeSent) {
       this.#afterOutbound(() => this.#handshakeDone());
       return;
@@ -525,6 +475,7 @@ export class Connection implements ParserHandlers {
     this.#parser.destroy();
     this.#reportHeld(false);
     this.#events.error?.(error);
+    if (this.#draining) return; // The transport is gone: the close event follows as the queue unwinds.
     if (!this.#closeSent) {
       // Straight to the transport, ahead of anything still queued behind compression.
       this.#state = ReadyState.CLOSING;

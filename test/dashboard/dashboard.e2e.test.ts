@@ -61,13 +61,23 @@ describe("the dashboard in Chromium, fed by the bridge and simulated devices", (
     await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(before + 3);
     expect(await page.locator(`[data-device="${sensor}"] .chart canvas`).count()).toBeGreaterThan(0);
 
-    // A command: the relay's "on" button, the device's result, the state it reports.
-    await page.locator(`[data-device="${relay}"] [data-command="on"] button`).click();
+    // A command, from the keyboard alone: Tab to the relay's "on" button, Enter; then the
+    // device's result and the state it reports.
+    const onButton = page.locator(`[data-device="${relay}"] [data-command="on"] button`);
+    for (let presses = 0; presses < 40 && !(await onButton.evaluate((b) => b === document.activeElement)); presses++) await page.keyboard.press("Tab");
+    expect(await onButton.evaluate((b) => b === document.activeElement), "the on button is reachable with Tab").toBe(true);
+    await page.keyboard.press("Enter");
     await page.locator(`[data-device="${relay}"] .outcomes [data-status="ok"]`).waitFor({ timeout: 15_000 });
     await page.locator(`[data-device="${relay}"] [data-channel="state"]`, { hasText: "true" }).waitFor({ timeout: 15_000 });
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+    // At phone width: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await page.locator(`[data-device="${relay}"]`).evaluate((card) => card.getBoundingClientRect().width)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-phone.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 720 });
 
     // The broker goes away: the page says so and counts down; it comes back: the page catches up by itself.
     await page.evaluate(() => ((globalThis as any).loadedOnce = true));

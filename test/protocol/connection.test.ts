@@ -5,7 +5,8 @@ import { loadCoreSync } from "../../src/core/node.js";
 import { PerMessageDeflate } from "../../src/deflate/permessage-deflate.js";
 import { Connection, ReadyState, type ConnectionEvents, type ConnectionOptions } from "../../src/protocol/connection.js";
 import { InvalidCloseError, InvalidStateError, PolicyViolationError } from "../../src/protocol/errors.js";
-import { frame } from "../support/frames.js";
+import { workBomb } from "../deflate/bombs.js";
+import { closePayload, frame } from "../support/frames.js";
 
 const core = loadCoreSync({ maxConnections: 64 });
 
@@ -332,6 +333,18 @@ describe("Connection", () => {
       expect(server.log).toContainEqual(["reading", false]);
       expect(server.log.filter((e) => e[0] === "message").at(-1)).toEqual(["message", "9 ".repeat(200)]);
       expect(server.reading).toBe(true);
+    });
+
+    it("the close timeout bounds the wait for a close frame queued behind inflation once the transport is gone", async () => {
+      const { server } = deflatePair({ closeTimeout: 50 });
+      // ~0.3 s of zlib work per 4 MiB: still inflating long after the 50 ms timeout.
+      server.conn.receive(Buffer.concat([frame({ opcode: 2, rsv1: true, payload: workBomb(8 << 20) }), frame({ opcode: 8, payload: closePayload(4001, "bye") })]));
+      const started = performance.now();
+      server.conn.transportClosed();
+      expect(server.conn.readyState).toBe(ReadyState.CLOSING);
+      expect(await server.closed).toEqual([1006, "", false]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+      expect(server.log.filter((e) => e[0] === "message"), "closed before the inflation finished").toEqual([]);
     });
   });
 });

@@ -25,7 +25,7 @@ export interface Block {
   readonly code: string;
   /** Why the block is not run (it is still type-checked when it is TypeScript or JavaScript). */
   readonly skip?: string;
-  /** Code for a page: type-checked with the DOM's types as a bundler resolves `edgews` for browsers, not run in Node. */
+  /** Code for a page: type-checked with the DOM's types as a bundler resolves `edgews` for browsers, run in Chromium. */
   readonly browser?: true;
   /** Patterns its standard output must match before it counts as run. */
   readonly expect: readonly RegExp[];

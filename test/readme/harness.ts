@@ -2,14 +2,18 @@
 // blocks become the modules of a scratch app that depends on edgews (a package layout, see
 // test/support/package-layout.ts), type-checked together by tsc with `tsc --init`'s strict
 // settings and no DOM types (a Node app's), then each is run by node; blocks marked `browser` are
-// type-checked as a page's code instead (DOM types, the package's "browser" conditions) and not
-// run here; shell blocks run in bash from the project root; JSON blocks must parse. Blocks marked
-// `skip (reason)` are not run.
+// type-checked as a page's code instead (DOM types, the package's "browser" conditions), bundled
+// for the browser and run in headless Chromium; shell blocks run in bash from the project root;
+// JSON blocks must parse. Blocks marked `skip (reason)` are not run.
 import { execFile, spawn } from "node:child_process";
-import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { Page } from "playwright-core";
 import type { Block } from "./blocks.js";
+import { bundleForBrowser, type BrowserBundle } from "../support/browser-bundle.js";
+import { launchChromium } from "../support/chromium.js";
+import { openPage, servePage } from "../support/page-server.js";
 import { killOnExit, killOnParentDeath, signal } from "../support/processes.js";
 import { PROJECT_ROOT } from "../support/package-layout.js";
 
@@ -128,6 +132,7 @@ export interface RunResult {
  * wrote nothing on stderr and printed what its `expect` patterns ask for.
  */
 export async function runBlock(app: App, block: Block, env: NodeJS.ProcessEnv, timeoutMs = RUN_TIMEOUT_MS): Promise<RunResult> {
+  if (block.browser) return runInPage(app, block, env, timeoutMs);
   const child = block.kind === "shell"
     ? spawn("bash", ["-e", "-o", "pipefail", "-c", block.code], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
     : spawn(process.execPath, ["run-block.mjs", `./out/${moduleName(block).replace(/\.ts$/, ".js")}`], { cwd: app.dir, env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
@@ -152,13 +157,93 @@ export async function runBlock(app: App, block: Block, env: NodeJS.ProcessEnv, t
   if (stillRunning && child.pid !== undefined) signal(child.pid, "SIGKILL");
   const exit = await exited;
   const output = `\n--- stdout\n${stdout}--- stderr\n${stderr}`;
-  const what = `the ${block.language} block at line ${block.line}`;
-  if (outcome === "timeout") return { stdout, failure: `${what} neither finished nor printed ${block.expect.join(", ") || "anything asked"} within ${timeoutMs} ms${output}` };
+  const what = describeBlock(block);
+  if (outcome === "timeout") return { stdout, failure: timedOut(block, timeoutMs, output) };
   if (!stillRunning && exit !== 0) return { stdout, failure: `${what} exited with ${exit}${output}` };
   if (block.kind !== "shell" && stderr !== "") return { stdout, failure: `${what} wrote to stderr${output}` };
+  return expectPrinted(block, stdout, output);
+}
+
+const describeBlock = (block: Block) => `the ${block.language} block at line ${block.line}`;
+const timedOut = (block: Block, timeoutMs: number, output: string) =>
+  `${describeBlock(block)} neither finished nor printed ${block.expect.join(", ") || "anything asked"} within ${timeoutMs} ms${output}`;
+
+/** Passes when `stdout` matches every `expect` pattern of the block. */
+function expectPrinted(block: Block, stdout: string, output: string): RunResult {
   const missing = block.expect.filter((pattern) => !pattern.test(stdout));
-  if (missing.length > 0) return { stdout, failure: `${what} did not print ${missing.join(", ")}${output}` };
+  if (missing.length > 0) return { stdout, failure: `${describeBlock(block)} did not print ${missing.join(", ")}${output}` };
   return { stdout };
+}
+
+/**
+ * Runs a page's block in headless Chromium as an app ships it: bundled by esbuild for the browser
+ * from the scratch app (node_modules/edgews, the "browser" conditions) and served on 127.0.0.1.
+ * Its console is its output; console.error, an uncaught error or unhandled rejection, or a top
+ * level that does not settle in time fails it. Chromium trusts the certificates Node blocks are
+ * given in `env` (NODE_EXTRA_CA_CERTS), pinned by their public keys, and no others.
+ */
+async function runInPage(app: App, block: Block, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<RunResult> {
+  const what = describeBlock(block);
+  let bundle: BrowserBundle;
+  try {
+    bundle = await bundleForBrowser(`import ${JSON.stringify(`./page/${moduleName(block)}`)};`, app.dir);
+  } catch (error) {
+    return { stdout: "", failure: `${what} could not be bundled for the browser: ${(error as Error).message}` };
+  }
+  if (bundle.nodeOnly.length > 0) return { stdout: "", failure: `${what} bundles Node-only modules for the browser: ${bundle.nodeOnly.join(", ")}` };
+  const trustedCertificates = env.NODE_EXTRA_CA_CERTS ? (await readFile(env.NODE_EXTRA_CA_CERTS, "utf8")).match(PEM_CERTIFICATE) ?? [] : [];
+  const site = await servePage(bundle.js);
+  const browser = await launchChromium({ trustedCertificates }).catch(async (error: unknown) => {
+    await site.close();
+    throw error;
+  });
+  try {
+    return await judgePage(browser.page, site.url, block, timeoutMs);
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * Opens the block's page and judges it: it fails at its first error, and passes once its top
+ * level settled and its console printed what it must, with no error for SETTLE_MS after.
+ */
+async function judgePage(page: Page, url: string, block: Block, timeoutMs: number): Promise<RunResult> {
+  let stdout = "";
+  const errors: string[] = [];
+  let erred!: () => void;
+  const firstError = new Promise<"error">((resolve) => (erred = () => resolve("error")));
+  const fail = (text: string) => {
+    errors.push(text);
+    erred();
+  };
+  page.on("console", (message) => {
+    if (message.type() === "error") fail(`console.error: ${message.text()}`);
+    else stdout += `${message.text()}\n`;
+  });
+  page.on("pageerror", (error) => fail(`uncaught: ${error.stack ?? error.message}`));
+  const output = () => `\n--- console\n${stdout}--- errors\n${errors.join("\n")}`;
+  let judged = false;
+  const printed = async () => {
+    while (!judged && !block.expect.every((pattern) => pattern.test(stdout))) await new Promise((resolve) => setTimeout(resolve, 20));
+    return "printed" as const;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    openPage(page, url, timeoutMs).then(printed, (error: Error) => error),
+    firstError,
+    new Promise<"timeout">((resolve) => (timer = setTimeout(resolve, timeoutMs, "timeout"))),
+  ]);
+  judged = true;
+  clearTimeout(timer);
+  if (outcome === "printed") await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  if (outcome === "timeout") return { stdout, failure: timedOut(block, timeoutMs, output()) };
+  if (outcome instanceof Error) return { stdout, failure: `${describeBlock(block)} failed in Chromium: ${outcome.message}${output()}` };
+  if (errors.length > 0) return { stdout, failure: `${describeBlock(block)} failed in Chromium${output()}` };
+  return expectPrinted(block, stdout, output());
 }
 
 /** Resolves "evaluated" once `ready()` holds (polled), or with the exit if the process ends first. */

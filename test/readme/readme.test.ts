@@ -3,7 +3,8 @@
 // `edgews`, `edgews/core`, ..., and run; shell blocks run unless marked
 // `<!-- readme-test: skip (why) -->`; `<!-- readme-test: expect /pattern/ -->` says what a block
 // must print; `<!-- readme-test: browser -->` marks a page's code (type-checked with the DOM's
-// types as a bundler resolves the package for browsers, not run). The places the README points at (a broker, a state directory, a port) get real
+// types as a bundler resolves the package for browsers, bundled for the browser and run in
+// headless Chromium, its console being its output). The places the README points at (a broker, a state directory, a port) get real
 // stand-ins started here: see STAND_INS. A block added later is picked up with no change here.
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -34,7 +35,8 @@ interface StandIn {
 const STAND_INS: StandIn[] = [
   {
     // The MQTT example's broker: Mosquitto with a WebSocket listener over TLS, its certificate
-    // trusted through NODE_EXTRA_CA_CERTS as an operator would; it takes any credentials.
+    // trusted through NODE_EXTRA_CA_CERTS as an operator would (and pinned in Chromium from
+    // there for a page's block); it takes any credentials.
     pattern: /wss:\/\/broker\.example:8884/g,
     async start(scratch) {
       const broker = await startMosquitto({ tls: true });
@@ -95,9 +97,9 @@ describe("README.md", () => {
   }
 
   for (const block of blocks.filter((b) => b.kind !== "prose" && b.kind !== "json")) {
-    const skip = block.skip ?? (block.browser ? "code for a page: type-checked with the DOM's types, not run in Node" : undefined);
-    const test = skip === undefined ? it : it.skip;
-    test(`${title(block)} runs${skip === undefined ? "" : `: not run, ${skip}`}`, async () => {
+    const test = block.skip === undefined ? it : it.skip;
+    const where = block.browser ? " in Chromium" : "";
+    test(`${title(block)} runs${where}${block.skip === undefined ? "" : `: not run, ${block.skip}`}`, async () => {
       const { failure } = await runBlock(app!, { ...block, code: rewrite(block.code) }, env);
       expect(failure).toBeUndefined();
     });

@@ -1,6 +1,7 @@
 // Debian's Chromium for tests that need a real browser: installed from apt when missing (CI runs
 // on a fresh machine as root), launched headless through playwright-core with a throw-away profile.
 // A browser that can't be installed or started is an error, never a skipped test.
+import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,8 +50,22 @@ export interface ChromiumSession {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** PEM certificates (a test peer's self-signed ones) that Chromium accepts for any host, and no others. */
+  trustedCertificates?: readonly string[];
+}
+
+/** Chromium's pin of a certificate: the base64 SHA-256 of its public key (SubjectPublicKeyInfo). */
+export function spkiHash(pem: string): string {
+  const spki = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(spki).digest("base64");
+}
+
+// Honoured only with a user-data-dir, which the persistent context always has.
+const trustArgs = (pems: readonly string[]) => (pems.length === 0 ? [] : [`--ignore-certificate-errors-spki-list=${pems.map(spkiHash).join(",")}`]);
+
 /** Installs Chromium if needed and starts it headless with a fresh profile in a temp dir. */
-export async function launchChromium(): Promise<ChromiumSession> {
+export async function launchChromium(options: LaunchOptions = {}): Promise<ChromiumSession> {
   await ensureChromium();
   const userDataDir = mkdtempSync(join(tmpdir(), "edgews-chromium-"));
   let context: BrowserContext;
@@ -58,7 +73,7 @@ export async function launchChromium(): Promise<ChromiumSession> {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...trustArgs(options.trustedCertificates ?? [])],
       timeout: 30_000,
     });
   } catch (error) {

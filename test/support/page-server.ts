@@ -49,10 +49,10 @@ export async function servePage(appJs: string, files: Record<string, Uint8Array>
   };
 }
 
-/** Opens the page and waits for its module; throws with the reason if the import failed. */
-export async function openPage(page: Page, url: string): Promise<void> {
+/** Opens the page and waits for its module (its top-level await settled); throws with the reason if the import failed. */
+export async function openPage(page: Page, url: string, timeoutMs = 10_000): Promise<void> {
   await page.goto(url);
-  await page.waitForFunction(() => (window as unknown as { appLoaded?: string }).appLoaded !== undefined, null, { timeout: 10_000 });
+  await page.waitForFunction(() => (window as unknown as { appLoaded?: string }).appLoaded !== undefined, null, { timeout: timeoutMs });
   const loaded = await page.evaluate(() => (window as unknown as { appLoaded: string }).appLoaded);
   if (loaded !== "ok") throw new Error(`the page could not import its app: ${loaded}`);
 }
