@@ -2,7 +2,8 @@
 // the other for the bridge, each reachable through a symlink we name. socat is a process of
 // ours, stopped by its PID (it then removes its links); a small shell guard kills it too if
 // this process dies without stopping it (SIGKILL runs no exit hook), so no orphaned socat is
-// left holding links to nowhere.
+// left holding links to nowhere. Both run in process groups of their own: a terminal's Ctrl-C
+// signals the foreground group, and the devices' lines must outlive the bridge's orderly stop.
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants, lstatSync, openSync } from "node:fs";
 import { ReadStream, WriteStream } from "node:tty";
@@ -41,7 +42,7 @@ export const INSTALL_SOCAT = "install it (Debian, Raspberry Pi OS: sudo apt-get 
 export async function openPtyPair(devicePath: string, bridgePath: string, options: PtyOptions = {}): Promise<PtyPair> {
   for (const path of [devicePath, bridgePath]) checkLinkPath(path);
   const link = (path: string) => `pty,raw,echo=0,link=${path}`;
-  const socat = spawn(options.socat ?? "socat", ["-d", "-d", link(devicePath), link(bridgePath)], { stdio: ["ignore", "ignore", "pipe"] });
+  const socat = spawn(options.socat ?? "socat", ["-d", "-d", link(devicePath), link(bridgePath)], { stdio: ["ignore", "ignore", "pipe"], detached: true });
   let said = "";
   socat.stderr!.setEncoding("utf8");
   socat.stderr!.on("data", (chunk: string) => void (said = (said + chunk).slice(-4096)));
@@ -115,7 +116,7 @@ async function stop(socat: ChildProcess, graceMs: number): Promise<void> {
  */
 function guard(pid: number): () => void {
   const script = 'if read -r _; then exit 0; fi; [ "$(cat /proc/$1/comm 2>/dev/null)" = socat ] && kill -TERM "$1"';
-  const shell = spawn("/bin/sh", ["-c", script, "sh", String(pid)], { stdio: ["pipe", "ignore", "ignore"] });
+  const shell = spawn("/bin/sh", ["-c", script, "sh", String(pid)], { stdio: ["pipe", "ignore", "ignore"], detached: true });
   shell.on("error", () => {});
   shell.stdin!.on("error", () => {});
   shell.unref();

@@ -9,9 +9,10 @@ import mqtt from "mqtt";
 import { metricValue, scrape, scratchDir, startGatewayProcess } from "../../test/support/gateway.js";
 import { spawnTsx } from "../../test/support/processes.js";
 import { ensureSocat } from "../../test/support/pty.js";
+import { measureFloors, type Floors } from "./floor.js";
 
 export const SOAK_LOAD = { devices: 32, rate: 10 };
-const TIMING = { full: { seconds: 600, warmup: 60, sampleEvery: 5 }, quick: { seconds: 30, warmup: 10, sampleEvery: 2 } };
+const TIMING = { full: { seconds: 600, warmup: 60, sampleEvery: 5, floorSettle: 10 }, quick: { seconds: 30, warmup: 10, sampleEvery: 2, floorSettle: 4 } };
 const MIB = 1024 * 1024;
 
 export interface SoakSample {
@@ -33,6 +34,8 @@ export interface SoakResult {
   lost: number;
   samples: SoakSample[];
   svg: string;
+  /** The same figures of idle processes, measured before the soak (floor.ts). */
+  floors: Floors;
 }
 
 let running: Promise<SoakResult> | undefined;
@@ -57,11 +60,13 @@ export function gatewaySoak(quick: boolean): Promise<SoakResult> {
 
 async function soak(timing: (typeof TIMING)["full"]): Promise<SoakResult> {
   await ensureSocat();
+  const floors = await measureFloors(timing.floorSettle);
+  for (const [name, floor] of Object.entries(floors)) process.stderr.write(`gateway floor: ${name} idle, RSS ${floor.rssMiB.toFixed(1)} MiB, lag p99 ${floor.lagP99Ms.toFixed(1)} ms\n`);
   const scratch = scratchDir({ "gateway.json": JSON.stringify({ auth: { anonymous: "dashboard" }, log: { level: "warn" } }) });
   const sim = await spawnTsx("src/cli/main.ts", ["sim", "-n", String(SOAK_LOAD.devices), "-r", String(SOAK_LOAD.rate), "--json", "--status", "0"]);
   const ports: string[] = [];
   for (let i = 0; i < SOAK_LOAD.devices; i++) ports.push(JSON.parse((await sim.waitForLine(/^\{"type":"device".*\}$/, 30_000))[0]).path);
-  const gateway = await startGatewayProcess(["--config", join(scratch.dir, "gateway.json"), "--state-dir", join(scratch.dir, "state"), ...ports.flatMap((p) => ["--port", p])], {}, true).catch(async (error: Error) => {
+  const gateway = await startGatewayProcess(["--config", join(scratch.dir, "gateway.json"), "--state-dir", join(scratch.dir, "state"), ...ports.flatMap((p) => ["--port", p])], {}, { built: true }).catch(async (error: Error) => {
     await sim.kill();
     throw error;
   });
@@ -97,6 +102,7 @@ async function soak(timing: (typeof TIMING)["full"]): Promise<SoakResult> {
       lost,
       samples,
       svg: rssPlot(samples, timing.warmup),
+      floors,
     };
   } finally {
     subscriber.end(true);

@@ -5,12 +5,12 @@
 // shebang, read from src/cli/main.ts: the V8 settings users get, no more. The process is
 // stopped by its PID, and killed by a guard if this process dies first.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { BridgeOptions } from "../../src/bridge/index.js";
-import { killOnExit, killOnParentDeath, signal } from "../../test/support/processes.js";
+import { binNodeFlags, killOnExit, killOnParentDeath, signal } from "../../test/support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Inside the project (gitignored), so that the bundle's imports resolve in its node_modules. */
@@ -42,15 +42,6 @@ async function bundle(): Promise<string> {
     logLevel: "warning",
   });
   return outfile;
-}
-
-/** The node flags of the `edgews` bin: `#!/usr/bin/env node` has none, `#!/usr/bin/env -S node --flag ...` some. */
-function binNodeFlags(): string[] {
-  const bin = join(root, "src", "cli", "main.ts");
-  const shebang = readFileSync(bin, "utf8").split("\n", 1)[0]!;
-  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: +\S+)*) *$/.exec(shebang);
-  if (!match) throw new Error(`${bin} starts with "${shebang}", not a node shebang the bench can read the bin's node flags from`);
-  return match[1]!.split(" ").filter((flag) => flag !== "");
 }
 
 /** Starts the bridge; resolves once it says it is ready (rejects with its stderr if it exits or takes too long). */

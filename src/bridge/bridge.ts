@@ -26,7 +26,7 @@ export interface BridgePortOptions extends Partial<Omit<SerialSettings, "path">>
 }
 
 export interface BridgeOptions {
-  /** The broker, as a ws:// or wss:// URL (edgews/mqtt speaks MQTT over WebSocket). */
+  /** The broker: mqtt://, mqtts://, ws:// or wss:// (tcp:, ssl:, tls: too), as edgews/mqtt's connect() takes it. */
   url: string;
   /** 5 (default): command results go to the request's response topic with its correlation data; 4: MQTT 3.1.1. */
   protocolVersion?: 4 | 5;

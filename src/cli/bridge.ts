@@ -12,7 +12,7 @@ export const summary = "put UART microcontrollers on MQTT (the serial bridge)";
 export const usage = `usage: edgews bridge [options] [--port PATH]...
        edgews bridge --list [--json]
 
-Bridges each serial port's device (docs/link-protocol.md) to an MQTT broker over WebSocket:
+Bridges each serial port's device (docs/link-protocol.md) to an MQTT broker:
 <base>/bridge/state, <base>/<device> (readings as JSON), <base>/<device>/availability,
 commands on <base>/<device>/set. docs/bridge.md has the topics and payloads.
 
@@ -20,7 +20,7 @@ commands on <base>/<device>/set. docs/bridge.md has the topics and payloads.
   -p, --port PATH         a serial port to bridge (repeat for several)
       --baud N            baud rate of the ports (default 115200)
       --parity P          none, even, odd, mark or space (default none)
-  -u, --url URL           the broker, ws:// or wss:// (MQTT over WebSocket)
+  -u, --url URL           the broker: mqtt://HOST:PORT, mqtts:// (TLS), ws:// or wss://
       --mqtt-version V    5 (default) or 4 (MQTT 3.1.1)
       --client-id ID      stable across restarts (default edgews-bridge-<hostname>)
       --username NAME     the password comes from the EDGEWS_MQTT_PASSWORD environment variable
@@ -112,7 +112,7 @@ async function bridgeOptions(flags: Flags): Promise<BridgeOptions> {
     serial.parity = flags.parity as NonNullable<BridgeOptions["serial"]>["parity"];
   }
   const url = flags.url ?? file.url;
-  if (!url) throw new UsageError("which broker? give --url ws://HOST:PORT (MQTT over WebSocket; for Mosquitto add `listener 9001` and `protocol websockets`), or mqtt.url in --config");
+  if (!url) throw new UsageError("which broker? give --url mqtt://HOST:1883 (or mqtts://, ws://, wss://), or mqtt.url in --config");
   const version = flags["mqtt-version"];
   if (version !== undefined && version !== "4" && version !== "5") throw new UsageError(`--mqtt-version takes 4 or 5, not ${version}`);
   const password = process.env.EDGEWS_MQTT_PASSWORD;

@@ -22,8 +22,9 @@ Options:
                          read everything and send commands
   -n, --devices N        simulated devices with --demo, 1-${MAX_DEVICES} (default 4)
   -r, --rate R           their readings per second each, 0.001-100 (default 1)
-      --broker URL       use this broker (ws:// or wss://) instead of the embedded one; the
-                         password comes from EDGEWS_MQTT_PASSWORD, the username from the config
+      --broker URL       use this broker instead of the embedded one: mqtt://HOST:PORT,
+                         mqtts:// (TLS), ws://HOST:PORT/PATH or wss://; the password comes
+                         from EDGEWS_MQTT_PASSWORD, the username from the config
   -p, --port PATH        a serial port to bridge (repeat for several)
       --host ADDRESS     where the HTTP and MQTT listeners listen (default 127.0.0.1)
       --http-port N      the HTTP port: dashboard, /mqtt, /healthz, /metrics (default 8080)

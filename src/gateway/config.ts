@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
+import { TCP_SCHEMES, TLS_SCHEMES, WEBSOCKET_SCHEMES } from "../mqtt/transport/transport.js";
 
 export const ROLES = ["admin", "dashboard", "device"] as const;
 export type Role = (typeof ROLES)[number];
@@ -12,6 +13,9 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 const port = (what: string) =>
   v.pipe(v.number(`${what} takes a TCP port number`), v.integer(`${what} takes a whole number`), v.minValue(0, `${what} takes 0 to 65535 (0: any free port)`), v.maxValue(65535, `${what} takes 0 to 65535`));
 const text = (fix: string) => v.pipe(v.string(fix), v.nonEmpty(fix));
+const BROKER_SCHEMES = new Set([...TCP_SCHEMES, ...TLS_SCHEMES, ...WEBSOCKET_SCHEMES]);
+/** A URL with a host and a scheme edgews's MQTT client speaks (MQTT.js's: mqtt:, mqtts:, ws: ...). */
+const isBrokerUrl = (url: string) => URL.canParse(url) && BROKER_SCHEMES.has(new URL(url).protocol) && new URL(url).host !== "";
 
 const UserSchema = v.pipe(
   v.strictObject(
@@ -45,7 +49,7 @@ export const ConfigSchema = v.strictObject(
     broker: v.optional(
       v.strictObject(
         {
-          url: v.pipe(v.string(), v.regex(/^wss?:\/\/./, "broker.url is ws://HOST:PORT/PATH or wss://... (MQTT over WebSocket; Mosquitto: `listener 9001` + `protocol websockets`)")),
+          url: v.pipe(v.string("broker.url is a URL"), v.check(isBrokerUrl, "broker.url is mqtt://HOST:PORT, mqtts://HOST:PORT (TLS), ws://HOST:PORT/PATH or wss://... (MQTT over WebSocket); tcp:, ssl:, tls: as in MQTT.js")),
           username: v.optional(text("broker.username")),
           protocolVersion: v.optional(v.picklist([4, 5], "broker.protocolVersion is 4 (MQTT 3.1.1) or 5"), 5),
         },

@@ -25,12 +25,19 @@ describe("checkConfig", () => {
     [{ auth: { users: [{ username: "a", role: "root", passwordEnv: "A" }] } }, 'gw.yaml: auth.users.0.role = "root": use one of admin, dashboard, device'],
     [{ auth: { users: [{ username: "a", role: "device" }] } }, "gw.yaml: auth.users.0 = {\"username\":\"a\",\"role\":\"device\"}: give a user exactly one of passwordHash"],
     [{ auth: { users: [{ username: "a", role: "device", passwordHash: "plain" }] } }, 'auth.users.0.passwordHash = "plain": make one with: edgews gateway --hash-password'],
-    [{ broker: { url: "mqtt://host:1883" } }, 'broker.url = "mqtt://host:1883": broker.url is ws://HOST:PORT/PATH or wss://'],
+    [{ broker: { url: "http://host:1883" } }, 'broker.url = "http://host:1883": broker.url is mqtt://HOST:PORT, mqtts://HOST:PORT (TLS), ws://'],
+    [{ broker: { url: "mqtt://" } }, 'broker.url = "mqtt://": broker.url is mqtt://HOST:PORT'],
     [{ bridge: { base: "a/#" } }, "bridge.base = \"a/#\": bridge.base is a topic level without '#'"],
     [{ log: { level: "loud" } }, 'log.level = "loud": log.level is one of fatal, error'],
   ])("names the key, the value and the fix: %j", (input, message) => {
     expect(() => checkConfig(input, "gw.yaml")).toThrow(ConfigError);
     expect(() => checkConfig(input, "gw.yaml")).toThrow(message);
+  });
+
+  it("takes an external broker by any scheme the MQTT client speaks", () => {
+    for (const url of ["mqtt://broker:1883", "mqtts://broker", "tcp://broker:1883", "ssl://broker", "tls://broker:8883", "ws://broker:9001/", "wss://broker/mqtt"]) {
+      expect(checkConfig({ broker: { url } }, "x").broker).toEqual({ url, protocolVersion: 5 });
+    }
   });
 
   it("refuses a user listed twice", () => {

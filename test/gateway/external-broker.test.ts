@@ -1,49 +1,58 @@
-// `edgews gateway --demo --broker ws://...` with a real Mosquitto (its own user and password):
-// no embedded broker, the bridge publishes the simulated devices' readings there, a command
-// from MQTT.js reaches the relay, /healthz follows the external connection, /metrics moves, and
-// SIGTERM leaves the devices and the bridge offline at Mosquitto.
+// `edgews gateway --demo --broker URL` with a real Mosquitto (its own user and password), over
+// each transport the bridge's client speaks: MQTT over WebSocket (ws://), plain MQTT (mqtt://)
+// and MQTT over TLS (mqtts://, the gateway trusting Mosquitto's self-signed certificate through
+// NODE_EXTRA_CA_CERTS). No embedded broker: the bridge publishes the simulated devices' readings
+// there, a command from MQTT.js reaches the relay, /healthz follows the external connection,
+// /metrics moves, and SIGTERM leaves the devices and the bridge offline at Mosquitto.
+import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricValue, scrape, scratchDir, startGatewayProcess, type GatewayProcess } from "../support/gateway.js";
-import { useMosquitto } from "../support/mosquitto.js";
+import { useMosquitto, type Mosquitto } from "../support/mosquitto.js";
 import { ensureSocat } from "../support/pty.js";
 
 const AUTH = { username: "edge", password: "mosquitto-secret" };
-const mosquitto = useMosquitto({ auth: AUTH });
-let gateway: GatewayProcess;
-let scratch: ReturnType<typeof scratchDir>;
-let client: MqttClient;
+const mosquitto = useMosquitto({ auth: AUTH, tls: true });
+const TRANSPORTS: Array<[string, (broker: Mosquitto) => string]> = [
+  ["ws://", (broker) => broker.url],
+  ["mqtt://", (broker) => `mqtt://127.0.0.1:${broker.mqttPort}`],
+  ["mqtts://", (broker) => `mqtts://127.0.0.1:${broker.mqttsPort}`],
+];
 
-beforeAll(async () => {
-  await ensureSocat();
-  scratch = scratchDir({ "gateway.json": JSON.stringify({ broker: { url: "ws://placeholder:1/", username: AUTH.username }, log: { level: "warn" } }) });
-  gateway = await startGatewayProcess(
-    ["--demo", "--devices", "2", "--rate", "5", "--config", `${scratch.dir}/gateway.json`, "--broker", mosquitto().url, "--state-dir", `${scratch.dir}/state`],
-    { EDGEWS_MQTT_PASSWORD: AUTH.password },
-  );
-  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto().mqttPort}`, { ...AUTH, reconnectPeriod: 0 });
-}, 60_000);
+describe.each(TRANSPORTS)("edgews gateway --broker %s (Mosquitto)", (_scheme, brokerUrl) => {
+  let gateway: GatewayProcess;
+  let scratch: ReturnType<typeof scratchDir>;
+  let client: MqttClient;
 
-afterAll(async () => {
-  client?.end(true);
-  await gateway?.stop();
-  scratch?.remove();
-});
+  beforeAll(async () => {
+    await ensureSocat();
+    scratch = scratchDir({ "gateway.json": JSON.stringify({ broker: { url: "ws://placeholder:1/", username: AUTH.username }, log: { level: "warn" } }) });
+    gateway = await startGatewayProcess(
+      ["--demo", "--devices", "2", "--rate", "5", "--config", `${scratch.dir}/gateway.json`, "--broker", brokerUrl(mosquitto()), "--state-dir", `${scratch.dir}/state`],
+      { EDGEWS_MQTT_PASSWORD: AUTH.password, NODE_EXTRA_CA_CERTS: join(mosquitto().dir, "cert.pem") },
+    );
+    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto().mqttPort}`, { ...AUTH, reconnectPeriod: 0 });
+  }, 60_000);
 
-function nextMessage(accept: (topic: string, payload: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no such message within 10 s")), 10_000);
-    client.on("message", (topic, payload) => {
-      if (!accept(topic, payload.toString())) return;
-      clearTimeout(timer);
-      resolve(payload.toString());
-    });
+  afterAll(async () => {
+    client?.end(true);
+    await gateway?.stop();
+    scratch?.remove();
   });
-}
 
-describe("edgews gateway --broker (Mosquitto)", () => {
+  function nextMessage(accept: (topic: string, payload: string) => boolean): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no such message within 10 s")), 10_000);
+      client.on("message", (topic, payload) => {
+        if (!accept(topic, payload.toString())) return;
+        clearTimeout(timer);
+        resolve(payload.toString());
+      });
+    });
+  }
+
   it("announces the external broker and no MQTT listener of its own", () => {
-    expect(gateway.brokerUrl).toBe(mosquitto().url);
+    expect(gateway.brokerUrl).toBe(brokerUrl(mosquitto()));
     expect(gateway.mqttUrl).toBeUndefined();
   });
 

@@ -1,6 +1,9 @@
 // The package as a consumer gets it: dist/ rebuilt, `npm pack`, the tarball installed with
-// `npm install --omit=dev` into a scratch project (no AssemblyScript, no esbuild, no tsx there),
-// then `edgews --help`, an import of every entry point in package.json's "exports", and the
+// `npm install --omit=dev --ignore-scripts` into a scratch project (no AssemblyScript, no esbuild,
+// no tsx there; no dependency's install script run, as npm 12 does for scripts the consumer has
+// not approved: classic-level's and serialport's `node-gyp-build` only check for a prebuilt
+// binary, which they load at run time anyway), then `edgews --help` through the bin (its
+// shebang's `env -S`), an import of every entry point in package.json's "exports", and the
 // installed `edgews gateway` serving /healthz (aedes, LevelDB and the WASM core all load).
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -26,7 +29,7 @@ beforeAll(async () => {
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(dir, packed!.filename);
   await writeFile(join(dir, "package.json"), JSON.stringify({ name: "scratch", version: "1.0.0", private: true, type: "module" }));
-  const installed = await run("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", tarball], { cwd: dir, timeout: 400_000 });
+  const installed = await run("npm", ["install", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", tarball], { cwd: dir, timeout: 400_000 });
   installLog = installed.stdout + installed.stderr;
 }, 600_000);
 

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnTsx, type Exit, type NodeChild } from "./processes.js";
+import { binNodeFlags, spawnTsx, type Exit, type NodeChild } from "./processes.js";
 
 export interface GatewayProcess {
   readonly child: NodeChild;
@@ -21,11 +21,13 @@ export interface GatewayProcess {
 
 /**
  * Starts `edgews gateway ...args --http-port 0 --mqtt-port 0` and waits for it to announce
- * itself: from src/ with tsx, or with `built` from dist/ as users run it (what benches measure).
+ * itself: from src/ with tsx, or with `built` from dist/ as users run it, with the node flags of
+ * the bin's shebang (what benches measure);
+ * `detached`: leading a process group of its own, as a shell starts it (Ctrl-C signals the group).
  */
-export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}, built = false): Promise<GatewayProcess> {
+export async function startGatewayProcess(args: string[], env: NodeJS.ProcessEnv = {}, { built = false, detached = false } = {}): Promise<GatewayProcess> {
   const argv = ["gateway", "--http-port", "0", "--mqtt-port", "0", ...args];
-  const child = await spawnTsx(built ? "dist/cli/main.js" : "src/cli/main.ts", argv, { env: { ...process.env, ...env }, tsx: !built });
+  const child = await spawnTsx(built ? "dist/cli/main.js" : "src/cli/main.ts", argv, { env: { ...process.env, ...env }, tsx: !built, nodeArgs: built ? binNodeFlags() : [], detached });
   try {
     await child.waitForLine(/^edgews gateway running/, 30_000);
     const broker = (await child.waitForLine(/^ {2}broker\s+(\S+)/))[1]!;

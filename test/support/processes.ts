@@ -1,9 +1,20 @@
 // Child Node processes running TypeScript (`node --import tsx file.ts`) for tests that kill a
 // process: stdout read line by line, signals sent to the child's own PID only.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The node flags of the `edgews` bin: `#!/usr/bin/env node` has none, `#!/usr/bin/env -S node --flag ...` some. */
+export function binNodeFlags(): string[] {
+  const bin = join(PROJECT_ROOT, "src", "cli", "main.ts");
+  const shebang = readFileSync(bin, "utf8").split("\n", 1)[0]!;
+  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: +\S+)*) *$/.exec(shebang);
+  if (!match) throw new Error(`${bin} starts with "${shebang}", not a node shebang the bench can read the bin's node flags from`);
+  return match[1]!.split(" ").filter((flag) => flag !== "");
+}
 
 export interface Exit {
   code: number | null;
@@ -35,6 +46,10 @@ export interface SpawnTsxOptions {
   cwd?: string;
   /** false: plain `node file` (built JavaScript, e.g. an installed package, where tsx does not resolve). Default true. */
   tsx?: boolean;
+  /** Node's own flags, before the file (e.g. --max-semi-space-size=1). */
+  nodeArgs?: string[];
+  /** In a process group of its own, led by it, as a shell starts a command: `process.kill(-pid, ...)` signals the group. Default false. */
+  detached?: boolean;
 }
 
 /**
@@ -88,10 +103,11 @@ export function signal(pid: number, name: NodeJS.Signals): void {
 
 /** Starts `node --import tsx file ...args`; resolves once the process has spawned. */
 export async function spawnTsx(file: string, args: string[] = [], options: SpawnTsxOptions = {}): Promise<NodeChild> {
-  const child = spawn(process.execPath, [...(options.tsx === false ? [] : ["--import", "tsx"]), file, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...(options.tsx === false ? [] : ["--import", "tsx"]), file, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: options.env ?? process.env,
     stdio: ["pipe", "pipe", "pipe"],
+    detached: options.detached ?? false,
   });
   const exited = new Promise<Exit>((resolve) => child.once("exit", (code, sig) => resolve({ code, signal: sig })));
   killOnExit(child, exited);
