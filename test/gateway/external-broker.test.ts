@@ -76,7 +76,11 @@ describe.each(TRANSPORTS)("edgews gateway --broker %s (Mosquitto)", (_scheme, br
 
   it("answers 503 naming the broker while Mosquitto is down, then stops cleanly leaving everything offline there", async () => {
     await mosquitto().stop();
-    const down = await fetch(`${gateway.httpUrl}healthz`);
+    // The gateway is another process: it learns of the closed connection on its own event loop.
+    let down = await fetch(`${gateway.httpUrl}healthz`);
+    for (const until = Date.now() + 5000; down.status !== 503 && Date.now() < until; down = await fetch(`${gateway.httpUrl}healthz`)) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(down.status).toBe(503);
     expect(await down.json()).toMatchObject({ status: "failing", broker: "the bridge is not connected to the external broker" });
     await mosquitto().restart();
