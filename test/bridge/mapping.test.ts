@@ -135,7 +135,7 @@ describe("edgews bridge usage errors", () => {
   };
 
   it("exits 2 with what to do", async () => {
-    expect(await run(["--port", "/dev/ttyUSB0"])).toMatchObject({ code: 2, err: expect.stringMatching(/which broker\? give --url ws:\/\/HOST:PORT/) });
+    expect(await run(["--port", "/dev/ttyUSB0"])).toMatchObject({ code: 2, err: expect.stringMatching(/which broker\? give --url mqtt:\/\/HOST:1883 \(or mqtts:\/\/, ws:\/\/, wss:\/\/\)/) });
     expect(await run(["--url", "ws://b", "--port", "/dev/x", "--baud", "fast"])).toMatchObject({ code: 2, err: expect.stringMatching(/--baud takes a positive integer, not fast/) });
     expect(await run(["--url", "ws://b", "--mqtt-version", "3"])).toMatchObject({ code: 2, err: expect.stringMatching(/--mqtt-version takes 4 or 5, not 3/) });
     expect(await run(["--config", "/nonexistent/bridge.json"])).toMatchObject({ code: 2, err: expect.stringMatching(/cannot read \/nonexistent\/bridge\.json/) });
