@@ -2,12 +2,12 @@
 // Node, the browser's in a page (transport/). The session state lives in session.ts (no I/O);
 // this file owns the transport, the timers, the
 // store writes and the promises. Packets are encoded and decoded by mqtt-packet. Beside it: the
-// option and event types (options.ts), the batched output (packet-writer.ts), the message
-// handlers of subscriptions (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
+// option and event types (options.ts), the batched output (packet-writer.ts), the subscriptions
+// and their (UN)SUBSCRIBE requests (subscriptions.ts), the message handlers of subscriptions
+// (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
 import mqttPacket from "mqtt-packet";
 import type {
-  IAuthPacket, IConnackPacket, IConnectPacket, IPublishPacket, ISubackPacket, ISubscribePacket, ISubscription,
-  IUnsubackPacket, IUnsubscribePacket, Packet, Parser,
+  IAuthPacket, IConnackPacket, IConnectPacket, IPublishPacket, Packet, Parser,
 } from "mqtt-packet";
 import { openFileStore, openTransport } from "./transport/node.js";
 import { OPEN, checkScheme, type MqttTransport, type TransportOptions } from "./transport/transport.js";
@@ -16,7 +16,6 @@ import { Backoff } from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import {
   ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
-  UnsubackError,
 } from "./errors.js";
 import { MessageHandlers } from "./handlers.js";
 import { reconnectOption, storeOption } from "./mqttjs-options.js";
@@ -30,20 +29,8 @@ import { publishPacket } from "./publish-packet.js";
 import { ByteArena } from "./arena.js";
 import { OutState, decodeOut, decodePublish, encodeOut, idOfInKey, inKey, outKey, publishOf, seqOfKey, setPacketId, withState } from "./record.js";
 import { Session, fingerprint, outEntry, type OutEntry } from "./session.js";
-import { validateTopicFilter, validateTopicName } from "./topics.js";
-
-interface PendingRequest {
-  packet: ISubscribePacket | IUnsubscribePacket;
-  resolve(packet: ISubackPacket | IUnsubackPacket): void;
-  reject(error: Error): void;
-  /** Sent on the current connection (else it goes out after the next CONNACK). */
-  sent: boolean;
-}
-
-interface Subscription {
-  options: ISubscription;
-  properties?: ISubscribePacket["properties"];
-}
+import { Subscriptions } from "./subscriptions.js";
+import { validateTopicName } from "./topics.js";
 
 /**
  * What publish returns when nothing is left to wait for (QoS 0 handed to the WebSocket, QoS 1/2
@@ -138,11 +125,8 @@ export class MqttClient extends Emitter<MqttClientEvents> {
   /** Where the records of outgoing messages live while the client holds them. */
   readonly #arena = new ByteArena();
   #nextAdd = 0;
-  readonly #requests = new Map<number, PendingRequest>();
-  readonly #subscriptions = new Map<string, Subscription>();
   readonly #handlers = new MessageHandlers((error) => this.#emitError(error));
-  #nextSubId = 1;
-  #subIdsAvailable = true;
+  readonly #subscriptions = this.#newSubscriptions();
   /** Incoming deliveries wait behind store writes for QoS 2 ids, to keep their order. */
   readonly #incoming = new OrderedSteps((error) => this.#emitError(error));
   /** Incoming QoS 1 PUBLISHes not yet acknowledged (waiting behind store writes). */
@@ -460,64 +444,17 @@ export class MqttClient extends Emitter<MqttClientEvents> {
   subscribe(filters: SubscribeFilters, options: SubscribeOptions | undefined, callback: SubscribeCallback): this;
   subscribe(filters: SubscribeFilters, options?: SubscribeOptions | SubscribeCallback, callback?: SubscribeCallback): Promise<SubscriptionGrant[]> | this {
     if (typeof options === "function") [callback, options] = [options, undefined];
-    if (!callback) return this.#subscribe(filters, options ?? {});
+    if (!callback) return this.#subscriptions.subscribe(filters, options ?? {});
     const done = callback;
-    this.#subscribe(filters, options ?? {}).then(
+    this.#subscriptions.subscribe(filters, options ?? {}).then(
       (grants) => done(null, grants),
       (error: Error) => done(error, (error as Partial<SubackError>).grants),
     );
     return this;
   }
 
-  async #subscribe(filters: SubscribeFilters, options: SubscribeOptions): Promise<SubscriptionGrant[]> {
-    const list: Array<[string, SubscribeOptions]> =
-      typeof filters === "string" ? [[filters, options]] : Array.isArray(filters) ? filters.map((f) => [f, options]) : Object.entries(filters);
-    if (list.length === 0) throw new TypeError("subscribe needs at least one topic filter");
-    for (const [filter] of list) validateTopicFilter(filter);
-    if (this.#ending) throw new ClientEndedError("subscribing");
-    const v5 = this.options.protocolVersion === 5;
-    const subscriptions: ISubscription[] = list.map(([topic, o]) => {
-      const qos = o.qos ?? 0;
-      if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`qos must be 0, 1 or 2, not ${String(qos)}`);
-      return v5 ? { topic, qos, nl: o.nl ?? false, rap: o.rap ?? false, rh: o.rh ?? 0 } : { topic, qos };
-    });
-    let properties = v5 ? (options as SubscribeOptions).properties : undefined;
-    // MQTT 5: tag each SUBSCRIBE with a Subscription Identifier, so that a message the broker
-    // sends once per overlapping subscription reaches each handler once, through its own filter.
-    if (v5 && properties?.subscriptionIdentifier === undefined && this.#subIdsAvailable) {
-      const id = this.#nextSubId;
-      this.#nextSubId = id >= 268_435_455 ? 1 : id + 1;
-      properties = { ...properties, subscriptionIdentifier: id };
-    }
-    const subscriptionId = properties?.subscriptionIdentifier;
-    if (subscriptionId !== undefined) this.#handlers.rememberSubscriptionId(subscriptionId, subscriptions.map((s) => s.topic));
-    const handlers = list.map(([, o]) => o.onMessage);
-    const dropHandlers = (refused: (i: number) => boolean) => {
-      for (const [i, handler] of handlers.entries()) if (handler && refused(i)) this.#handlers.remove(subscriptions[i]!.topic, handler);
-    };
-    for (const [i, handler] of handlers.entries()) if (handler) this.#handlers.add(subscriptions[i]!.topic, handler);
-    let suback: ISubackPacket;
-    try {
-      suback = (await this.#request({ cmd: "subscribe", subscriptions, ...(properties ? { properties } : {}) })) as ISubackPacket;
-    } catch (error) {
-      dropHandlers(() => true);
-      throw error;
-    }
-    const granted = suback.granted as number[];
-    const grants = subscriptions.map((s, i) => ({ topic: s.topic, qos: granted[i] ?? 0x80 }));
-    for (const [i, s] of subscriptions.entries()) {
-      if (grants[i]!.qos < 0x80) this.#subscriptions.set(s.topic, { options: s, ...(properties ? { properties } : {}) });
-    }
-    const failed = grants.find((g) => g.qos >= 0x80);
-    if (failed) {
-      dropHandlers((i) => grants[i]!.qos >= 0x80);
-      throw new SubackError(failed.topic, failed.qos, granted, grants);
-    }
-    return grants;
-  }
-
   subscribeAsync(filters: SubscribeFilters, options?: SubscribeOptions): Promise<SubscriptionGrant[]> {
-    return this.#subscribe(filters, options ?? {});
+    return this.#subscriptions.subscribe(filters, options ?? {});
   }
 
   /**
@@ -529,39 +466,32 @@ export class MqttClient extends Emitter<MqttClientEvents> {
   unsubscribe(filters: string | string[], options: UnsubscribeOptions | undefined, callback: DoneCallback): this;
   unsubscribe(filters: string | string[], options?: UnsubscribeOptions | DoneCallback, callback?: DoneCallback): Promise<void> | this {
     if (typeof options === "function") [callback, options] = [options, undefined];
-    return withCallback(this, this.#unsubscribe(filters, options ?? {}), callback);
-  }
-
-  async #unsubscribe(filters: string | string[], options: UnsubscribeOptions): Promise<void> {
-    const list = typeof filters === "string" ? [filters] : filters;
-    if (list.length === 0) throw new TypeError("unsubscribe needs at least one topic filter");
-    for (const filter of list) validateTopicFilter(filter);
-    if (this.#ending) throw new ClientEndedError("unsubscribing");
-    for (const filter of list) {
-      this.#subscriptions.delete(filter);
-      this.#handlers.removeAll(filter);
-    }
-    const properties = this.options.protocolVersion === 5 ? options.properties : undefined;
-    const unsuback = (await this.#request({ cmd: "unsubscribe", unsubscriptions: list, ...(properties ? { properties } : {}) })) as IUnsubackPacket;
-    const codes = (unsuback.granted ?? []) as number[];
-    const index = codes.findIndex((code) => code >= 0x80);
-    if (index >= 0) throw new UnsubackError(list[index]!, codes[index]!);
+    return withCallback(this, this.#subscriptions.unsubscribe(filters, options ?? {}), callback);
   }
 
   unsubscribeAsync(filters: string | string[], options?: UnsubscribeOptions): Promise<void> {
-    return this.#unsubscribe(filters, options ?? {});
+    return this.#subscriptions.unsubscribe(filters, options ?? {});
   }
 
-  /** Sends a SUBSCRIBE/UNSUBSCRIBE now, or after the next CONNACK; resolves with its ack. */
-  #request(packet: ISubscribePacket | IUnsubscribePacket): Promise<ISubackPacket | IUnsubackPacket> {
-    return new Promise((resolve, reject) => {
-      const messageId = this.#session.ids.allocate();
-      const request: PendingRequest = { packet: { ...packet, messageId }, resolve, reject, sent: false };
-      this.#requests.set(messageId, request);
-      if (this.#connected) {
-        request.sent = true;
-        this.#writer.send(request.packet);
-      }
+  #newSubscriptions(): Subscriptions {
+    const client = this;
+    return new Subscriptions({
+      get protocolVersion() {
+        return client.options.protocolVersion;
+      },
+      handlers: this.#handlers,
+      get ids() {
+        return client.#session.ids;
+      },
+      get connected() {
+        return client.#connected;
+      },
+      get ending() {
+        return client.#ending;
+      },
+      send: (packet) => this.#writer.send(packet),
+      emitError: (error) => this.#emitError(error),
+      checkDrained: () => this.#checkDrained(),
     });
   }
 
@@ -646,7 +576,7 @@ export class MqttClient extends Emitter<MqttClientEvents> {
    */
   #isDrained(): boolean {
     if (this.#nextAdd !== this.#seq) return false;
-    return !this.#connected || (this.#session.inflightCount === 0 && this.#requests.size === 0);
+    return !this.#connected || (this.#session.inflightCount === 0 && this.#subscriptions.pendingCount === 0);
   }
 
   /** Resolves once #isDrained() (checked at each change by #checkDrained), or after `timeout` ms. */
@@ -690,8 +620,7 @@ export class MqttClient extends Emitter<MqttClientEvents> {
     this.#ended = true;
     this.#clearTimers();
     for (const entry of this.#session.entries()) settleOnce(entry, new ClientEndedError("the acknowledgement"));
-    for (const request of this.#requests.values()) request.reject(new ClientEndedError(request.packet.cmd));
-    this.#requests.clear();
+    this.#subscriptions.ended();
     for (let item = this.#offline.shift(); item; item = this.#offline.shift()) item.settle(new ClientEndedError("sending the QoS 0 message"));
     queueMicrotask(() => this.emit("end"));
   }
@@ -815,7 +744,7 @@ export class MqttClient extends Emitter<MqttClientEvents> {
     this.#connected = false;
     this.#clearTimers();
     this.#session.disconnected();
-    for (const request of this.#requests.values()) request.sent = false;
+    this.#subscriptions.disconnected();
     this.emit("close");
     this.#checkDrained();
     if (this.#ending) return;
@@ -870,7 +799,7 @@ export class MqttClient extends Emitter<MqttClientEvents> {
         return this.#onPubrel(packet.messageId!);
       case "suback":
       case "unsuback":
-        return this.#onRequestAck(packet);
+        return this.#subscriptions.onAck(packet);
       case "pingresp":
         clearTimeout(this.#timers.ping);
         this.#timers.ping = undefined;
@@ -900,7 +829,6 @@ export class MqttClient extends Emitter<MqttClientEvents> {
     }
     const heldIncoming = [...this.#session.incomingIds.keys()];
     this.#session.connected(connack);
-    this.#subIdsAvailable = connack.properties?.subscriptionIdentifiersAvailable !== false;
     if (!connack.sessionPresent) for (const id of heldIncoming) this.store?.del(inKey(id)).catch((e: Error) => this.#emitError(e));
     // MQTT 5 §3.2.2.3.14: the client MUST use the Server Keep Alive instead of its own.
     this.#keepaliveMs = (connack.properties?.serverKeepAlive ?? this.options.keepalive ?? 60) * 1000;
@@ -912,39 +840,10 @@ export class MqttClient extends Emitter<MqttClientEvents> {
       const backoff = this.#backoff;
       this.#timers.stable = setTimeout(() => backoff.reset(), backoff.resetAfter);
     }
-    // The broker kept no subscriptions: make them again (requests already pending go out below).
-    if (!connack.sessionPresent && (this.options.resubscribe ?? true)) this.#resubscribe();
-    for (const request of this.#requests.values()) {
-      if (request.sent) continue;
-      request.sent = true;
-      this.#writer.send(request.packet);
-    }
+    this.#subscriptions.connected(connack, this.options.resubscribe ?? true);
     // Unacknowledged QoS 1/2 first, in order (DUP, or PUBREL past PUBREC), then the QoS 0 offline queue.
     this.#sendAll();
     this.emit("connect", connack);
-  }
-
-  #resubscribe(): void {
-    const v5 = this.options.protocolVersion === 5;
-    for (const [filter, sub] of this.#subscriptions) {
-      let properties = v5 ? sub.properties : undefined;
-      if (properties?.subscriptionIdentifier !== undefined && !this.#subIdsAvailable) {
-        const { subscriptionIdentifier: _unavailable, ...rest } = properties;
-        properties = rest;
-      }
-      this.#request({ cmd: "subscribe", subscriptions: [sub.options], ...(properties ? { properties } : {}) }).then(
-        (suback) => {
-          const code = (suback.granted as number[])[0] ?? 0x80;
-          if (code >= 0x80) {
-            this.#subscriptions.delete(filter);
-            this.#emitError(new SubackError(filter, code, suback.granted as number[]));
-          }
-        },
-        (error: Error) => {
-          if (!(error instanceof ClientEndedError)) this.#emitError(error);
-        },
-      );
-    }
   }
 
   #onPublish(packet: IPublishPacket): void {
@@ -1072,18 +971,6 @@ export class MqttClient extends Emitter<MqttClientEvents> {
         if (generation === this.#generation) this.#transport?.terminate();
       },
     );
-  }
-
-  #onRequestAck(packet: ISubackPacket | IUnsubackPacket): void {
-    const id = packet.messageId!;
-    const request = this.#requests.get(id);
-    const expected = packet.cmd === "suback" ? "subscribe" : "unsubscribe";
-    if (!request || request.packet.cmd !== expected) return;
-    this.#requests.delete(id);
-    this.#session.ids.release(id);
-    // MQTT 5 UNSUBACK carries reason codes in `granted`; 3.1.1 has none.
-    request.resolve(packet);
-    this.#checkDrained();
   }
 
   // ---- keepalive -------------------------------------------------------------------------
