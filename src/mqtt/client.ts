@@ -2,7 +2,8 @@
 // Node, the browser's in a page (transport/). The session state lives in session.ts (no I/O);
 // this file owns the transport, the timers, the
 // store writes and the promises. Packets are encoded and decoded by mqtt-packet. Beside it: the
-// option and event types (options.ts), the batched output (packet-writer.ts), the subscriptions
+// option and event types (options.ts), MQTT.js's callback forms of the calls (mqttjs-client.ts,
+// the base class), the batched output (packet-writer.ts), the subscriptions
 // and their (UN)SUBSCRIBE requests (subscriptions.ts), the message handlers of subscriptions
 // (handlers.ts) and the ordering of incoming work (ordered-steps.ts).
 import mqttPacket from "mqtt-packet";
@@ -13,16 +14,16 @@ import { openFileStore, openTransport } from "./transport/node.js";
 import { OPEN, checkScheme, type MqttTransport, type TransportOptions } from "./transport/transport.js";
 import { DEFAULT_STORE_LIMITS, StoreFullError, type MessageStore, type StoreLimits } from "./store/store.js";
 import { Backoff } from "./backoff.js";
-import { Emitter } from "./emitter.js";
 import {
-  ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError, SubackError,
+  ClientEndedError, ConnackError, MessageExpiredError, MqttProtocolError, MqttTimeoutError, PacketTooLargeError, PublishError,
 } from "./errors.js";
 import { MessageHandlers } from "./handlers.js";
+import { MqttJsClient } from "./mqttjs-client.js";
 import { reconnectOption, storeOption } from "./mqttjs-options.js";
 import { OfflineQueue } from "./offline-queue.js";
 import { OrderedSteps } from "./ordered-steps.js";
 import type {
-  DoneCallback, EndOptions, MqttClientEvents, MqttClientOptions, PublishCallback, PublishOptions, SubscribeCallback, SubscribeFilters, SubscribeOptions, SubscriptionGrant, UnsubscribeOptions,
+  EndOptions, MqttClientOptions, PublishCallback, PublishOptions, SubscribeFilters, SubscribeOptions, SubscriptionGrant, UnsubscribeOptions,
 } from "./options.js";
 import { DEFAULT_HIGH_WATER_MARK, PacketWriter } from "./packet-writer.js";
 import { publishPacket } from "./publish-packet.js";
@@ -86,7 +87,7 @@ export function connectAsync(url: string | URL, options: MqttClientOptions = {})
   });
 }
 
-export class MqttClient extends Emitter<MqttClientEvents> {
+export class MqttClient extends MqttJsClient {
   readonly options: Readonly<MqttClientOptions> & { clientId: string; protocolVersion: 4 | 5 };
   /** The store: given in the options, or opened by the client from the path given (once loaded). */
   #store: MessageStore | undefined;
@@ -218,34 +219,7 @@ export class MqttClient extends Emitter<MqttClientEvents> {
     return this.#timers.reconnect ? this.#reconnectAt : undefined;
   }
 
-  /**
-   * Publishes a message. QoS 0: resolves when handed to the WebSocket (queued in memory while
-   * offline). QoS 1/2: written to the store first; resolves when the broker acknowledges it
-   * (PUBACK / PUBCOMP) or, while offline, as soon as it is stored (it is sent on reconnect).
-   *
-   * With a callback (MQTT.js's form), it returns the client and the callback is called once with
-   * the message's one outcome: QoS 0 handed over; QoS 1/2 acknowledged by the broker (also for a
-   * message published offline: the callback waits for the acknowledgement after the reconnect),
-   * or the error (refused, expired, store full, client ended).
-   */
-  publish(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void>;
-  publish(topic: string, payload: string | Buffer | Uint8Array, callback: PublishCallback): this;
-  publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions | undefined, callback: PublishCallback): this;
-  publish(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions | PublishCallback, callback?: PublishCallback): Promise<void> | this {
-    if (typeof options === "function") [callback, options] = [options, undefined];
-    if (!callback) return this.#publish(topic, payload, options ?? {});
-    const done = callback;
-    // QoS 1/2: the promise resolves once the message is stored; the entry tells `done` of its outcome.
-    const later = (options?.qos ?? 0) > 0;
-    this.#publish(topic, payload, options ?? {}, later ? done : undefined).then(
-      () => later || done(),
-      (error: Error) => done(error),
-    );
-    return this;
-  }
-
-  /** `onOutcome` (QoS 1/2): told of the message's outcome instead of the promise, which then resolves once it is stored. */
-  #publish(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions, onOutcome?: PublishCallback): Promise<void> {
+  protected publishWithOutcome(topic: string, payload: string | Buffer | Uint8Array, options: PublishOptions, onOutcome?: PublishCallback): Promise<void> {
     let packet: IPublishPacket;
     try {
       packet = this.#newPublish(topic, payload, options);
@@ -346,7 +320,7 @@ export class MqttClient extends Emitter<MqttClientEvents> {
   }
 
   publishAsync(topic: string, payload: string | Buffer | Uint8Array, options?: PublishOptions): Promise<void> {
-    return this.#publish(topic, payload, options ?? {});
+    return this.publishWithOutcome(topic, payload, options ?? {});
   }
 
   /**
@@ -433,40 +407,8 @@ export class MqttClient extends Emitter<MqttClientEvents> {
 
   // ---- subscriptions ---------------------------------------------------------------------
 
-  /**
-   * Subscribes to one or more filters. Resolves with the grants once the broker answers; rejects
-   * with SubackError when it refuses one. A filter's `onMessage` handler, if given, is called for
-   * messages whose topic matches it (as well as the 'message' event). With a callback (MQTT.js's
-   * form), returns the client and calls back with (error or null, grants).
-   */
-  subscribe(filters: SubscribeFilters, options?: SubscribeOptions): Promise<SubscriptionGrant[]>;
-  subscribe(filters: SubscribeFilters, callback: SubscribeCallback): this;
-  subscribe(filters: SubscribeFilters, options: SubscribeOptions | undefined, callback: SubscribeCallback): this;
-  subscribe(filters: SubscribeFilters, options?: SubscribeOptions | SubscribeCallback, callback?: SubscribeCallback): Promise<SubscriptionGrant[]> | this {
-    if (typeof options === "function") [callback, options] = [options, undefined];
-    if (!callback) return this.#subscriptions.subscribe(filters, options ?? {});
-    const done = callback;
-    this.#subscriptions.subscribe(filters, options ?? {}).then(
-      (grants) => done(null, grants),
-      (error: Error) => done(error, (error as Partial<SubackError>).grants),
-    );
-    return this;
-  }
-
   subscribeAsync(filters: SubscribeFilters, options?: SubscribeOptions): Promise<SubscriptionGrant[]> {
     return this.#subscriptions.subscribe(filters, options ?? {});
-  }
-
-  /**
-   * Unsubscribes; drops the filters' handlers at once. Rejects with UnsubackError on an MQTT 5
-   * failure code. With a callback (MQTT.js's form), returns the client and calls back with the error, if any.
-   */
-  unsubscribe(filters: string | string[], options?: UnsubscribeOptions): Promise<void>;
-  unsubscribe(filters: string | string[], callback: DoneCallback): this;
-  unsubscribe(filters: string | string[], options: UnsubscribeOptions | undefined, callback: DoneCallback): this;
-  unsubscribe(filters: string | string[], options?: UnsubscribeOptions | DoneCallback, callback?: DoneCallback): Promise<void> | this {
-    if (typeof options === "function") [callback, options] = [options, undefined];
-    return withCallback(this, this.#subscriptions.unsubscribe(filters, options ?? {}), callback);
   }
 
   unsubscribeAsync(filters: string | string[], options?: UnsubscribeOptions): Promise<void> {
@@ -505,28 +447,6 @@ export class MqttClient extends Emitter<MqttClientEvents> {
   }
 
   // ---- ending ----------------------------------------------------------------------------
-
-  /**
-   * Ends the client: no more reconnects. Graceful (default): waits up to endTimeout for the
-   * publishes still being stored and, while connected, for in-flight messages, then sends
-   * DISCONNECT and closes the WebSocket with 1000. force: drops the connection at once.
-   * Unacknowledged QoS 1/2 messages stay in the store (their promises reject with
-   * ClientEndedError); QoS 0 still queued are dropped. A store the client opened itself (given
-   * as a path) is closed, releasing its lock; a store object given stays open (its owner closes it).
-   * With a callback (MQTT.js's forms: `end(cb)`, `end(force, cb)`, `end(force, options, cb)`,
-   * `end(options, cb)`), returns the client and calls back once ended.
-   */
-  end(force?: boolean, options?: EndOptions): Promise<void>;
-  end(callback: DoneCallback): this;
-  end(force: boolean, callback: DoneCallback): this;
-  end(options: EndOptions, callback: DoneCallback): this;
-  end(force: boolean | undefined, options: EndOptions | undefined, callback: DoneCallback): this;
-  end(...args: Array<boolean | EndOptions | DoneCallback | undefined>): Promise<void> | this {
-    const callback = typeof args.at(-1) === "function" ? (args.pop() as DoneCallback) : undefined;
-    const [first, second] = args;
-    const options = (typeof first === "object" ? first : second) as EndOptions | undefined;
-    return withCallback(this, this.#end(first === true, options ?? {}), callback);
-  }
 
   #end(force: boolean, options: EndOptions): Promise<void> {
     if (this.#endPromise) return this.#endPromise;
@@ -1039,13 +959,6 @@ function withoutAlias(properties: NonNullable<IPublishPacket["properties"]>): IP
 function packetSize(packet: Packet): number {
   const length = packet.length ?? 0;
   return 1 + (length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4) + length;
-}
-
-/** MQTT.js's callback form of a call: the client, with `callback` told of the outcome; else the promise itself. */
-function withCallback<Client>(client: Client, promise: Promise<void>, callback: DoneCallback | undefined): Promise<void> | Client {
-  if (!callback) return promise;
-  promise.then(() => callback(), (error: Error) => callback(error));
-  return client;
 }
 
 /** `bytes` random bytes as hex (Web Crypto: the same in Node and browsers). */
