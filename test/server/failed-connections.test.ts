@@ -2,20 +2,17 @@
 // parsed or delivered, reading stops, and the socket is dropped after the short grace instead of
 // the 30 s close timeout; the other clients don't pay for it. Server and client roles, real sockets.
 import net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket, type WebSocketServer } from "../../src/index.js";
 import { Connection, ReadyState } from "../../src/protocol/connection.js";
 import { frame } from "../support/frames.js";
 import { nextEvent, withDeadline } from "../support/interop.js";
-import { startServer } from "../support/net.js";
+import { useServers } from "../support/net.js";
 import { acceptKeyOf } from "../support/raw-peer.js";
 import { flood, halfOpenClient } from "../support/half-open-peer.js";
 
 const KiB = 1024;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanups, serve } = useServers();
 
 /** Counts pings parsed by connections that were no longer OPEN (failed or closing). */
 function countPingsParsedAfterFailure(): { readonly count: number } {
@@ -29,11 +26,6 @@ function countPingsParsedAfterFailure(): { readonly count: number } {
   return counter;
 }
 
-async function serve(options: Parameters<typeof startServer>[0] = {}): Promise<{ wss: WebSocketServer; port: number; url: string }> {
-  const started = await startServer(options);
-  cleanups.push(() => started.wss.close());
-  return started;
-}
 
 async function roundTrip(ws: WebSocket): Promise<number> {
   const start = performance.now();

@@ -4,12 +4,12 @@
 // bound; a legitimate client keeps its echoes meanwhile, and the count returns to 0. Real sockets.
 import { randomBytes } from "node:crypto";
 import { liveBufferBytes } from "../support/memory.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PerMessageDeflate } from "../../src/deflate/permessage-deflate.js";
 import { ReceiveBudget, type WebSocket, type WebSocketServer } from "../../src/index.js";
 import { frame } from "../support/frames.js";
 import { echo, openClient, replyTo, withDeadline } from "../support/interop.js";
-import { startServer } from "../support/net.js";
+import { useServers, type StartedServer } from "../support/net.js";
 import { rawClient, type RawPeer } from "../support/raw-peer.js";
 
 const KiB = 1024;
@@ -18,14 +18,11 @@ const BINARY = 2, CONT = 0, CLOSE = 8, PING = 9, PONG = 10;
 /** One masking key for all of an attacker's frames keeps building megabytes of them cheap. */
 const KEY = Buffer.from([0x5a, 0xc3, 0x0f, 0x96]);
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanups, serve: startServed } = useServers();
 
-async function serve(options: Parameters<typeof startServer>[0]): Promise<{ wss: WebSocketServer; port: number; url: string }> {
-  const started = await startServer(options);
-  cleanups.push(() => started.wss.close());
+/** A server that echoes every message. */
+async function serve(options: Parameters<typeof startServed>[0]): Promise<StartedServer> {
+  const started = await startServed(options);
   started.wss.on("connection", (ws) => echo(ws));
   return started;
 }

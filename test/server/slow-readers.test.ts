@@ -1,28 +1,19 @@
 // Issue 11, defect 7: readers that don't read. Bytes waiting to be written are bounded per
 // connection (on the write that crosses the limit), across the server (its write budget), and in
 // time (the write-stall timeout); the budget counts them in and out exactly. Real sockets.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { liveBufferBytes } from "../support/memory.js";
 import { WebSocket, type WebSocketServer } from "../../src/index.js";
 import { WriteBudget } from "../../src/transport/write-budget.js";
 import { frame } from "../support/frames.js";
 import { nextEvent, withDeadline } from "../support/interop.js";
-import { startServer } from "../support/net.js";
+import { useServers } from "../support/net.js";
 import { halfOpenClient } from "../support/half-open-peer.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function serve(options: Parameters<typeof startServer>[0]): Promise<{ wss: WebSocketServer; port: number; url: string }> {
-  const started = await startServer(options);
-  cleanups.push(() => started.wss.close());
-  return started;
-}
+const { cleanups, serve } = useServers();
 
 interface Outcome {
   error?: Error & { code?: string };

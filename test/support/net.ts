@@ -1,5 +1,6 @@
 // Loopback helpers: start our server on a free port, speak raw HTTP to it.
 import net from "node:net";
+import { afterEach } from "vitest";
 import { WebSocketServer, type WebSocketServerOptions } from "../../src/index.js";
 
 /** Starts a WebSocketServer on 127.0.0.1: on `port`, or one the OS picks. */
@@ -10,6 +11,25 @@ export async function startServer(options: Omit<WebSocketServerOptions, "port">,
   });
   const bound = (wss.address() as net.AddressInfo).port;
   return { wss, port: bound, url: `ws://127.0.0.1:${bound}` };
+}
+
+export type StartedServer = Awaited<ReturnType<typeof startServer>>;
+
+/**
+ * For a test file: `cleanups` run after each test, last first; `serve` starts a server whose
+ * close is the first of them (so it runs last).
+ */
+export function useServers(): { cleanups: Array<() => unknown>; serve: (options?: Parameters<typeof startServer>[0]) => Promise<StartedServer> } {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const serve = async (options: Parameters<typeof startServer>[0] = {}) => {
+    const started = await startServer(options);
+    cleanups.push(() => started.wss.close());
+    return started;
+  };
+  return { cleanups, serve };
 }
 
 export const upgradeHeaders = (extra: Record<string, string> = {}): Record<string, string> => ({
